@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot.errors import AgoraError
+
 # Long forms are accepted because people type them ("2 hours"); the short form is what help texts show.
 _UNIT_SECONDS: dict[str, int] = {
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
@@ -17,7 +19,7 @@ _PART = re.compile(r"\s*(\d{1,9})\s*([a-z]+)\s*")
 _EXAMPLES = "`30m`, `12h`, `3d` or `1d12h`"
 
 
-class InvalidDuration(ValueError):
+class InvalidDuration(AgoraError, ValueError):
     """The text is not a duration, or one out of bounds; the message is fit for a user."""
 
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 
 from bot.durations import InvalidDuration, format_duration, parse_duration
+from bot.errors import AgoraError
 
 
 @pytest.mark.parametrize(
@@ -56,7 +57,8 @@ def test_beyond_maximum_is_refused_naming_the_maximum() -> None:
         parse_duration("32d1s", maximum=timedelta(days=32))
 
 
-def test_invalid_duration_is_a_value_error() -> None:
+def test_invalid_duration_is_shown_to_users_and_is_a_value_error() -> None:
+    assert issubclass(InvalidDuration, AgoraError)
     assert issubclass(InvalidDuration, ValueError)
 
 
