@@ -1,0 +1,91 @@
+"""ARTICLES_DIR: article files the publication drops into a folder, posted to subscribed channels."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+
+from bot.articles.parser import ArticleFormatError, decode_article_file, parse_article_text
+from bot.errors import AgoraError
+from bot.publishing import ArticlePublisher
+from bot.storage.articles import AlreadyPosted, ArticleStore
+
+log = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = {".txt", ".md"}
+
+
+@dataclass(frozen=True)
+class ArticleFile:
+    path: Path
+    key: str          # name + content hash: an edited file with the same name counts as new
+    data: bytes
+
+
+def read_folder(folder: Path) -> list[ArticleFile]:
+    """Article files in the folder, oldest first (by modification time, then name). Blocking: run in a thread."""
+    files = []
+    for path in folder.iterdir():
+        if path.suffix.lower() not in ARTICLE_SUFFIXES or not path.is_file() or path.name.startswith("."):
+            continue
+        data = path.read_bytes()
+        key = f"{path.name}:{hashlib.sha256(data).hexdigest()[:32]}"
+        files.append((path.stat().st_mtime, path.name, ArticleFile(path, key, data)))
+    files.sort(key=lambda entry: (entry[0], entry[1]))
+    return [entry[2] for entry in files]
+
+
+class ArticleFolder:
+    def __init__(self, folder: Path, publisher: ArticlePublisher, store: ArticleStore, max_bytes: int) -> None:
+        self.folder = folder
+        self._publisher = publisher
+        self._store = store
+        self._max_bytes = max_bytes
+        self._lock = asyncio.Lock()
+
+    async def subscribe(self, channel: discord.TextChannel | discord.ForumChannel, moderator_id: int) -> bool:
+        """Subscribe a channel to files dropped from now on; the files already there are not posted."""
+        self._publisher.check_can_post(channel)
+        present = await asyncio.to_thread(read_folder, self.folder)
+        return await self._store.add_folder_subscription(
+            channel.guild.id, channel.id, moderator_id, [file.key for file in present]
+        )
+
+    async def post_new_files(self, client: discord.Client) -> int:
+        """Post every file not yet handled for each subscribed channel; returns how many posts were made."""
+        async with self._lock:  # the loop and a manual check must not post the same file at once
+            files = await asyncio.to_thread(read_folder, self.folder)
+            posted = 0
+            for subscription_id, _guild_id, channel_id in await self._store.folder_subscriptions():
+                channel = client.get_channel(channel_id)
+                if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
+                    continue
+                unseen = await self._store.unseen_file_keys(subscription_id, [file.key for file in files])
+                for file in (file for file in files if file.key in unseen):
+                    posted += await self._post_file(file, channel, subscription_id)
+            return posted
+
+    async def _post_file(
+        self, file: ArticleFile, channel: discord.TextChannel | discord.ForumChannel, subscription_id: int
+    ) -> int:
+        try:
+            article = parse_article_text(decode_article_file(file.data, max_bytes=self._max_bytes))
+            await self._publisher.publish(article, channel, source=article.source_name or file.path.stem)
+        except AlreadyPosted:
+            pass  # the same article under another name, or recorded just before a restart
+        except ArticleFormatError as error:
+            log.warning("Skipping article file %s: %s", file.path.name, error)
+        except AgoraError as error:
+            # Permissions may be fixed later: leave the file unseen so the next scan tries again.
+            log.warning("Could not post %s into channel %s: %s", file.path.name, channel.id, error)
+            return 0
+        else:
+            await self._store.mark_file_seen(subscription_id, file.key)
+            return 1
+        await self._store.mark_file_seen(subscription_id, file.key)
+        return 0

@@ -1,0 +1,83 @@
+"""The `agora` command: `agora run` starts the bot; operators' offline commands live beside it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+import discord
+from dotenv import find_dotenv, load_dotenv
+
+from bot import __version__
+from bot.config import Config
+from bot.errors import ConfigError
+from bot.logs import configure_logging
+from bot.storage.database import SchemaTooNew
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agora", description="Agora, a Discord bot for news communities.")
+    parser.add_argument("--version", action="version", version=f"agora {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="connect to Discord and run the bot (settings from the environment / .env)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    load_dotenv(find_dotenv(usecwd=True), override=False)  # the .env of the folder the operator runs in
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return run_bot()
+    return 2
+
+
+def fail(message: str) -> int:
+    print(f"agora: {message}", file=sys.stderr)
+    return 1
+
+
+def run_bot() -> int:
+    try:
+        config = Config.from_env()
+    except ConfigError as error:
+        return fail(str(error))
+    configure_logging(config.log_level, [config.token])
+    try:
+        asyncio.run(_serve(config))
+    except discord.LoginFailure:
+        return fail("DISCORD_TOKEN was rejected by Discord: reset the token in the developer portal and update .env.")
+    except discord.PrivilegedIntentsRequired:
+        return fail(
+            "MESSAGE_CONTENT_INTENT is on, but the Message Content intent is not enabled for this bot: enable it "
+            "in the developer portal (Bot → Privileged Gateway Intents) or set MESSAGE_CONTENT_INTENT=false."
+        )
+    except SchemaTooNew as error:
+        return fail(str(error))
+    except OSError as error:
+        return fail(f"could not open the database or connect: {error}. Check DATABASE_PATH and the network.")
+    return 0
+
+
+async def _serve(config: Config) -> None:
+    from bot.client import AgoraBot, point_at_discord  # imported late: discord.py set-up is not needed for --help
+
+    point_at_discord(config)
+    bot = AgoraBot(config)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def request_stop(signame: str) -> None:
+        if not stopping.is_set():
+            log.info("Received %s, shutting down", signame)
+            stopping.set()
+            loop.create_task(bot.close())
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, request_stop, signal.Signals(signum).name)
+    async with bot:
+        await bot.start(config.token)

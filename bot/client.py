@@ -1,0 +1,140 @@
+"""The Agora bot: intents, mentions, services, extensions, command sync and the command error handler."""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+import secrets
+from collections.abc import Awaitable, Callable
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from bot import __version__
+from bot.articles.folder import ArticleFolder
+from bot.config import Config
+from bot.errors import AgoraError
+from bot.publishing import ArticlePublisher
+from bot.storage import Database
+from bot.storage.articles import ArticleStore
+from bot.storage.settings import SettingsStore
+
+log = logging.getLogger(__name__)
+
+
+def point_at_discord(config: Config) -> None:
+    """Send REST and gateway traffic to a proxy or an emulator instead of Discord, when configured."""
+    if config.api_base:
+        discord.http.Route.BASE = config.api_base
+    if config.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+
+
+def build_intents(config: Config) -> discord.Intents:
+    intents = discord.Intents.none()
+    intents.guilds = True             # channels, threads and roles for permission checks
+    intents.guild_messages = True     # replies in discussion threads, deleted poll messages
+    intents.guild_reactions = True    # votes
+    intents.message_content = config.message_content_intent  # privileged; only to store reply text
+    return intents
+
+
+def extension_names() -> list[str]:
+    """Every module in cogs/ is an extension: adding a capability needs no edit here."""
+    modules = pkgutil.iter_modules(cogs.__path__)
+    return sorted(f"cogs.{module.name}" for module in modules if not module.name.startswith("_"))
+
+
+class AgoraBot(commands.Bot):
+    def __init__(self, config: Config) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=build_intents(config),
+            allowed_mentions=discord.AllowedMentions.none(),  # article text must never ping anyone
+            member_cache_flags=discord.MemberCacheFlags.none(),  # votes carry user ids; no member list needed
+            chunk_guilds_at_startup=False,
+            help_command=None,
+        )
+        self.config = config
+        self.version = __version__
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._first_ready_done = False
+
+    async def setup_hook(self) -> None:
+        self.db = await Database.open(self.config.database_path)
+        self.settings = SettingsStore(self.db)
+        self.articles = ArticleStore(self.db)
+        self.publisher = ArticlePublisher(self, self.articles)
+        self.folder = (
+            ArticleFolder(self.config.articles_dir, self.publisher, self.articles, self.config.article_max_bytes)
+            if self.config.articles_dir
+            else None
+        )
+        self.tree.on_error = self.on_app_command_error
+        for name in extension_names():
+            try:
+                await self.load_extension(name)
+            except commands.ExtensionError:
+                log.exception("Extension %s failed to load; the bot runs without it", name)
+        await self._sync_commands()
+
+    def add_closer(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Register work to finish (e.g. flushing queued votes) after the gateway closes and before the DB does."""
+        self._closers.append(closer)
+
+    async def _sync_commands(self) -> None:
+        if self.config.guild_id:
+            guild = discord.Object(id=self.config.guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("Synced %d commands to guild %s", len(synced), self.config.guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("Synced %d global commands (they can take a while to appear)", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("Connected as %s (%s) to %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+        if not self._first_ready_done:
+            self._first_ready_done = True
+            finished = await self.publisher.resume_pending()
+            if finished:
+                log.info("Finished %d article posts interrupted by the last shutdown", finished)
+
+    async def close(self) -> None:
+        await super().close()
+        for closer in reversed(self._closers):
+            try:
+                await closer()
+            except Exception:
+                log.exception("Error while shutting down")
+        if hasattr(self, "db"):
+            await self.db.close()
+        log.info("Shut down cleanly")
+
+    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(original, AgoraError | app_commands.CheckFailure | app_commands.TransformerError):
+            message = str(original) or "You can't use this command here."
+        elif isinstance(original, discord.Forbidden):
+            reason = original.text or "missing permissions"
+            message = f"Discord refused: {reason}. Check my permissions in that channel."
+        else:
+            error_id = secrets.token_hex(4)
+            log.error("Command %s failed (error id %s)", getattr(interaction.command, "qualified_name", "?"),
+                      error_id, exc_info=original)
+            message = f"Something went wrong on my side. Please tell the operator the error id `{error_id}`."
+        await send_ephemeral(interaction, message)
+
+
+async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    """Reply privately, whether or not the interaction was already answered or deferred."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("Could not send an error reply for interaction %s", interaction.id)

@@ -1,0 +1,177 @@
+"""Posting an article into a channel: embed, discussion thread, opening prompt, poll, record.
+
+Every step is recorded as it completes, after a 'pending' delivery was written first, so a
+crash at any point is finished on the next start rather than posted again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import discord
+
+from bot.articles.article import Article
+from bot.articles.presentation import article_embed, marked_article_id, opening_prompt, thread_name
+from bot.errors import AgoraError
+from bot.permissions import missing_posting_permissions
+from bot.storage.articles import ArticleStore, Delivery
+
+log = logging.getLogger(__name__)
+
+# Called to open the article's poll in its thread (or channel); set by the polls service.
+PollOpener = Callable[[Delivery, Article, discord.abc.Messageable], Awaitable[None]]
+
+# How far back to look for our own post when finishing a delivery interrupted by a crash.
+_RECOVERY_HISTORY = 50
+
+
+class CannotPost(AgoraError):
+    pass
+
+
+@dataclass(frozen=True)
+class Published:
+    article_id: int
+    delivery_id: int
+    message: discord.Message
+    thread: discord.Thread | None
+
+
+class ArticlePublisher:
+    def __init__(self, client: discord.Client, store: ArticleStore) -> None:
+        self._client = client
+        self._store = store
+        self.poll_opener: PollOpener | None = None
+
+    async def publish(
+        self,
+        article: Article,
+        channel: discord.TextChannel | discord.ForumChannel,
+        *,
+        source: str,
+        open_thread: bool = True,
+        open_poll: bool = True,
+        poll_spec: str | None = None,
+    ) -> Published:
+        """Post `article` once into `channel`; raises AlreadyPosted or CannotPost with a reason."""
+        self.check_can_post(channel, open_thread=open_thread, open_poll=open_poll)
+        article_id, delivery = await self._store.record_intent(
+            article, source=source, guild_id=channel.guild.id, channel_id=channel.id,
+            open_thread=open_thread, open_poll=open_poll, poll_spec=poll_spec,
+        )
+        try:
+            return await self._complete(delivery, article, channel, source)
+        except discord.HTTPException as error:
+            await self._store.mark_failed(delivery.id, f"{error.status} {error.text}")
+            raise CannotPost(f"Discord refused the post in {channel.mention}: {error.text or error.status}.") from error
+
+    def check_can_post(
+        self, channel: discord.abc.GuildChannel, *, open_thread: bool = True, open_poll: bool = True
+    ) -> None:
+        missing = missing_posting_permissions(
+            channel, channel.guild.me, open_thread=open_thread, open_poll=open_poll
+        )
+        if missing:
+            raise CannotPost(f"I can't post in {channel.mention}: I am missing {', '.join(missing)}.")
+
+    async def _complete(
+        self, delivery: Delivery, article: Article, channel: discord.TextChannel | discord.ForumChannel, source: str
+    ) -> Published:
+        message, thread = await self._post_or_find(delivery, article, channel, source)
+        if delivery.open_thread and thread is None and isinstance(channel, discord.TextChannel):
+            thread = await message.create_thread(name=thread_name(article), auto_archive_duration=10080)
+            await self._store.set_thread(delivery.id, thread.id)
+        discussion = thread or channel
+        if delivery.prompt_message_id is None:
+            with_poll = delivery.open_poll and self.poll_opener is not None
+            prompt = await discussion.send(opening_prompt(article, with_poll=with_poll))
+            await self._store.set_prompt(delivery.id, prompt.id)
+        if delivery.open_poll and self.poll_opener is not None:
+            await self.poll_opener(delivery, article, discussion)
+        await self._store.mark_posted(delivery.id)
+        log.info("Posted article %s into channel %s (delivery %s)", delivery.article_id, channel.id, delivery.id)
+        return Published(delivery.article_id, delivery.id, message, thread)
+
+    async def _post_or_find(
+        self, delivery: Delivery, article: Article, channel: discord.TextChannel | discord.ForumChannel, source: str
+    ) -> tuple[discord.Message, discord.Thread | None]:
+        if delivery.message_id is not None:
+            return await self._fetch_existing(delivery, channel)
+        embed = article_embed(article, delivery.article_id, source=source)
+        if isinstance(channel, discord.ForumChannel):
+            created = await channel.create_thread(name=thread_name(article), embed=embed)
+            await self._store.set_message(delivery.id, created.message.id, created.thread.id)
+            return created.message, created.thread
+        message = await channel.send(embed=embed)
+        await self._store.set_message(delivery.id, message.id)
+        return message, None
+
+    async def _fetch_existing(
+        self, delivery: Delivery, channel: discord.TextChannel | discord.ForumChannel
+    ) -> tuple[discord.Message, discord.Thread | None]:
+        assert delivery.message_id is not None
+        thread = None
+        if delivery.thread_id is not None:
+            thread = channel.guild.get_thread(delivery.thread_id) or await channel.guild.fetch_channel(
+                delivery.thread_id
+            )
+        holder = thread if isinstance(channel, discord.ForumChannel) else channel
+        message = await holder.fetch_message(delivery.message_id)
+        return message, thread
+
+    async def resume_pending(self) -> int:
+        """Finish deliveries a crash interrupted, adopting a post that was sent but not recorded."""
+        finished = 0
+        for delivery in await self._store.pending_deliveries():
+            try:
+                if await self._resume(delivery):
+                    finished += 1
+            except (discord.HTTPException, AgoraError) as error:
+                log.warning("Could not finish delivery %s: %s", delivery.id, error)
+                await self._store.mark_failed(delivery.id, str(error))
+        return finished
+
+    async def _resume(self, delivery: Delivery) -> bool:
+        channel = self._client.get_channel(delivery.channel_id)
+        stored = await self._store.article(delivery.article_id)
+        if not isinstance(channel, discord.TextChannel | discord.ForumChannel) or stored is None:
+            await self._store.mark_failed(delivery.id, "channel or article no longer exists")
+            return False
+        if delivery.message_id is None:
+            delivery = await self._adopt_unrecorded_post(delivery, channel)
+        await self._complete(delivery, stored.article, channel, stored.source)
+        return True
+
+    async def _adopt_unrecorded_post(
+        self, delivery: Delivery, channel: discord.TextChannel | discord.ForumChannel
+    ) -> Delivery:
+        """A message may have been sent just before the crash: find it by the marker in its embed."""
+        found = await self._find_marked_post(delivery.article_id, channel)
+        if found is None:
+            return delivery
+        message_id, thread_id = found
+        log.info("Delivery %s: adopting message %s sent before a restart", delivery.id, message_id)
+        await self._store.set_message(delivery.id, message_id, thread_id)
+        refreshed = await self._store.delivery(delivery.id)
+        assert refreshed is not None
+        return refreshed
+
+    async def _find_marked_post(
+        self, article_id: int, channel: discord.TextChannel | discord.ForumChannel
+    ) -> tuple[int, int | None] | None:
+        me = channel.guild.me
+        if isinstance(channel, discord.ForumChannel):
+            for thread in channel.threads:
+                if thread.owner_id != me.id:
+                    continue
+                starter = await thread.fetch_message(thread.id)
+                if any(marked_article_id(embed) == article_id for embed in starter.embeds):
+                    return starter.id, thread.id
+            return None
+        async for message in channel.history(limit=_RECOVERY_HISTORY):
+            if message.author.id == me.id and any(marked_article_id(e) == article_id for e in message.embeds):
+                thread_id = message.thread.id if message.thread else None
+                return message.id, thread_id
+        return None

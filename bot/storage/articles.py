@@ -1,0 +1,254 @@
+"""SQL for articles, their deliveries to channels, and article-folder subscriptions."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.articles.article import Article
+from bot.errors import AgoraError
+from bot.storage.database import Database
+from bot.timeutil import now_db
+
+
+class AlreadyPosted(AgoraError):
+    def __init__(self, channel_id: int, article_id: int) -> None:
+        super().__init__(
+            f"This article (#{article_id}) was already posted in <#{channel_id}>; each article is posted "
+            "once per channel."
+        )
+        self.channel_id = channel_id
+        self.article_id = article_id
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    article_id: int
+    guild_id: int
+    channel_id: int
+    state: str
+    open_thread: bool
+    open_poll: bool
+    poll_spec: str | None
+    message_id: int | None
+    thread_id: int | None
+    prompt_message_id: int | None
+    discussion_open: bool
+    created_at: str
+    posted_at: str | None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Delivery:
+        return cls(
+            id=row["id"], article_id=row["article_id"], guild_id=row["guild_id"], channel_id=row["channel_id"],
+            state=row["state"], open_thread=bool(row["open_thread"]), open_poll=bool(row["open_poll"]),
+            poll_spec=row["poll_spec"], message_id=row["message_id"], thread_id=row["thread_id"],
+            prompt_message_id=row["prompt_message_id"], discussion_open=bool(row["discussion_open"]),
+            created_at=row["created_at"], posted_at=row["posted_at"],
+        )
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    article: Article
+    source: str
+    created_at: str
+
+
+class ArticleStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record_intent(
+        self,
+        article: Article,
+        *,
+        source: str,
+        guild_id: int,
+        channel_id: int,
+        open_thread: bool = True,
+        open_poll: bool = True,
+        poll_spec: str | None = None,
+    ) -> tuple[int, Delivery]:
+        """Store the article (once) and a pending delivery to the channel, before anything is sent.
+
+        Raises AlreadyPosted when the channel has this article already. A delivery that failed
+        before its message was sent is reopened, so fixing permissions and retrying works.
+        """
+        async with self._db.transaction() as connection:
+            article_id = await _upsert_article(connection, article, source)
+            existing = await _delivery_for(connection, article_id, channel_id)
+            if existing and not (existing.state == "failed" and existing.message_id is None):
+                raise AlreadyPosted(channel_id, article_id)
+            if existing:
+                await connection.execute(
+                    "UPDATE deliveries SET state = 'pending', last_error = NULL WHERE id = ?", (existing.id,)
+                )
+            else:
+                await connection.execute(
+                    "INSERT INTO deliveries (article_id, guild_id, channel_id, open_thread, open_poll, poll_spec,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (article_id, guild_id, channel_id, int(open_thread), int(open_poll), poll_spec, now_db()),
+                )
+            delivery = await _delivery_for(connection, article_id, channel_id)
+        assert delivery is not None
+        return article_id, delivery
+
+    async def set_message(self, delivery_id: int, message_id: int, thread_id: int | None = None) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE deliveries SET message_id = ?, thread_id = COALESCE(?, thread_id) WHERE id = ?",
+                (message_id, thread_id, delivery_id),
+            )
+
+    async def set_thread(self, delivery_id: int, thread_id: int) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute("UPDATE deliveries SET thread_id = ? WHERE id = ?", (thread_id, delivery_id))
+
+    async def set_prompt(self, delivery_id: int, message_id: int) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE deliveries SET prompt_message_id = ? WHERE id = ?", (message_id, delivery_id)
+            )
+
+    async def mark_posted(self, delivery_id: int) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE deliveries SET state = 'posted', posted_at = ?, last_error = NULL WHERE id = ?",
+                (now_db(), delivery_id),
+            )
+
+    async def mark_failed(self, delivery_id: int, error: str) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE deliveries SET state = 'failed', last_error = ? WHERE id = ?", (error[:500], delivery_id)
+            )
+
+    async def close_discussion(self, thread_id: int) -> int:
+        """Mark the discussion in a (deleted) thread closed; returns how many deliveries it concerned."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE deliveries SET discussion_open = 0 WHERE thread_id = ?", (thread_id,)
+            )
+            return cursor.rowcount
+
+    async def pending_deliveries(self) -> list[Delivery]:
+        rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE state = 'pending' ORDER BY id")
+        return [Delivery.from_row(row) for row in rows]
+
+    async def delivery(self, delivery_id: int) -> Delivery | None:
+        row = await self._db.fetch_one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+        return Delivery.from_row(row) if row else None
+
+    async def delivery_by_thread(self, thread_id: int) -> Delivery | None:
+        row = await self._db.fetch_one("SELECT * FROM deliveries WHERE thread_id = ?", (thread_id,))
+        return Delivery.from_row(row) if row else None
+
+    async def deliveries_of(self, article_id: int) -> list[Delivery]:
+        rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE article_id = ? ORDER BY id", (article_id,))
+        return [Delivery.from_row(row) for row in rows]
+
+    async def article(self, article_id: int) -> StoredArticle | None:
+        row = await self._db.fetch_one("SELECT * FROM articles WHERE id = ?", (article_id,))
+        return _stored_article(row) if row else None
+
+    async def article_in_guild(self, article_id: int, guild_id: int) -> StoredArticle | None:
+        row = await self._db.fetch_one(
+            "SELECT a.* FROM articles a WHERE a.id = ? AND EXISTS"
+            " (SELECT 1 FROM deliveries d WHERE d.article_id = a.id AND d.guild_id = ?)",
+            (article_id, guild_id),
+        )
+        return _stored_article(row) if row else None
+
+    async def search_titles(self, guild_id: int, text: str, limit: int = 25) -> list[tuple[int, str]]:
+        """Articles posted in the guild whose title contains `text`, newest first (for autocomplete)."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT a.id, a.title FROM articles a JOIN deliveries d ON d.article_id = a.id"
+            " WHERE d.guild_id = ? AND a.title LIKE ? ESCAPE '\\' ORDER BY a.id DESC LIMIT ?",
+            (guild_id, f"%{escaped}%", limit),
+        )
+        return [(row["id"], row["title"]) for row in rows]
+
+    # Article-folder subscriptions
+
+    async def add_folder_subscription(
+        self, guild_id: int, channel_id: int, created_by: int, present_file_keys: list[str]
+    ) -> bool:
+        """Subscribe a channel; files already in the folder count as seen. False if it already was."""
+        async with self._db.transaction() as connection:
+            try:
+                cursor = await connection.execute(
+                    "INSERT INTO folder_subscriptions (guild_id, channel_id, created_by, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (guild_id, channel_id, created_by, now_db()),
+                )
+            except sqlite3.IntegrityError:
+                return False
+            now = now_db()
+            await connection.executemany(
+                "INSERT OR IGNORE INTO folder_seen_files (subscription_id, file_key, seen_at) VALUES (?, ?, ?)",
+                [(cursor.lastrowid, key, now) for key in present_file_keys],
+            )
+        return True
+
+    async def remove_folder_subscription(self, channel_id: int) -> bool:
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute("DELETE FROM folder_subscriptions WHERE channel_id = ?", (channel_id,))
+            return cursor.rowcount > 0
+
+    async def folder_subscriptions(self) -> list[tuple[int, int, int]]:
+        """(subscription id, guild id, channel id) of every folder subscription."""
+        rows = await self._db.fetch_all("SELECT id, guild_id, channel_id FROM folder_subscriptions ORDER BY id")
+        return [(row["id"], row["guild_id"], row["channel_id"]) for row in rows]
+
+    async def unseen_file_keys(self, subscription_id: int, file_keys: list[str]) -> set[str]:
+        if not file_keys:
+            return set()
+        rows = await self._db.fetch_all(
+            "SELECT file_key FROM folder_seen_files WHERE subscription_id = ?", (subscription_id,)
+        )
+        return set(file_keys) - {row["file_key"] for row in rows}
+
+    async def mark_file_seen(self, subscription_id: int, file_key: str) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "INSERT OR IGNORE INTO folder_seen_files (subscription_id, file_key, seen_at) VALUES (?, ?, ?)",
+                (subscription_id, file_key, now_db()),
+            )
+
+
+async def _upsert_article(connection: aiosqlite.Connection, article: Article, source: str) -> int:
+    await connection.execute(
+        "INSERT INTO articles (article_key, title, body, question, link, source, published, image_url, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (article_key) DO NOTHING",
+        (article.key, article.title, article.body, article.question, article.link, source,
+         article.published, article.image_url, now_db()),
+    )
+    async with connection.execute("SELECT id FROM articles WHERE article_key = ?", (article.key,)) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0])
+
+
+async def _delivery_for(connection: aiosqlite.Connection, article_id: int, channel_id: int) -> Delivery | None:
+    async with connection.execute(
+        "SELECT * FROM deliveries WHERE article_id = ? AND channel_id = ?", (article_id, channel_id)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return Delivery.from_row(row) if row else None
+
+
+def _stored_article(row: aiosqlite.Row) -> StoredArticle:
+    article = Article(
+        title=row["title"],
+        paragraphs=tuple(p for p in row["body"].split("\n\n") if p),
+        question=row["question"],
+        published=row["published"],
+        link=row["link"],
+        image_url=row["image_url"],
+    )
+    return StoredArticle(id=row["id"], article=article, source=row["source"], created_at=row["created_at"])

@@ -1,0 +1,96 @@
+"""/article commands and the ARTICLES_DIR loop: Discord in, calls on bot/ services, replies out."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.articles import decode_article_file, parse_article_text
+from bot.articles.parser import check_article_size
+from bot.client import AgoraBot
+from bot.permissions import moderator_only
+
+log = logging.getLogger(__name__)
+
+PostableChannel = discord.TextChannel | discord.ForumChannel
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class ArticleCommands(commands.GroupCog, group_name="article", group_description="Post and follow articles"):
+    def __init__(self, bot: AgoraBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        if self.bot.folder is not None:
+            self.scan_folder.change_interval(seconds=self.bot.config.articles_scan_seconds)
+            self.scan_folder.start()
+
+    async def cog_unload(self) -> None:
+        self.scan_folder.cancel()
+
+    @app_commands.command(name="post", description="Post an article file into a channel, with a thread and a poll")
+    @app_commands.describe(channel="Text or forum channel to post into", file="The article as a plain-text file")
+    @moderator_only()
+    async def post(self, interaction: discord.Interaction, channel: PostableChannel, file: discord.Attachment) -> None:
+        max_bytes = self.bot.config.article_max_bytes
+        check_article_size(file.size, max_bytes=max_bytes)  # before downloading anything
+        article = parse_article_text(decode_article_file(await file.read(), max_bytes=max_bytes))
+        # Check before deferring so a refusal stays a quick private reply.
+        self.bot.publisher.check_can_post(channel)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        published = await self.bot.publisher.publish(
+            article, channel, source=article.source_name or file.filename.rsplit(".", 1)[0]
+        )
+        where = published.thread.mention if published.thread else published.message.jump_url
+        await interaction.followup.send(
+            f"Posted **{discord.utils.escape_markdown(article.title)}** in {channel.mention}; discussion: {where}.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="subscribe-folder", description="Post new files from the articles folder here")
+    @app_commands.describe(channel="Text or forum channel that gets the folder's new articles")
+    @moderator_only()
+    async def subscribe_folder(self, interaction: discord.Interaction, channel: PostableChannel) -> None:
+        if self.bot.folder is None:
+            await interaction.response.send_message(
+                "The articles folder is not enabled: the operator sets ARTICLES_DIR in the bot's .env.", ephemeral=True
+            )
+            return
+        added = await self.bot.folder.subscribe(channel, interaction.user.id)
+        text = (
+            f"{channel.mention} now gets every new file dropped into the articles folder "
+            "(files already there are not posted)."
+            if added
+            else f"{channel.mention} was already subscribed to the articles folder."
+        )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="unsubscribe-folder", description="Stop posting the articles folder's files here")
+    @moderator_only()
+    async def unsubscribe_folder(self, interaction: discord.Interaction, channel: PostableChannel) -> None:
+        removed = await self.bot.articles.remove_folder_subscription(channel.id)
+        text = "Unsubscribed." if removed else f"{channel.mention} was not subscribed to the articles folder."
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @tasks.loop(seconds=30)
+    async def scan_folder(self) -> None:
+        try:
+            posted = await self.bot.folder.post_new_files(self.bot)
+        except Exception:  # one bad scan must not end the loop
+            log.exception("Scanning the articles folder failed")
+            return
+        if posted:
+            log.info("Posted %d article(s) from the articles folder", posted)
+
+    @scan_folder.before_loop
+    async def _wait_until_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+
+async def setup(bot: AgoraBot) -> None:
+    await bot.add_cog(ArticleCommands(bot))

@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config
+from bot.errors import ConfigError
+
+TOKEN = "MTEx.fake.token-for-tests"
+
+
+def test_defaults_with_only_a_token():
+    config = Config.from_env({"DISCORD_TOKEN": TOKEN})
+    assert config.token == TOKEN
+    assert config.guild_id is None
+    assert config.database_path == Path("data/agora.db")
+    assert config.api_base == "" and config.gateway_url == ""
+    assert config.feed_check_interval_seconds == 600
+
+
+def test_reads_every_kind_of_setting(tmp_path):
+    config = Config.from_env({
+        "DISCORD_TOKEN": TOKEN,
+        "DISCORD_GUILD_ID": "1234",
+        "DATABASE_PATH": str(tmp_path / "x.db"),
+        "ARTICLES_DIR": str(tmp_path),
+        "DISCORD_API_BASE": "http://127.0.0.1:9999/api/v10/",
+        "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9999/gateway",
+        "MESSAGE_CONTENT_INTENT": "yes",
+        "LOG_LEVEL": "debug",
+    })
+    assert config.guild_id == 1234
+    assert config.articles_dir == tmp_path
+    assert config.api_base == "http://127.0.0.1:9999/api/v10"
+    assert config.message_content_intent is True
+    assert config.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "DISCORD_TOKEN"),
+        ({"DISCORD_TOKEN": "   "}, "DISCORD_TOKEN"),
+        ({"DISCORD_TOKEN": "Bot abc"}, "DISCORD_TOKEN"),
+        ({"DISCORD_TOKEN": TOKEN, "DISCORD_GUILD_ID": "abc"}, "DISCORD_GUILD_ID"),
+        ({"DISCORD_TOKEN": TOKEN, "DISCORD_GUILD_ID": "0"}, "DISCORD_GUILD_ID"),
+        ({"DISCORD_TOKEN": TOKEN, "DISCORD_API_BASE": "ftp://x"}, "DISCORD_API_BASE"),
+        ({"DISCORD_TOKEN": TOKEN, "DISCORD_GATEWAY_URL": "http://x"}, "DISCORD_GATEWAY_URL"),
+        ({"DISCORD_TOKEN": TOKEN, "MESSAGE_CONTENT_INTENT": "maybe"}, "MESSAGE_CONTENT_INTENT"),
+        ({"DISCORD_TOKEN": TOKEN, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"DISCORD_TOKEN": TOKEN, "ARTICLES_DIR": "/no/such/folder"}, "ARTICLES_DIR"),
+        ({"DISCORD_TOKEN": TOKEN, "FEED_CHECK_INTERVAL_SECONDS": "-5"}, "FEED_CHECK_INTERVAL_SECONDS"),
+    ],
+)
+def test_invalid_setting_names_the_setting(env, named):
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env(env)
+    assert named in str(caught.value)
+
+
+def test_token_never_in_repr():
+    config = Config.from_env({"DISCORD_TOKEN": TOKEN})
+    assert TOKEN not in repr(config) and TOKEN not in str(config)
