@@ -1,0 +1,151 @@
+"""Discord faked at the edge: real discord.py objects whose HTTP layer records calls instead of sending.
+
+The bot, its cogs and services run unchanged; only `bot.http`'s methods are replaced. Payloads follow
+Discord's API shapes so discord.py parses them as it would real responses.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+
+GUILD_ID = 1000
+BOT_ID = 2000
+TEXT_CHANNEL_ID = 3001
+FORUM_CHANNEL_ID = 3002
+READ_ONLY_CHANNEL_ID = 3003
+MODERATOR_ID = 4001
+MEMBER_ID = 4002
+MODERATOR_ROLE_ID = 5001
+BOT_ROLE_ID = 5002
+_ALL_TEXT = discord.Permissions(
+    view_channel=True, send_messages=True, embed_links=True, attach_files=True, read_message_history=True,
+    create_public_threads=True, send_messages_in_threads=True, add_reactions=True, manage_messages=True,
+)
+
+
+def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name, "avatar": None,
+            "bot": bot}
+
+
+def guild_payload() -> dict[str, Any]:
+    everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": str(discord.Permissions(
+        view_channel=True, send_messages=True, read_message_history=True, add_reactions=True).value),
+        "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
+    moderator = {**everyone, "id": str(MODERATOR_ROLE_ID), "name": "Moderator", "position": 1,
+                 "permissions": str(discord.Permissions(manage_guild=True).value)}
+    bot_role = {**everyone, "id": str(BOT_ROLE_ID), "name": "Agora", "position": 2, "managed": True,
+                "permissions": str(_ALL_TEXT.value)}
+    deny_send = [{"id": str(BOT_ROLE_ID), "type": 0, "allow": "0",
+                  "deny": str(discord.Permissions(send_messages=True).value)}]
+    return {
+        "id": str(GUILD_ID), "name": "News Club", "owner_id": str(MODERATOR_ID), "features": [],
+        "roles": [everyone, moderator, bot_role], "emojis": [], "stickers": [], "member_count": 3,
+        "channels": [
+            _channel(TEXT_CHANNEL_ID, "news", 0),
+            _channel(FORUM_CHANNEL_ID, "news-forum", 15),
+            _channel(READ_ONLY_CHANNEL_ID, "announcements", 0, overwrites=deny_send),
+        ],
+        "members": [
+            {"user": user_payload(BOT_ID, "Agora", bot=True), "roles": [str(BOT_ROLE_ID)], "joined_at": None,
+             "deaf": False, "mute": False, "flags": 0},
+        ],
+        "threads": [], "verification_level": 0, "premium_tier": 0, "preferred_locale": "en-US",
+    }
+
+
+def _channel(channel_id: int, name: str, kind: int, overwrites: list | None = None) -> dict[str, Any]:
+    payload = {"id": str(channel_id), "name": name, "type": kind, "guild_id": str(GUILD_ID), "position": 0,
+               "permission_overwrites": overwrites or [], "nsfw": False, "parent_id": None}
+    if kind == 15:
+        payload.update(available_tags=[], default_reaction_emoji=None, flags=0)
+    return payload
+
+
+@dataclass
+class FakeDiscordHTTP:
+    """Stands in for the REST calls the bot makes; every call is kept in `calls`."""
+
+    ids: itertools.count = field(default_factory=lambda: itertools.count(9_000_000))
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    fail_next: dict[str, Exception] = field(default_factory=dict)
+
+    def install(self, client: discord.Client) -> None:
+        for name in ("send_message", "start_thread_with_message", "start_thread_in_forum", "logs_from",
+                     "get_message", "get_channel"):
+            setattr(client.http, name, getattr(self, name))
+
+    def _check_failure(self, name: str) -> None:
+        if name in self.fail_next:
+            raise self.fail_next.pop(name)
+
+    def _message(self, channel_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        message_id = next(self.ids)
+        message = {
+            "id": str(message_id), "channel_id": str(channel_id), "guild_id": str(GUILD_ID),
+            "author": user_payload(BOT_ID, "Agora", bot=True), "content": payload.get("content") or "",
+            "embeds": payload.get("embeds") or [], "attachments": [], "mentions": [], "mention_roles": [],
+            "mention_everyone": False, "pinned": False, "tts": False, "type": 0, "flags": 0,
+            "timestamp": discord.utils.utcnow().isoformat(), "edited_timestamp": None,
+        }
+        self.messages[message_id] = message
+        return message
+
+    async def send_message(self, channel_id, *, params):
+        self._check_failure("send_message")
+        self.calls.append(("send_message", {"channel_id": int(channel_id), **params.payload}))
+        return self._message(int(channel_id), params.payload)
+
+    async def start_thread_with_message(self, channel_id, message_id, *, name, auto_archive_duration, **_):
+        self._check_failure("start_thread_with_message")
+        self.calls.append(("start_thread_with_message", {"channel_id": int(channel_id),
+                                                         "message_id": int(message_id), "name": name}))
+        return self._thread(int(message_id), int(channel_id), name)
+
+    async def start_thread_in_forum(self, channel_id, *, params, reason=None):
+        self._check_failure("start_thread_in_forum")
+        self.calls.append(("start_thread_in_forum", {"channel_id": int(channel_id), **params.payload}))
+        starter = self._message(0, params.payload["message"])
+        thread_id = int(starter["id"])
+        starter["channel_id"] = str(thread_id)
+        return {**self._thread(thread_id, int(channel_id), params.payload["name"]), "message": starter}
+
+    def _thread(self, thread_id: int, parent_id: int, name: str) -> dict[str, Any]:
+        return {"id": str(thread_id), "guild_id": str(GUILD_ID), "parent_id": str(parent_id), "name": name,
+                "type": 11, "owner_id": str(BOT_ID), "message_count": 0, "member_count": 1,
+                "rate_limit_per_user": 0, "flags": 0,
+                "thread_metadata": {"archived": False, "auto_archive_duration": 10080, "locked": False,
+                                    "archive_timestamp": discord.utils.utcnow().isoformat()}}
+
+    async def logs_from(self, channel_id, limit, before=None, after=None, around=None):
+        found = [m for m in self.messages.values() if int(m["channel_id"]) == int(channel_id)]
+        return sorted(found, key=lambda m: int(m["id"]), reverse=True)[:limit]
+
+    async def get_message(self, channel_id, message_id):
+        return self.messages[int(message_id)]
+
+    async def get_channel(self, channel_id):
+        raise discord.NotFound(_FakeResponse(404), {"message": "Unknown Channel", "code": 10003})
+
+    def sent(self, name: str) -> list[dict[str, Any]]:
+        return [payload for call, payload in self.calls if call == name]
+
+
+class _FakeResponse:
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.reason = "Not Found"
+
+
+def add_guild(client: discord.Client) -> discord.Guild:
+    """Give the client's cache the test guild, as GUILD_CREATE would."""
+    state = client._connection
+    state.user = discord.ClientUser(state=state, data=user_payload(BOT_ID, "Agora", bot=True))
+    guild = discord.Guild(data=guild_payload(), state=state)
+    state._add_guild(guild)
+    return guild
