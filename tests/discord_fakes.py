@@ -21,6 +21,7 @@ MODERATOR_ID = 4001
 MEMBER_ID = 4002
 MODERATOR_ROLE_ID = 5001
 BOT_ROLE_ID = 5002
+HELPER_ROLE_ID = 5003  # no permissions of its own; an admin may make it the moderator role
 _ALL_TEXT = discord.Permissions(
     view_channel=True, send_messages=True, embed_links=True, attach_files=True, read_message_history=True,
     create_public_threads=True, send_messages_in_threads=True, add_reactions=True, manage_messages=True,
@@ -38,13 +39,14 @@ def guild_payload() -> dict[str, Any]:
         "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
     moderator = {**everyone, "id": str(MODERATOR_ROLE_ID), "name": "Moderator", "position": 1,
                  "permissions": str(discord.Permissions(manage_guild=True).value)}
+    helper = {**everyone, "id": str(HELPER_ROLE_ID), "name": "Helper", "position": 1, "permissions": "0"}
     bot_role = {**everyone, "id": str(BOT_ROLE_ID), "name": "Agora", "position": 2, "managed": True,
                 "permissions": str(_ALL_TEXT.value)}
     deny_send = [{"id": str(BOT_ROLE_ID), "type": 0, "allow": "0",
                   "deny": str(discord.Permissions(send_messages=True).value)}]
     return {
         "id": str(GUILD_ID), "name": "News Club", "owner_id": str(MODERATOR_ID), "features": [],
-        "roles": [everyone, moderator, bot_role], "emojis": [], "stickers": [], "member_count": 3,
+        "roles": [everyone, moderator, helper, bot_role], "emojis": [], "stickers": [], "member_count": 3,
         "channels": [
             _channel(TEXT_CHANNEL_ID, "news", 0),
             _channel(FORUM_CHANNEL_ID, "news-forum", 15),
@@ -73,11 +75,12 @@ class FakeDiscordHTTP:
     ids: itertools.count = field(default_factory=lambda: itertools.count(9_000_000))
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
-    fail_next: dict[str, Exception] = field(default_factory=dict)
+    fail_next: dict[str, BaseException] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
 
     def install(self, client: discord.Client) -> None:
         for name in ("send_message", "start_thread_with_message", "start_thread_in_forum", "logs_from",
-                     "get_message", "get_channel"):
+                     "get_message", "get_channel", "get_from_cdn"):
             setattr(client.http, name, getattr(self, name))
 
     def _check_failure(self, name: str) -> None:
@@ -129,6 +132,9 @@ class FakeDiscordHTTP:
     async def get_message(self, channel_id, message_id):
         return self.messages[int(message_id)]
 
+    async def get_from_cdn(self, url):
+        return self.files[url]
+
     async def get_channel(self, channel_id):
         raise discord.NotFound(_FakeResponse(404), {"message": "Unknown Channel", "code": 10003})
 
@@ -149,3 +155,58 @@ def add_guild(client: discord.Client) -> discord.Guild:
     guild = discord.Guild(data=guild_payload(), state=state)
     state._add_guild(guild)
     return guild
+
+
+class FakeResponse:
+    """interaction.response: records what the command answered."""
+
+    def __init__(self, interaction: FakeInteraction) -> None:
+        self._interaction = interaction
+        self._done = False
+
+    def is_done(self) -> bool:
+        return self._done
+
+    async def defer(self, *, ephemeral: bool = False, thinking: bool = False) -> None:
+        self._done = True
+        self._interaction.deferred_ephemeral = ephemeral
+
+    async def send_message(self, content: str | None = None, *, ephemeral: bool = False, **kwargs: Any) -> None:
+        self._done = True
+        self._interaction.replies.append({"content": content, "ephemeral": ephemeral, **kwargs})
+
+
+class FakeFollowup:
+    def __init__(self, interaction: FakeInteraction) -> None:
+        self._interaction = interaction
+
+    async def send(self, content: str | None = None, *, ephemeral: bool = False, **kwargs: Any) -> None:
+        self._interaction.replies.append({"content": content, "ephemeral": ephemeral, **kwargs})
+
+
+class FakeInteraction:
+    """The parts of discord.Interaction a command uses; the user is a real discord.Member."""
+
+    def __init__(
+        self, client: discord.Client, guild: discord.Guild, *, moderator: bool, role_ids: list[int] | None = None
+    ) -> None:
+        self.client = client
+        self.guild = guild
+        self.id = 77
+        role_ids = [str(role) for role in role_ids or []] + ([str(MODERATOR_ROLE_ID)] if moderator else [])
+        data = {"user": user_payload(MODERATOR_ID if moderator else MEMBER_ID, "someone"), "roles": role_ids,
+                "joined_at": None, "deaf": False, "mute": False, "flags": 0}
+        self.user = discord.Member(data=data, guild=guild, state=client._connection)
+        self.permissions = self.user.guild_permissions
+        self.replies: list[dict[str, Any]] = []
+        self.deferred_ephemeral: bool | None = None
+        self.response = FakeResponse(self)
+        self.followup = FakeFollowup(self)
+
+
+def attachment(client: discord.Client, http: FakeDiscordHTTP, name: str, data: bytes) -> discord.Attachment:
+    """A real Attachment whose download returns `data`."""
+    url = f"https://cdn.example.invalid/{name}"
+    http.files[url] = data
+    payload = {"id": str(next(http.ids)), "filename": name, "size": len(data), "url": url, "proxy_url": url}
+    return discord.Attachment(data=payload, state=client._connection)
