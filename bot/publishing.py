@@ -44,6 +44,7 @@ class ArticlePublisher:
         self._client = client
         self._store = store
         self.poll_opener: PollOpener | None = None
+        self._in_flight: set[int] = set()  # deliveries being posted now, which resuming must not touch
 
     async def publish(
         self,
@@ -61,11 +62,28 @@ class ArticlePublisher:
             article, source=source, guild_id=channel.guild.id, channel_id=channel.id,
             open_thread=open_thread, open_poll=open_poll, poll_spec=poll_spec,
         )
+        self._in_flight.add(delivery.id)
         try:
             return await self._complete(delivery, article, channel, source)
         except discord.HTTPException as error:
-            await self._store.mark_failed(delivery.id, f"{error.status} {error.text}")
-            raise CannotPost(f"Discord refused the post in {channel.mention}: {error.text or error.status}.") from error
+            raise await self._failure(delivery.id, channel, error) from error
+        finally:
+            self._in_flight.discard(delivery.id)
+
+    async def _failure(
+        self, delivery_id: int, channel: discord.abc.GuildChannel, error: discord.HTTPException
+    ) -> CannotPost:
+        reason = error.text or str(error.status)
+        current = await self._store.delivery(delivery_id)
+        if current is not None and current.message_id is not None:
+            # The article is out: leave the delivery pending so the next start finishes the rest.
+            log.warning("Delivery %s posted but not finished: %s", delivery_id, reason)
+            return CannotPost(
+                f"The article is posted in {channel.mention}, but Discord refused the rest ({reason}); "
+                "I will finish it when I restart."
+            )
+        await self._store.mark_failed(delivery_id, f"{error.status} {reason}")
+        return CannotPost(f"Discord refused the post in {channel.mention}: {reason}.")
 
     def check_can_post(
         self, channel: discord.abc.GuildChannel, *, open_thread: bool = True, open_poll: bool = True
@@ -125,6 +143,8 @@ class ArticlePublisher:
         """Finish deliveries a crash interrupted, adopting a post that was sent but not recorded."""
         finished = 0
         for delivery in await self._store.pending_deliveries():
+            if delivery.id in self._in_flight:
+                continue
             try:
                 if await self._resume(delivery):
                     finished += 1

@@ -135,3 +135,15 @@ async def test_poll_opener_is_called_with_the_thread(world):
     published = await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
     assert seen == [(published.article_id, SEED.title, published.thread.id)]
     assert "poll" in http.sent("send_message")[-1]["content"]
+
+
+async def test_error_after_the_article_is_out_keeps_it_pending_for_restart(world):
+    bot, http, guild, store, publisher, db = world
+    http.fail_next["start_thread_with_message"] = discord.HTTPException(_FakeResponse(500), "thread refused")
+    with pytest.raises(CannotPost, match="finish it when I restart"):
+        await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
+    assert await db.fetch_value("SELECT state FROM deliveries") == "pending"
+    assert await ArticlePublisher(bot, store).resume_pending() == 1
+    assert len(http.sent("start_thread_with_message")) == 1
+    assert len([m for m in http.sent("send_message") if m.get("embeds")]) == 1
+    assert await db.fetch_value("SELECT state FROM deliveries") == "posted"

@@ -1,0 +1,33 @@
+import logging
+
+from bot.logs import RedactSecrets
+
+TOKEN = "MTEx.secret-token.value"
+
+
+def record(message, *args, exc_info=None):
+    return logging.LogRecord("discord.http", logging.ERROR, __file__, 1, message, args, exc_info)
+
+
+def test_token_in_message_and_args_is_redacted():
+    entry = record("Authorization: Bot %s failed", TOKEN)
+    RedactSecrets([TOKEN]).filter(entry)
+    assert TOKEN not in entry.getMessage()
+    assert "<redacted>" in entry.getMessage()
+
+
+def test_token_in_traceback_is_redacted():
+    try:
+        raise RuntimeError(f"bad token {TOKEN}")
+    except RuntimeError as error:
+        entry = record("boom", exc_info=(type(error), error, error.__traceback__))
+    RedactSecrets([TOKEN]).filter(entry)
+    text = logging.Formatter().format(entry)
+    assert TOKEN not in text
+    assert "bad token <redacted>" in text
+
+
+def test_other_text_untouched():
+    entry = record("nothing secret here: %d", 5)
+    RedactSecrets([TOKEN, ""]).filter(entry)
+    assert entry.getMessage() == "nothing secret here: 5"
