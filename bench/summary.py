@@ -1,0 +1,185 @@
+"""How long poll summaries, timelines, exports and charts take at 10k, 100k and 1M votes.
+
+    .venv/bin/python -m bench.summary                    # 10k, 100k, 1M votes, 5 runs each
+    .venv/bin/python -m bench.summary --sizes 10000 --runs 3
+
+Each size gets its own database under bench/out/ (kept between runs: delete it to rebuild).
+The measured poll shares its tables with `--neighbours` other polls of the same size, so the
+queries must find its rows by index rather than own the whole table. Prints one table of
+median milliseconds (min-max in brackets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.storage.database import Database
+from bot.storage.summaries import SummaryStore
+from bot.summaries import charts, csv_export
+from bot.summaries.figures import article_summary, poll_summary, poll_timeline
+from bot.timeutil import to_db
+
+OUT = Path(__file__).parent / "out"
+OPTIONS = (("👍", "Agree"), ("👎", "Disagree"), ("🤷", "Not sure"), ("🔥", "Strongly agree"))
+START = datetime(2026, 11, 1, tzinfo=UTC)
+SPAN = timedelta(days=3)
+SWITCH_SHARE = 0.1  # voters who move their vote once, so the event log is longer than the votes
+ARTICLE_REPLIES = 5000
+
+
+def build(path: Path, votes: int, neighbours: int) -> None:
+    """A fresh database: the measured poll is the last one, so its rows are not the table's first."""
+    asyncio.run(_migrate(path))
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous = OFF")
+    rng = random.Random(votes)
+    conn.execute(
+        "INSERT INTO articles (id, article_key, title, body, source, created_at)"
+        " VALUES (1, 'bench', 'Bench article', 'body', 'upload', ?)",
+        (to_db(START),),
+    )
+    conn.execute(
+        "INSERT INTO deliveries (id, article_id, guild_id, channel_id, state, thread_id, created_at, posted_at)"
+        " VALUES (1, 1, 1, 10, 'posted', 11, ?, ?)",
+        (to_db(START), to_db(START)),
+    )
+    for poll_id in range(1, neighbours + 2):
+        _insert_poll(conn, poll_id, votes, rng)
+    _insert_replies(conn, rng)
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+async def _migrate(path: Path) -> None:
+    db = await Database.open(path)
+    # Until migration 0004_summaries can join the numbered sequence (0002/0003 are not in yet).
+    await db.connection.execute(
+        "CREATE INDEX IF NOT EXISTS vote_events_timeline ON vote_events (poll_id, option_id, at, action)"
+    )
+    await db.close()
+
+
+def _insert_poll(conn: sqlite3.Connection, poll_id: int, votes: int, rng: random.Random) -> None:
+    conn.execute(
+        "INSERT INTO polls (id, guild_id, channel_id, message_id, article_id, delivery_id, question, status,"
+        " created_at, deadline_at) VALUES (?, 1, 11, ?, 1, 1, ?, 'open', ?, ?)",
+        (poll_id, 1000 + poll_id, f"Bench poll {poll_id}?", to_db(START), to_db(START + SPAN)),
+    )
+    option_ids = []
+    for position, (emoji, label) in enumerate(OPTIONS):
+        cursor = conn.execute(
+            "INSERT INTO poll_options (poll_id, position, emoji, label) VALUES (?, ?, ?, ?)",
+            (poll_id, position, emoji, label),
+        )
+        option_ids.append(cursor.lastrowid)
+    batch_votes, batch_events = [], []
+    for voter in range(votes):
+        voter_id = 10**17 + voter
+        at = START + SPAN * (voter / votes)
+        first = rng.choice(option_ids)
+        final = first
+        batch_events.append((poll_id, first, voter_id, "added", "live", to_db(at)))
+        if rng.random() < SWITCH_SHARE:
+            final = rng.choice(option_ids)
+            later = to_db(at + timedelta(minutes=5))
+            batch_events.append((poll_id, first, voter_id, "removed", "live", later))
+            batch_events.append((poll_id, final, voter_id, "added", "live", later))
+        batch_votes.append((poll_id, final, voter_id, to_db(at)))
+        if len(batch_votes) >= 50_000:
+            _flush(conn, batch_votes, batch_events)
+    _flush(conn, batch_votes, batch_events)
+
+
+def _flush(conn: sqlite3.Connection, batch_votes: list, batch_events: list) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO votes (poll_id, option_id, voter_id, voted_at) VALUES (?, ?, ?, ?)", batch_votes
+    )
+    conn.executemany(
+        "INSERT INTO vote_events (poll_id, option_id, voter_id, action, source, at) VALUES (?, ?, ?, ?, ?, ?)",
+        batch_events,
+    )
+    batch_votes.clear()
+    batch_events.clear()
+
+
+def _insert_replies(conn: sqlite3.Connection, rng: random.Random) -> None:
+    rows = []
+    for n in range(ARTICLE_REPLIES):
+        at = START + SPAN * (n / ARTICLE_REPLIES)
+        rows.append((n + 1, 11, 1, 1, rng.randrange(200), to_db(at), rng.randrange(1, 500)))
+    conn.executemany(
+        "INSERT INTO responses (message_id, thread_id, article_id, delivery_id, author_id, created_at, length)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+async def _time_ms(step: Callable[[], Awaitable[object]], runs: int) -> list[float]:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await step()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+async def measure(path: Path, poll_id: int, runs: int) -> dict[str, list[float]]:
+    db = await Database.open(path)
+    try:
+        store = SummaryStore(db)
+        summary = await poll_summary(store, poll_id)
+        assert summary is not None
+        timeline = await poll_timeline(store, summary)
+        article = await article_summary(store, 1, 1)
+        assert article is not None
+        return {
+            "poll summary": await _time_ms(lambda: poll_summary(store, poll_id), runs),
+            "timeline": await _time_ms(lambda: poll_timeline(store, summary), runs),
+            "article summary": await _time_ms(lambda: article_summary(store, 1, 1), runs),
+            "poll chart": await _time_ms(lambda: charts.render_poll_chart_async(summary, timeline), runs),
+            "article chart": await _time_ms(lambda: charts.render_article_chart_async(article), runs),
+            "votes csv": await _time_ms(lambda: csv_export.export_votes(store, poll_id), 1),
+        }
+    finally:
+        await db.close()
+
+
+def _cell(timings: list[float]) -> str:
+    if len(timings) == 1:
+        return f"{timings[0]:,.0f}"
+    return f"{statistics.median(timings):,.1f} [{min(timings):,.1f}-{max(timings):,.1f}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--neighbours", type=int, default=1, help="other polls of the same size in the tables")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    results = {}
+    for size in args.sizes:
+        path = OUT / f"summary-{size}-n{args.neighbours}.db"
+        if not path.exists():
+            started = time.perf_counter()
+            build(path, size, args.neighbours)
+            print(f"built {path.name} in {time.perf_counter() - started:.1f} s")
+        results[size] = asyncio.run(measure(path, args.neighbours + 1, args.runs))
+    steps = list(next(iter(results.values())))
+    print(f"\nmilliseconds, median [min-max] of {args.runs} runs (csv: one run)")
+    print(f"{'votes':>10} | " + " | ".join(f"{step:>22}" for step in steps))
+    for size, row in results.items():
+        print(f"{size:>10,} | " + " | ".join(f"{_cell(row[step]):>22}" for step in steps))
+
+
+if __name__ == "__main__":
+    main()

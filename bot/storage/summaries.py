@@ -1,0 +1,288 @@
+"""Read-only aggregate queries behind poll results, exports and article summaries.
+
+Every figure is computed in SQL over indexes (votes' primary key, votes_by_voter,
+vote_events_timeline of migration 0004): nothing here loads a poll's votes into Python except the export
+iterators, which stream them in chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+# Rows handed over per thread hop when streaming an export: large enough that the hop is
+# cheap per row, small enough that formatting one chunk never holds the event loop for long.
+EXPORT_CHUNK_ROWS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class PollRow:
+    id: int
+    guild_id: int
+    channel_id: int
+    message_id: int | None
+    article_id: int | None
+    question: str
+    multiple: bool
+    status: str
+    closed_reason: str | None
+    created_at: str
+    deadline_at: str | None
+    closed_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OptionCount:
+    option_id: int
+    position: int
+    emoji: str
+    label: str
+    votes: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollListRow:
+    id: int
+    question: str
+    status: str
+    voters: int
+    deadline_at: str | None
+    closed_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRow:
+    id: int
+    title: str
+    link: str | None
+    published: str | None
+    created_at: str
+    posted_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DiscussionTotals:
+    replies: int
+    participants: int
+    first_reply_at: str | None
+    last_reply_at: str | None
+
+
+_POLL_COLUMNS = (
+    "id, guild_id, channel_id, message_id, article_id, question, multiple, status, closed_reason,"
+    " created_at, deadline_at, closed_at"
+)
+
+# Responses of one article, optionally only those in one guild's threads. `? IS NULL OR ...`
+# keeps one statement for both scopes; the planner still drives it from the article index.
+_RESPONSE_SCOPE = (
+    "article_id = :article AND (:guild IS NULL OR delivery_id IN"
+    " (SELECT id FROM deliveries WHERE article_id = :article AND guild_id = :guild))"
+)
+
+
+class SummaryStore:
+    """Aggregate reads for summaries; never writes."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- polls -------------------------------------------------------------------------------
+
+    async def poll(self, poll_id: int) -> PollRow | None:
+        row = await self._db.fetch_one(f"SELECT {_POLL_COLUMNS} FROM polls WHERE id = ?", (poll_id,))  # noqa: S608
+        return None if row is None else _poll_row(row)
+
+    async def option_counts(self, poll_id: int) -> list[OptionCount]:
+        """Every option of the poll in position order, with its current vote count (0 included)."""
+        # The correlated count is a range count on votes' primary key (poll_id, option_id, ...),
+        # so it never touches other polls' rows and needs no GROUP BY over the votes.
+        rows = await self._db.fetch_all(
+            "SELECT o.id, o.position, o.emoji, o.label,"
+            " (SELECT COUNT(*) FROM votes v WHERE v.poll_id = o.poll_id AND v.option_id = o.id)"
+            " FROM poll_options o WHERE o.poll_id = ? ORDER BY o.position",
+            (poll_id,),
+        )
+        return [OptionCount(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def voter_count(self, poll_id: int) -> int:
+        """Distinct people holding at least one vote; streams votes_by_voter in voter order."""
+        value = await self._db.fetch_value("SELECT COUNT(DISTINCT voter_id) FROM votes WHERE poll_id = ?", (poll_id,))
+        return int(value or 0)
+
+    async def event_span(self, poll_id: int) -> tuple[str, str] | None:
+        """Times of the first and last vote event (two index seeks), or None without events."""
+        # Two subqueries: SQLite answers a lone MIN or MAX with one index seek, but scans every
+        # row when both share a SELECT (170 ms at a million events).
+        row = await self._db.fetch_one(
+            "SELECT (SELECT MIN(at) FROM vote_events WHERE poll_id = :poll),"
+            " (SELECT MAX(at) FROM vote_events WHERE poll_id = :poll)",
+            {"poll": poll_id},
+        )
+        if row is None or row[0] is None:
+            return None
+        return str(row[0]), str(row[1])
+
+    async def event_net_by_bucket(self, poll_id: int, bounds: list[tuple[str, str]]) -> list[tuple[int, int, int]]:
+        """(bucket, option_id, net change) for each time bucket [low, high) and option of the poll.
+
+        One range count per bucket and option on vote_events_timeline (poll_id, option_id, at,
+        action): the walks add up to one pass over the poll's events, with no sort or
+        temporary table, and only buckets x options rows come back to Python.
+        """
+        rows = await self._db.fetch_all(
+            "SELECT CAST(b.key AS INTEGER), o.id,"
+            " (SELECT TOTAL(CASE e.action WHEN 'added' THEN 1 ELSE -1 END) FROM vote_events e"
+            "  WHERE e.poll_id = o.poll_id AND e.option_id = o.id AND e.at >= b.value ->> 0 AND e.at < b.value ->> 1)"
+            " FROM json_each(:bounds) b JOIN poll_options o ON o.poll_id = :poll",
+            {"poll": poll_id, "bounds": json.dumps(bounds)},
+        )
+        return [(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    async def list_polls(self, guild_id: int, status: str | None, limit: int) -> list[PollListRow]:
+        """The guild's polls, newest first, optionally only 'open' or 'closed' ones."""
+        rows = await self._db.fetch_all(
+            "SELECT p.id, p.question, p.status,"
+            " (SELECT COUNT(DISTINCT v.voter_id) FROM votes v WHERE v.poll_id = p.id),"
+            " p.deadline_at, p.closed_at"
+            " FROM polls p WHERE p.guild_id = :guild AND (:status IS NULL OR p.status = :status)"
+            " ORDER BY p.id DESC LIMIT :limit",
+            {"guild": guild_id, "status": status, "limit": limit},
+        )
+        return [PollListRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    async def search_polls(self, guild_id: int, text: str, limit: int) -> list[tuple[int, str]]:
+        """(id, question) of the guild's polls whose question contains `text`, newest first."""
+        rows = await self._db.fetch_all(
+            "SELECT id, question FROM polls WHERE guild_id = ? AND question LIKE ? ESCAPE '\\'"
+            " ORDER BY id DESC LIMIT ?",
+            (guild_id, _like_pattern(text), limit),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    async def poll_in_channel(self, guild_id: int, channel_id: int) -> int | None:
+        """The newest poll posted in this channel or thread, or belonging to the article of this thread."""
+        value = await self._db.fetch_value(
+            "SELECT id FROM polls WHERE guild_id = :guild AND (channel_id = :channel OR delivery_id IN"
+            " (SELECT id FROM deliveries WHERE thread_id = :channel)) ORDER BY id DESC LIMIT 1",
+            {"guild": guild_id, "channel": channel_id},
+        )
+        return None if value is None else int(value)
+
+    async def iter_votes(self, poll_id: int) -> AsyncIterator[list[tuple]]:
+        """Chunks of (poll_id, option label, emoji, voter_id, voted_at), in option then voter order."""
+        async for chunk in self._iter_chunks(
+            "SELECT v.poll_id, o.label, o.emoji, v.voter_id, v.voted_at FROM votes v"
+            " JOIN poll_options o ON o.id = v.option_id WHERE v.poll_id = ? ORDER BY o.position, v.voter_id",
+            (poll_id,),
+        ):
+            yield chunk
+
+    async def iter_events(self, poll_id: int) -> AsyncIterator[list[tuple]]:
+        """Chunks of (poll_id, option label, emoji, voter_id, at, action, source), oldest first."""
+        async for chunk in self._iter_chunks(
+            "SELECT e.poll_id, o.label, o.emoji, e.voter_id, e.at, e.action, e.source FROM vote_events e"
+            " JOIN poll_options o ON o.id = e.option_id WHERE e.poll_id = ? ORDER BY e.at, e.id",
+            (poll_id,),
+        ):
+            yield chunk
+
+    async def _iter_chunks(self, sql: str, params: tuple) -> AsyncIterator[list[tuple]]:
+        async with self._db.connection.execute(sql, params) as cursor:
+            while chunk := await cursor.fetchmany(EXPORT_CHUNK_ROWS):
+                yield [tuple(row) for row in chunk]
+
+    # --- articles and discussion -------------------------------------------------------------
+
+    async def article(self, article_id: int, guild_id: int | None) -> ArticleRow | None:
+        """The article and when it was first posted (in this guild when one is given)."""
+        row = await self._db.fetch_one(
+            "SELECT a.id, a.title, a.link, a.published, a.created_at,"
+            " (SELECT MIN(d.posted_at) FROM deliveries d WHERE d.article_id = a.id"
+            "  AND (:guild IS NULL OR d.guild_id = :guild))"
+            " FROM articles a WHERE a.id = :article",
+            {"article": article_id, "guild": guild_id},
+        )
+        return None if row is None else ArticleRow(row[0], row[1], row[2], row[3], row[4], row[5])
+
+    async def article_delivered_in(self, article_id: int, guild_id: int) -> bool:
+        value = await self._db.fetch_value(
+            "SELECT 1 FROM deliveries WHERE article_id = ? AND guild_id = ? LIMIT 1", (article_id, guild_id)
+        )
+        return value is not None
+
+    async def article_in_thread(self, thread_id: int) -> int | None:
+        value = await self._db.fetch_value(
+            "SELECT article_id FROM deliveries WHERE thread_id = ? ORDER BY id DESC LIMIT 1", (thread_id,)
+        )
+        return None if value is None else int(value)
+
+    async def search_articles(self, guild_id: int, text: str, limit: int) -> list[tuple[int, str]]:
+        """(id, title) of articles posted in the guild whose title contains `text`, newest first."""
+        rows = await self._db.fetch_all(
+            "SELECT a.id, a.title FROM articles a WHERE a.title LIKE ? ESCAPE '\\'"
+            " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.article_id = a.id AND d.guild_id = ?)"
+            " ORDER BY a.id DESC LIMIT ?",
+            (_like_pattern(text), guild_id, limit),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    async def article_poll_ids(self, article_id: int, guild_id: int | None) -> list[int]:
+        rows = await self._db.fetch_all(
+            "SELECT id FROM polls WHERE article_id = :article AND (:guild IS NULL OR guild_id = :guild) ORDER BY id",
+            {"article": article_id, "guild": guild_id},
+        )
+        return [int(r[0]) for r in rows]
+
+    async def discussion_open(self, article_id: int, guild_id: int | None) -> bool | None:
+        """Whether any of the article's threads is still open; None when it never had one."""
+        value = await self._db.fetch_value(
+            "SELECT MAX(discussion_open) FROM deliveries WHERE article_id = :article"
+            " AND thread_id IS NOT NULL AND (:guild IS NULL OR guild_id = :guild)",
+            {"article": article_id, "guild": guild_id},
+        )
+        return None if value is None else bool(value)
+
+    async def discussion_totals(self, article_id: int, guild_id: int | None) -> DiscussionTotals:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*), COUNT(DISTINCT author_id), MIN(created_at), MAX(created_at)"  # noqa: S608
+            f" FROM responses WHERE {_RESPONSE_SCOPE}",
+            {"article": article_id, "guild": guild_id},
+        )
+        assert row is not None  # an aggregate without GROUP BY always yields one row
+        return DiscussionTotals(int(row[0]), int(row[1]), row[2], row[3])
+
+    async def replies_per_day(self, article_id: int, guild_id: int | None) -> list[tuple[str, int]]:
+        """(UTC date 'YYYY-MM-DD', replies) for each day with replies, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT substr(created_at, 1, 10) AS day, COUNT(*)"  # noqa: S608
+            f" FROM responses WHERE {_RESPONSE_SCOPE} GROUP BY day ORDER BY day",
+            {"article": article_id, "guild": guild_id},
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    async def top_participants(self, article_id: int, guild_id: int | None, limit: int) -> list[tuple[int, int]]:
+        """(author_id, replies) of the most active participants; ties go to who spoke first."""
+        rows = await self._db.fetch_all(
+            "SELECT author_id, COUNT(*) AS replies FROM responses"  # noqa: S608
+            f" WHERE {_RESPONSE_SCOPE} GROUP BY author_id ORDER BY replies DESC, MIN(created_at) LIMIT :limit",
+            {"article": article_id, "guild": guild_id, "limit": limit},
+        )
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+
+def _poll_row(row: object) -> PollRow:
+    r = tuple(row)  # type: ignore[arg-type]
+    return PollRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10], r[11])
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with the user's % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

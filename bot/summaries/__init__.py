@@ -1,0 +1,1 @@
+"""Poll results, exports and article summaries: figures, charts, CSV and their renderings."""

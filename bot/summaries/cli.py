@@ -1,0 +1,110 @@
+"""`agora summary`: a poll's or an article's figures from the database, for operators.
+
+Needs no token and no running bot. The database is opened read-only (a running bot may keep
+writing to it meanwhile), through the same storage layer and figure functions as the bot's
+commands, so the printed figures are the ones Discord shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import aiosqlite
+
+from bot.config import Config
+from bot.storage.database import Database
+from bot.storage.summaries import SummaryStore
+from bot.summaries import text
+from bot.summaries.figures import article_summary, poll_summary
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("text", "json", "csv")
+
+
+def add_summary_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add `summary` to the CLI's subcommands; the caller dispatches to `run_summary`."""
+    parser = subparsers.add_parser(
+        "summary",
+        help="print a poll's or an article's summary from the database (no token needed)",
+        description="Print the figures of a poll or an article from Agora's database. "
+        "Opens the database read-only; the bot may be running or not.",
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--poll", type=int, metavar="N", help="poll id (as /poll list shows)")
+    target.add_argument("--article", type=int, metavar="N", help="article id")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument(
+        "--guild", type=int, metavar="ID", help="with --article: count only this server's poll and replies"
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="database file (default: $DATABASE_PATH, else data/agora.db)",
+    )
+    return parser
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    """Print the summary; 0 on success, 1 when the database or the poll/article is not found."""
+    path = (args.db or default_database_path()).resolve()
+    if not path.is_file():
+        print(f"No database at {path}: pass --db or set DATABASE_PATH.", file=sys.stderr)
+        return 1
+    try:
+        output = asyncio.run(_render(path, args))
+    except (sqlite3.Error, ValueError) as error:
+        print(f"Could not read {path}: {error}", file=sys.stderr)
+        return 1
+    if output is None:
+        kind, number = ("poll", args.poll) if args.poll is not None else ("article", args.article)
+        print(f"No {kind} #{number} in {path}.", file=sys.stderr)
+        return 1
+    sys.stdout.write(output if output.endswith("\n") else output + "\n")
+    return 0
+
+
+def default_database_path() -> Path:
+    return Path(os.environ.get("DATABASE_PATH", "").strip() or Config.database_path)
+
+
+async def _render(path: Path, args: argparse.Namespace) -> str | None:
+    db = await open_read_only(path)
+    try:
+        store = SummaryStore(db)
+        if args.poll is not None:
+            summary = await poll_summary(store, args.poll)
+            if summary is None:
+                return None
+            return _formatted(args.format, summary, text.poll_text, text.poll_dict, text.poll_csv)
+        article = await article_summary(store, args.article, args.guild)
+        if article is None:
+            return None
+        return _formatted(args.format, article, text.article_text, text.article_dict, text.article_csv)
+    finally:
+        await db.close()
+
+
+def _formatted(fmt: str, summary: object, as_text, as_dict, as_csv) -> str:  # noqa: ANN001
+    if fmt == "json":
+        return text.to_json(as_dict(summary))
+    if fmt == "csv":
+        return as_csv(summary)
+    return as_text(summary)
+
+
+async def open_read_only(path: Path) -> Database:
+    """The storage layer over a read-only connection to `path` (absolute): no migration, no write,
+    no new file."""
+    connection = await aiosqlite.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    connection.row_factory = aiosqlite.Row
+    await connection.execute("PRAGMA query_only = ON")
+    return Database(connection, path)

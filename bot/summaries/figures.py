@@ -1,0 +1,244 @@
+"""The figures behind every summary: plain dataclasses built from the storage layer's aggregates.
+
+Discord embeds, the CLI, CSV and charts all render these objects, so they cannot disagree.
+Percentages are of voters (people), not of votes: in a multiple-choice poll they may add up
+to more than 100 %, and a single-choice poll reads the same either way.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from bot.storage.summaries import OptionCount, PollRow, SummaryStore
+from bot.timeutil import to_db
+
+log = logging.getLogger(__name__)
+
+TIMELINE_BUCKETS = 48
+TOP_PARTICIPANTS = 5
+POLL_LIST_LIMIT = 25
+
+
+@dataclass(frozen=True, slots=True)
+class OptionFigure:
+    option_id: int
+    position: int
+    emoji: str
+    label: str
+    votes: int
+    share: float  # of voters, 0..1
+
+    @property
+    def percent(self) -> float:
+        return self.share * 100
+
+
+@dataclass(frozen=True, slots=True)
+class PollSummary:
+    poll_id: int
+    guild_id: int
+    channel_id: int
+    message_id: int | None
+    article_id: int | None
+    question: str
+    multiple: bool
+    status: str
+    closed_reason: str | None
+    opened_at: datetime
+    deadline_at: datetime | None
+    closed_at: datetime | None
+    options: tuple[OptionFigure, ...]
+    voters: int
+
+    @property
+    def total_votes(self) -> int:
+        return sum(option.votes for option in self.options)
+
+    @property
+    def closed_early(self) -> bool:
+        """Closed before its deadline (by a moderator, or because its message was deleted)."""
+        return self.closed_at is not None and self.deadline_at is not None and self.closed_at < self.deadline_at
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Cumulative net votes per option over time, from the vote event log.
+
+    `times[0]` is the start (every count 0); `times[i + 1]` is the end of bucket i.
+    `counts[k]` is the series of the k-th option in position order.
+    """
+
+    times: tuple[datetime, ...]
+    counts: tuple[tuple[int, ...], ...]
+
+    @property
+    def empty(self) -> bool:
+        return len(self.times) <= 1
+
+
+@dataclass(frozen=True, slots=True)
+class PollListEntry:
+    poll_id: int
+    question: str
+    status: str
+    voters: int
+    deadline_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DiscussionFigures:
+    replies: int
+    participants: int
+    first_reply_at: datetime | None
+    last_reply_at: datetime | None
+    per_day: tuple[tuple[date, int], ...]  # only days with replies, oldest first
+    top_participants: tuple[tuple[int, int], ...]  # (author_id, replies), most active first
+    thread_open: bool | None  # None when the article never had a thread
+
+    @property
+    def days_spanned(self) -> int:
+        """Calendar days (UTC) from the first reply to the last, both included."""
+        if self.first_reply_at is None or self.last_reply_at is None:
+            return 0
+        return (self.last_reply_at.date() - self.first_reply_at.date()).days + 1
+
+    @property
+    def replies_per_day(self) -> float:
+        days = self.days_spanned
+        return self.replies / days if days else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleSummary:
+    article_id: int
+    title: str
+    link: str | None
+    published: str | None  # as the article gives it; not necessarily a parseable date
+    posted_at: datetime | None
+    polls: tuple[PollSummary, ...]
+    discussion: DiscussionFigures
+
+    @property
+    def poll(self) -> PollSummary | None:
+        """The article's poll; with several deliveries, the one with most voters."""
+        return max(self.polls, key=lambda poll: poll.voters, default=None)
+
+
+async def poll_summary(store: SummaryStore, poll_id: int) -> PollSummary | None:
+    poll = await store.poll(poll_id)
+    if poll is None:
+        return None
+    counts = await store.option_counts(poll_id)
+    voters = await store.voter_count(poll_id)
+    return _build_poll_summary(poll, counts, voters)
+
+
+def _build_poll_summary(poll: PollRow, counts: list[OptionCount], voters: int) -> PollSummary:
+    options = tuple(
+        OptionFigure(c.option_id, c.position, c.emoji, c.label, c.votes, c.votes / voters if voters else 0.0)
+        for c in counts
+    )
+    return PollSummary(
+        poll_id=poll.id,
+        guild_id=poll.guild_id,
+        channel_id=poll.channel_id,
+        message_id=poll.message_id,
+        article_id=poll.article_id,
+        question=poll.question,
+        multiple=poll.multiple,
+        status=poll.status,
+        closed_reason=poll.closed_reason,
+        opened_at=_time(poll.created_at),
+        deadline_at=_optional_time(poll.deadline_at),
+        closed_at=_optional_time(poll.closed_at),
+        options=options,
+        voters=voters,
+    )
+
+
+async def poll_timeline(store: SummaryStore, summary: PollSummary, buckets: int = TIMELINE_BUCKETS) -> Timeline:
+    """Votes over time, cut into `buckets` equal intervals from the poll's opening to its last event."""
+    span = await store.event_span(summary.poll_id)
+    if span is None:
+        return Timeline(times=(summary.opened_at,), counts=tuple((0,) for _ in summary.options))
+    start = min(summary.opened_at, _time(span[0]))
+    end = max(_time(span[1]), summary.closed_at or start)
+    width = max((end - start) / buckets, timedelta(milliseconds=1))
+    times = tuple(start + width * i for i in range(buckets + 1))
+    # Stored times are to_db text, which orders as time does, so buckets are text ranges. The
+    # outer bounds are open ("" and "~" sort before and after any time) so that no event is
+    # lost to a rounding of the edges.
+    edges = ["", *(to_db(moment) for moment in times[1:-1]), "~"]
+    rows = await store.event_net_by_bucket(summary.poll_id, list(itertools.pairwise(edges)))
+    return _accumulate(summary, rows, times)
+
+
+def _accumulate(summary: PollSummary, rows: list[tuple[int, int, int]], times: tuple[datetime, ...]) -> Timeline:
+    index = {option.option_id: k for k, option in enumerate(summary.options)}
+    changes = [[0] * (len(times) - 1) for _ in summary.options]
+    for bucket, option_id, net in rows:
+        changes[index[option_id]][bucket] += net
+    return Timeline(times=times, counts=tuple(tuple(itertools.accumulate(c, initial=0)) for c in changes))
+
+
+async def poll_list(
+    store: SummaryStore, guild_id: int, status: str | None = None, limit: int = POLL_LIST_LIMIT
+) -> list[PollListEntry]:
+    rows = await store.list_polls(guild_id, status, limit)
+    return [
+        PollListEntry(r.id, r.question, r.status, r.voters, _optional_time(r.deadline_at), _optional_time(r.closed_at))
+        for r in rows
+    ]
+
+
+async def article_summary(
+    store: SummaryStore, article_id: int, guild_id: int | None = None, top: int = TOP_PARTICIPANTS
+) -> ArticleSummary | None:
+    """The article, its poll(s) and its discussion; `guild_id` limits both to one server."""
+    article = await store.article(article_id, guild_id)
+    if article is None:
+        return None
+    polls = []
+    for poll_id in await store.article_poll_ids(article_id, guild_id):
+        summary = await poll_summary(store, poll_id)
+        if summary is not None:
+            polls.append(summary)
+    return ArticleSummary(
+        article_id=article.id,
+        title=article.title,
+        link=article.link,
+        published=article.published,
+        posted_at=_optional_time(article.posted_at),
+        polls=tuple(polls),
+        discussion=await discussion_figures(store, article_id, guild_id, top),
+    )
+
+
+async def discussion_figures(
+    store: SummaryStore, article_id: int, guild_id: int | None, top: int = TOP_PARTICIPANTS
+) -> DiscussionFigures:
+    totals = await store.discussion_totals(article_id, guild_id)
+    per_day = await store.replies_per_day(article_id, guild_id)
+    return DiscussionFigures(
+        replies=totals.replies,
+        participants=totals.participants,
+        first_reply_at=_optional_time(totals.first_reply_at),
+        last_reply_at=_optional_time(totals.last_reply_at),
+        per_day=tuple((date.fromisoformat(day), count) for day, count in per_day),
+        top_participants=tuple(await store.top_participants(article_id, guild_id, top)),
+        thread_open=await store.discussion_open(article_id, guild_id),
+    )
+
+
+def _time(text: str) -> datetime:
+    """Parse a stored time; one written without an offset is UTC, as every stored time is."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _optional_time(text: str | None) -> datetime | None:
+    return _time(text) if text else None
