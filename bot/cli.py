@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.storage.database import SchemaTooNew
+from bot.summaries.cli import add_summary_parser, run_summary
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agora {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="connect to Discord and run the bot (settings from the environment / .env)")
+    add_summary_parser(commands)
     return parser
 
 
@@ -33,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return run_bot()
+    if args.command == "summary":
+        return run_summary(args)
     return 2
 
 
