@@ -16,11 +16,14 @@ import cogs
 from bot import __version__
 from bot.articles.folder import ArticleFolder
 from bot.config import Config
+from bot.discussion import DiscussionService
 from bot.errors import AgoraError
 from bot.publishing import ArticlePublisher
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
+from bot.storage.responses import ResponseStore
 from bot.storage.settings import SettingsStore
+from bot.storage.summaries import SummaryStore
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,12 @@ class AgoraBot(commands.Bot):
         self.settings = SettingsStore(self.db)
         self.articles = ArticleStore(self.db)
         self.publisher = ArticlePublisher(self, self.articles)
+        # Reply text is kept only when the operator enabled both the intent and its storage.
+        self.discussion = DiscussionService(
+            ResponseStore(self.db),
+            store_text=self.config.message_content_intent and self.config.store_response_text,
+        )
+        self.summaries = SummaryStore(self.db)
         self.folder = (
             ArticleFolder(self.config.articles_dir, self.publisher, self.articles, self.config.article_max_bytes)
             if self.config.articles_dir
