@@ -1,0 +1,59 @@
+"""Fixtures for end-to-end tests against the emulated Discord.
+
+- `emulator`: a started Emulator with the default community seeded (`emulator.community`).
+- `client_factory`: plain discord.py clients (in this process) pointed at the emulator.
+- `agora`: the real bot, `python -m bot run`, as a subprocess (see tests/e2e/driver.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .driver import BotProcess, InProcessClients
+from .emulator import Emulator
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    emu = await Emulator.start()
+    emu.seed_default_guild()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+@pytest.fixture
+async def client_factory(emulator: Emulator) -> AsyncIterator[InProcessClients]:
+    clients = InProcessClients(emulator)
+    try:
+        yield clients
+    finally:
+        await clients.close_all()
+
+
+@pytest.fixture
+async def agora(emulator: Emulator, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[BotProcess]:
+    """The bot process, started and synced; stopped (SIGTERM, then SIGKILL) even when the test fails."""
+    bot = BotProcess(emulator, tmp_path)
+    try:
+        await bot.start()
+        yield bot
+    finally:
+        await bot.stop()
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            bot.print_log()
+        bot.assert_token_not_logged()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Keep each phase's report on the item so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
