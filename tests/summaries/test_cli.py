@@ -1,0 +1,89 @@
+"""`agora summary` prints the figures from a database file, with no token and no bot."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.summaries.factories import Seed, open_database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def database_file(tmp_path):
+    path = tmp_path / "agora.db"
+    db = await open_database(path)
+    seed = Seed(db)
+    article = await seed.article()
+    delivery = await seed.delivery(article)
+    poll = await seed.poll(article_id=article, delivery_id=delivery)
+    for voter, option in [(1, 0), (2, 0), (3, 1)]:
+        await seed.vote(poll, option, voter, minute=voter)
+    await seed.reply(article, delivery, 100, 5)
+    await db.close()
+    return path, poll.id, article
+
+
+def test_poll_text(database_file, capsys):
+    path, poll_id, _ = database_file
+    assert main(["summary", "--poll", str(poll_id), "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"Poll #{poll_id}: More bike lanes?" in out and "66.7%" in out and "Voters:   3" in out
+
+
+def test_poll_json_and_csv_carry_the_same_figures(database_file, capsys):
+    path, poll_id, _ = database_file
+    assert main(["summary", "--poll", str(poll_id), "--db", str(path), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert main(["summary", "--poll", str(poll_id), "--db", str(path), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [o["votes"] for o in data["options"]] == [int(r["votes"]) for r in rows] == [2, 1]
+    assert data["voters"] == 3
+
+
+def test_article_json(database_file, capsys):
+    path, _, article = database_file
+    assert main(["summary", "--article", str(article), "--db", str(path), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["discussion"]["replies"] == 1 and data["polls"][0]["voters"] == 3
+
+
+def test_unknown_poll_fails_with_a_message(database_file, capsys):
+    path, _, _ = database_file
+    assert main(["summary", "--poll", "999", "--db", str(path)]) == 1
+    assert "No poll #999" in capsys.readouterr().err
+
+
+def test_missing_database_is_not_created(tmp_path, capsys):
+    path = tmp_path / "nope.db"
+    assert main(["summary", "--poll", "1", "--db", str(path)]) == 1
+    assert "No database" in capsys.readouterr().err
+    assert not path.exists()
+
+
+def test_database_is_left_untouched(database_file, capsys):
+    """Read-only: the file keeps every byte (SQLite may still add the -shm index any WAL reader uses)."""
+    path, poll_id, _ = database_file
+    before = path.read_bytes()
+    assert main(["summary", "--article", "1", "--db", str(path)]) == 0
+    assert path.read_bytes() == before
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_runs_without_a_token_from_the_environment(database_file):
+    path, poll_id, _ = database_file
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "DATABASE_PATH": str(path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "summary", "--poll", str(poll_id), "--format", "json"],
+        cwd=path.parent, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["voters"] == 3
