@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from bot.storage.database import Database
@@ -175,25 +175,25 @@ class SummaryStore:
         )
         return None if value is None else int(value)
 
-    async def iter_votes(self, poll_id: int) -> AsyncIterator[list[tuple]]:
+    def iter_votes(self, poll_id: int) -> AsyncGenerator[list[tuple], None]:
         """Chunks of (poll_id, option label, emoji, voter_id, voted_at), in option then voter order."""
-        async for chunk in self._iter_chunks(
+        return self._iter_chunks(
             "SELECT v.poll_id, o.label, o.emoji, v.voter_id, v.voted_at FROM votes v"
             " JOIN poll_options o ON o.id = v.option_id WHERE v.poll_id = ? ORDER BY o.position, v.voter_id",
             (poll_id,),
-        ):
-            yield chunk
+        )
 
-    async def iter_events(self, poll_id: int) -> AsyncIterator[list[tuple]]:
+    def iter_events(self, poll_id: int) -> AsyncGenerator[list[tuple], None]:
         """Chunks of (poll_id, option label, emoji, voter_id, at, action, source), oldest first."""
-        async for chunk in self._iter_chunks(
+        return self._iter_chunks(
             "SELECT e.poll_id, o.label, o.emoji, e.voter_id, e.at, e.action, e.source FROM vote_events e"
             " JOIN poll_options o ON o.id = e.option_id WHERE e.poll_id = ? ORDER BY e.at, e.id",
             (poll_id,),
-        ):
-            yield chunk
+        )
 
-    async def _iter_chunks(self, sql: str, params: tuple) -> AsyncIterator[list[tuple]]:
+    async def _iter_chunks(self, sql: str, params: tuple) -> AsyncGenerator[list[tuple], None]:
+        # Close it (contextlib.aclosing) when stopping early, so the cursor closes while the
+        # connection is still open.
         async with self._db.connection.execute(sql, params) as cursor:
             while chunk := await cursor.fetchmany(EXPORT_CHUNK_ROWS):
                 yield [tuple(row) for row in chunk]

@@ -21,7 +21,7 @@ import aiosqlite
 from bot.config import Config
 from bot.storage.database import Database
 from bot.storage.summaries import SummaryStore
-from bot.summaries import text
+from bot.summaries import csv_export, text
 from bot.summaries.figures import article_summary, poll_summary
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,11 @@ def add_summary_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         "--guild", type=int, metavar="ID", help="with --article: count only this server's poll and replies"
     )
     parser.add_argument(
+        "--export",
+        choices=("votes", "events"),
+        help="with --poll: write the current votes or the vote event log as CSV (voter ids included) instead",
+    )
+    parser.add_argument(
         "--db",
         type=Path,
         metavar="PATH",
@@ -59,21 +64,45 @@ def run_summary(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"No database at {path}: pass --db or set DATABASE_PATH.", file=sys.stderr)
         return 1
+    if args.export and args.poll is None:
+        print("--export needs --poll.", file=sys.stderr)
+        return 1
     try:
-        output = asyncio.run(_render(path, args))
+        output = asyncio.run(_export(path, args) if args.export else _render(path, args))
     except (sqlite3.Error, ValueError) as error:
         print(f"Could not read {path}: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader (`| head`) stopped early; Python's docs advise silencing the final flush too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     if output is None:
         kind, number = ("poll", args.poll) if args.poll is not None else ("article", args.article)
         print(f"No {kind} #{number} in {path}.", file=sys.stderr)
         return 1
-    sys.stdout.write(output if output.endswith("\n") else output + "\n")
+    if output:
+        sys.stdout.write(output if output.endswith("\n") else output + "\n")
     return 0
 
 
 def default_database_path() -> Path:
     return Path(os.environ.get("DATABASE_PATH", "").strip() or Config.database_path)
+
+
+async def _export(path: Path, args: argparse.Namespace) -> str | None:
+    """Write the CSV to stdout as bytes (UTF-8 with BOM, CRLF), exactly as /poll export attaches it."""
+    db = await open_read_only(path)
+    try:
+        store = SummaryStore(db)
+        if await store.poll(args.poll) is None:
+            return None
+        write = csv_export.write_votes_csv if args.export == "votes" else csv_export.write_events_csv
+        sys.stdout.flush()
+        await write(store, args.poll, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return ""
+    finally:
+        await db.close()
 
 
 async def _render(path: Path, args: argparse.Namespace) -> str | None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import csv
 import io
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
@@ -71,12 +72,14 @@ async def export_events(store: SummaryStore, poll_id: int) -> bytes:
     return out.getvalue()
 
 
-async def _write(out: BinaryIO, header: tuple[str, ...], chunks: AsyncIterator[list[tuple]]) -> int:
+async def _write(out: BinaryIO, header: tuple[str, ...], chunks: AsyncGenerator[list[tuple], None]) -> int:
     await asyncio.to_thread(out.write, codecs.BOM_UTF8 + _encode([header]))
     written = 0
-    async for chunk in chunks:
-        await asyncio.to_thread(_write_chunk, out, chunk)
-        written += len(chunk)
+    # aclosing: a failed write closes the query's cursor now, not when the generator is collected.
+    async with contextlib.aclosing(chunks):
+        async for chunk in chunks:
+            await asyncio.to_thread(_write_chunk, out, chunk)
+            written += len(chunk)
     return written
 
 

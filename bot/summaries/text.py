@@ -61,6 +61,20 @@ def option_name(option: OptionFigure) -> str:
     return f"{option.emoji} {option.label}".strip()
 
 
+def headline(summary: PollSummary) -> str:
+    """The result in one sentence: who leads (or won), or that it is a tie."""
+    if summary.voters == 0:
+        return "No votes yet."
+    top = max(option.votes for option in summary.options)
+    leaders = [option for option in summary.options if option.votes == top]
+    share = format_percent(leaders[0].share)
+    of = f"of {summary.voters} voter{'s' if summary.voters != 1 else ''}"
+    if len(leaders) > 1:
+        return f"Tie between {' and '.join(option_name(o) for o in leaders)}, {share} each {of}."
+    verb = "leads" if summary.status == "open" else "won"
+    return f"{option_name(leaders[0])} {verb} with {share} {of}."
+
+
 # --- poll ------------------------------------------------------------------------------------
 
 
@@ -75,6 +89,7 @@ def poll_text(summary: PollSummary) -> str:
         lines.append(f"Closed:   {format_time(summary.closed_at)}")
     kind = "multiple choice, percentages are of voters" if summary.multiple else "single choice"
     lines.append(f"Voters:   {summary.voters} ({summary.total_votes} votes, {kind})")
+    lines.append(f"Result:   {headline(summary)}")
     lines.append("")
     lines.extend(_option_lines(summary.options))
     return "\n".join(lines)

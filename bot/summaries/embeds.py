@@ -1,0 +1,133 @@
+"""Discord embeds for poll results, poll lists and article summaries.
+
+They show the same figures and roundings as the CLI (bot.summaries.text) and never name a
+voter: who voted for what is only in the moderators' CSV export.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import discord
+
+from bot.summaries.figures import ArticleSummary, DiscussionFigures, PollListEntry, PollSummary
+from bot.summaries.text import format_percent, headline, option_name, status_text, text_bar
+
+log = logging.getLogger(__name__)
+
+COLOUR = discord.Colour.blurple()
+_TITLE_LIMIT = 256
+_FIELD_LIMIT = 1024
+_DESCRIPTION_LIMIT = 4096
+_LABEL_LIMIT = 80
+
+
+def poll_results_embed(summary: PollSummary, chart_filename: str | None = None) -> discord.Embed:
+    embed = discord.Embed(
+        title=_cut(f"📊 {summary.question}", _TITLE_LIMIT),
+        description=_cut(f"**{headline(summary)}**\n\n" + "\n".join(_option_lines(summary)), _DESCRIPTION_LIMIT),
+        colour=COLOUR,
+    )
+    embed.add_field(name="Status", value=status_text(summary).capitalize(), inline=True)
+    embed.add_field(name="Voters", value=f"{summary.voters} ({summary.total_votes} votes)", inline=True)
+    embed.add_field(name="Opened", value=_when(summary.opened_at), inline=True)
+    if summary.closed_at is not None:
+        embed.add_field(name="Closed", value=_when(summary.closed_at), inline=True)
+    if summary.deadline_at is not None:
+        relative = f" ({discord.utils.format_dt(summary.deadline_at, 'R')})" if summary.status == "open" else ""
+        embed.add_field(name="Deadline", value=_when(summary.deadline_at) + relative, inline=True)
+    note = " · multiple choice: percentages are of voters" if summary.multiple else ""
+    embed.set_footer(text=f"Poll #{summary.poll_id}{note}")
+    if chart_filename:
+        embed.set_image(url=f"attachment://{chart_filename}")
+    return embed
+
+
+def _option_lines(summary: PollSummary) -> list[str]:
+    lines = []
+    for option in summary.options:
+        name = discord.utils.escape_markdown(_cut(option_name(option), _LABEL_LIMIT))
+        lines.append(f"{name} — **{option.votes}** · {format_percent(option.share)}")
+        lines.append(f"`{text_bar(option.share)}`")
+    return lines or ["(no options)"]
+
+
+def poll_list_embed(entries: list[PollListEntry], status: str | None) -> discord.Embed:
+    kind = f"{status} polls" if status else "Polls"
+    embed = discord.Embed(title=f"{kind.capitalize()} in this server", colour=COLOUR)
+    if not entries:
+        embed.description = "None yet."
+        return embed
+    lines = []
+    for entry in entries:
+        question = discord.utils.escape_markdown(_cut(entry.question, 90))
+        when = _list_time(entry)
+        lines.append(f"`#{entry.poll_id}` **{question}** — {entry.status}, {entry.voters} voters{when}")
+    embed.description = _cut("\n".join(lines), _DESCRIPTION_LIMIT)
+    embed.set_footer(text="Newest first · /poll results <id> for the figures")
+    return embed
+
+
+def _list_time(entry: PollListEntry) -> str:
+    if entry.status == "closed" and entry.closed_at is not None:
+        return f", closed {discord.utils.format_dt(entry.closed_at, 'R')}"
+    if entry.deadline_at is not None:
+        return f", closes {discord.utils.format_dt(entry.deadline_at, 'R')}"
+    return ", no deadline"
+
+
+def article_summary_embed(summary: ArticleSummary, chart_filename: str | None = None) -> discord.Embed:
+    embed = discord.Embed(
+        title=_cut(summary.title, _TITLE_LIMIT),
+        url=summary.link or None,
+        colour=COLOUR,
+        description=_article_headline(summary),
+    )
+    posted = _when(summary.posted_at) if summary.posted_at else "not posted"
+    if summary.published:
+        posted += f"\nPublished: {discord.utils.escape_markdown(_cut(summary.published, 100))}"
+    embed.add_field(name="Posted", value=posted, inline=False)
+    for poll in summary.polls:
+        value = "\n".join([f"{discord.utils.escape_markdown(_cut(poll.question, 200))}", *_option_lines(poll)])
+        embed.add_field(
+            name=f"Poll #{poll.poll_id} · {status_text(poll)} · {poll.voters} voters",
+            value=_cut(value, _FIELD_LIMIT),
+            inline=False,
+        )
+    embed.add_field(name="Discussion", value=_discussion(summary.discussion), inline=False)
+    if summary.discussion.top_participants:
+        active = "\n".join(f"<@{author}> — {count}" for author, count in summary.discussion.top_participants)
+        embed.add_field(name="Most active", value=active, inline=False)
+    embed.set_footer(text=f"Article #{summary.article_id}")
+    if chart_filename:
+        embed.set_image(url=f"attachment://{chart_filename}")
+    return embed
+
+
+def _article_headline(summary: ArticleSummary) -> str:
+    figures = summary.discussion
+    poll = headline(summary.poll) if summary.poll else "No poll."
+    talk = f"{figures.replies} replies from {figures.participants} participants."
+    return f"**{poll}** {talk}"
+
+
+def _discussion(figures: DiscussionFigures) -> str:
+    thread = {None: "No thread", True: "Thread open", False: "Thread closed (deleted)"}[figures.thread_open]
+    lines = [f"**{figures.replies}** replies from **{figures.participants}** participants · {thread}"]
+    if figures.replies:
+        lines.append(f"First reply {_when(figures.first_reply_at)}, last {_when(figures.last_reply_at)}")
+        busiest_day, busiest = max(figures.per_day, key=lambda day: day[1])
+        lines.append(
+            f"{figures.replies_per_day:.1f} replies per day over {figures.days_spanned} days; "
+            f"busiest {busiest_day.isoformat()} ({busiest})"
+        )
+    return "\n".join(lines)
+
+
+def _when(moment: datetime | None) -> str:
+    return "—" if moment is None else discord.utils.format_dt(moment, "f")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

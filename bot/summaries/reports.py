@@ -1,0 +1,162 @@
+"""What the summary commands send: figures, chart and embed (or CSV files) for one server's poll or article.
+
+The cogs stay thin: they pass the server and channel in and send what comes back. A poll or
+article of another server is reported as not found, so ids cannot be used to peek across servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import discord
+from discord import app_commands
+
+from bot.errors import AgoraError
+from bot.storage.summaries import SummaryStore
+from bot.summaries import charts, csv_export, embeds
+from bot.summaries.figures import (
+    ArticleSummary,
+    PollSummary,
+    article_summary,
+    poll_list,
+    poll_summary,
+    poll_timeline,
+)
+
+log = logging.getLogger(__name__)
+
+# Exports up to this size stay in memory; larger ones spill to a temporary file.
+_SPOOL_BYTES = 8 * 1024 * 1024
+
+
+class SummaryNotFound(AgoraError):
+    """No such poll or article in this server (or no argument given outside its thread)."""
+
+
+@dataclass
+class Report:
+    embed: discord.Embed
+    files: list[discord.File] = field(default_factory=list)
+
+
+async def poll_report(store: SummaryStore, guild_id: int, poll_id: int | None, channel_id: int) -> Report:
+    summary = await _poll(store, guild_id, poll_id, channel_id)
+    timeline = await poll_timeline(store, summary)
+    chart = await charts.render_poll_chart_async(summary, timeline)
+    filename = f"poll-{summary.poll_id}.png"
+    return Report(embeds.poll_results_embed(summary, filename), [_file(chart, filename)])
+
+
+async def article_report(store: SummaryStore, guild_id: int, article_id: int | None, channel_id: int) -> Report:
+    summary = await _article(store, guild_id, article_id, channel_id)
+    chart = await charts.render_article_chart_async(summary)
+    filename = f"article-{summary.article_id}.png"
+    return Report(embeds.article_summary_embed(summary, filename), [_file(chart, filename)])
+
+
+async def poll_list_report(store: SummaryStore, guild_id: int, status: str | None) -> Report:
+    return Report(embeds.poll_list_embed(await poll_list(store, guild_id, status), status))
+
+
+async def poll_exports(
+    store: SummaryStore, guild_id: int, poll_id: int | None, channel_id: int, limit_bytes: int
+) -> tuple[PollSummary, list[discord.File]]:
+    """The poll's current votes and vote event log as CSV files, each zipped if over `limit_bytes`."""
+    summary = await _poll(store, guild_id, poll_id, channel_id)
+    files = []
+    for kind, write in (("votes", csv_export.write_votes_csv), ("events", csv_export.write_events_csv)):
+        name = f"poll-{summary.poll_id}-{kind}.csv"
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+        await write(store, summary.poll_id, spool)
+        files.append(await _fit(spool, name, limit_bytes, summary.poll_id))
+    return summary, files
+
+
+async def _fit(spool: BinaryIO, name: str, limit_bytes: int, poll_id: int) -> discord.File:
+    """The CSV as it is, zipped when it is over the upload limit, or an error saying how else to get it."""
+    size = spool.tell()
+    if size > limit_bytes:
+        spool = await asyncio.to_thread(_zip, spool, name)
+        size, name = spool.tell(), name + ".zip"
+    if size > limit_bytes:
+        spool.close()
+        raise AgoraError(
+            f"The export of poll #{poll_id} is {size / 2**20:.1f} MiB zipped, over this server's upload limit "
+            f"of {limit_bytes / 2**20:.0f} MiB. The operator can write it with "
+            f"`agora summary --poll {poll_id} --export votes` (or `events`)."
+        )
+    spool.seek(0)
+    return discord.File(spool, filename=name)
+
+
+def _zip(spool: BinaryIO, name: str) -> BinaryIO:
+    spool.seek(0)
+    packed = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+    with zipfile.ZipFile(packed, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(name, "w") as member:
+            while chunk := spool.read(1 << 20):
+                member.write(chunk)
+    spool.close()
+    packed.seek(0, 2)
+    return packed
+
+
+async def poll_choices(store: SummaryStore, guild_id: int, typed: str) -> list[app_commands.Choice[int]]:
+    """Autocomplete: the server's polls whose question contains what was typed, newest first."""
+    found = await store.search_polls(guild_id, typed, limit=25)
+    return [
+        app_commands.Choice(name=_choice_name(f"#{poll_id} {question}"), value=poll_id) for poll_id, question in found
+    ]
+
+
+async def article_choices(store: SummaryStore, guild_id: int, typed: str) -> list[app_commands.Choice[int]]:
+    """Autocomplete: articles posted in the server whose title contains what was typed, newest first."""
+    found = await store.search_articles(guild_id, typed, limit=25)
+    return [
+        app_commands.Choice(name=_choice_name(f"#{article_id} {title}"), value=article_id)
+        for article_id, title in found
+    ]
+
+
+def _choice_name(text: str) -> str:
+    return text if len(text) <= 100 else text[:99] + "…"  # Discord's limit for a choice's name
+
+
+async def resolve_poll_id(store: SummaryStore, guild_id: int, poll_id: int | None, channel_id: int) -> int:
+    """The poll asked for, or the one of the thread or channel the command was used in."""
+    if poll_id is None:
+        poll_id = await store.poll_in_channel(guild_id, channel_id)
+        if poll_id is None:
+            raise SummaryNotFound("There is no poll in this channel: name one with the `poll` option.")
+    return poll_id
+
+
+async def _poll(store: SummaryStore, guild_id: int, poll_id: int | None, channel_id: int) -> PollSummary:
+    poll_id = await resolve_poll_id(store, guild_id, poll_id, channel_id)
+    summary = await poll_summary(store, poll_id)
+    if summary is None or summary.guild_id != guild_id:
+        raise SummaryNotFound(f"There is no poll #{poll_id} in this server: `/poll list` shows them.")
+    return summary
+
+
+async def _article(store: SummaryStore, guild_id: int, article_id: int | None, channel_id: int) -> ArticleSummary:
+    if article_id is None:
+        article_id = await store.article_in_thread(channel_id)
+        if article_id is None:
+            raise SummaryNotFound("This is not an article's thread: name the article with the `article` option.")
+    summary = None
+    if await store.article_delivered_in(article_id, guild_id):
+        summary = await article_summary(store, article_id, guild_id)
+    if summary is None:
+        raise SummaryNotFound(f"Article #{article_id} was not posted in this server.")
+    return summary
+
+
+def _file(data: bytes, filename: str) -> discord.File:
+    return discord.File(io.BytesIO(data), filename=filename)
