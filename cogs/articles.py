@@ -12,6 +12,7 @@ from bot.articles import decode_article_file, parse_article_text
 from bot.articles.parser import check_article_size
 from bot.client import AgoraBot
 from bot.permissions import moderator_only
+from bot.summaries.reports import article_choices, article_report
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,24 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
         removed = await self.bot.articles.remove_folder_subscription(channel.id)
         text = "Unsubscribed." if removed else f"{channel.mention} was not subscribed to the articles folder."
         await interaction.response.send_message(text, ephemeral=True)
+
+    # --- /article summary: figures from bot.summaries ------------------------------------------------
+
+    @app_commands.command(name="summary", description="What the community thought: poll result, discussion, chart")
+    @app_commands.describe(article="The article (by title); leave empty inside the article's thread")
+    @moderator_only()
+    async def summary(self, interaction: discord.Interaction, article: int | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # the chart takes a moment
+        report = await article_report(self.bot.summaries, interaction.guild.id, article, interaction.channel_id)
+        await interaction.followup.send(embed=report.embed, files=report.files, ephemeral=True)
+
+    @summary.autocomplete("article")
+    async def _summary_article_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        return await article_choices(self.bot.summaries, interaction.guild.id, current)
+
+    # --- articles folder ------------------------------------------------------------------------------
 
     @tasks.loop(seconds=30)
     async def scan_folder(self) -> None:
