@@ -18,9 +18,11 @@ from bot.articles.folder import ArticleFolder
 from bot.config import Config
 from bot.discussion import DiscussionService
 from bot.errors import AgoraError
+from bot.polls.service import PollService
 from bot.publishing import ArticlePublisher
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
+from bot.storage.polls import PollStore
 from bot.storage.responses import ResponseStore
 from bot.storage.settings import SettingsStore
 from bot.storage.summaries import SummaryStore
@@ -71,6 +73,11 @@ class AgoraBot(commands.Bot):
         self.settings = SettingsStore(self.db)
         self.articles = ArticleStore(self.db)
         self.publisher = ArticlePublisher(self, self.articles)
+        # Votes count from here on (before the gateway connects), and queued votes are written on close.
+        self.polls = PollService(self, PollStore(self.db), edit_interval=self.config.poll_edit_interval_seconds)
+        await self.polls.start()
+        self.add_closer(self.polls.stop)
+        self.publisher.poll_opener = self.polls.open_article_poll
         # Reply text is kept only when the operator enabled both the intent and its storage.
         self.discussion = DiscussionService(
             ResponseStore(self.db),

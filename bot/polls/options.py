@@ -221,6 +221,31 @@ def article_question(own_question: str | None, template: str | None, title: str)
     return _shorten(pattern.replace("{title}", short_title), MAX_QUESTION_LENGTH)
 
 
+def article_poll(own_question: str | None, title: str, spec: str | None) -> tuple[str, tuple[PollOption, ...]]:
+    """Question and options of an article's poll, from the delivery's poll spec (see `article_poll_spec`)."""
+    settings = json.loads(spec) if spec else {}
+    options = settings.get("options")
+    return (
+        article_question(own_question, settings.get("question_template"), title),
+        options_from_json(json.dumps(options)) if options else DEFAULT_ARTICLE_OPTIONS,
+    )
+
+
+def article_poll_spec(question_template: str | None, options_json: str | None) -> str | None:
+    """A delivery's poll spec from a subscription's poll settings; None when they are the defaults.
+
+    `options_json` is the subscription's `poll_options` column (a JSON list of [emoji, label]).
+    """
+    if not (question_template and question_template.strip()) and not options_json:
+        return None
+    spec: dict[str, object] = {}
+    if question_template and question_template.strip():
+        spec["question_template"] = question_template.strip()
+    if options_json:
+        spec["options"] = [[option.emoji, option.label] for option in options_from_json(options_json)]
+    return json.dumps(spec, ensure_ascii=False)
+
+
 def options_from_json(text: str | None) -> tuple[PollOption, ...]:
     """Options stored on a subscription as a JSON list of [emoji, label]; the defaults when unset."""
     if not text:

@@ -1,0 +1,119 @@
+"""How a poll looks in Discord: the poll embed while open and once closed, and the results message."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import discord
+
+from bot.polls.tally import OptionResult, Tally
+from bot.storage.polls import StoredPoll
+
+EMBED_TITLE_MAX = 256
+OPEN_COLOUR = discord.Colour.from_rgb(67, 160, 71)
+CLOSED_COLOUR = discord.Colour.from_rgb(120, 124, 130)
+_MARKER = "Agora poll #{poll_id}"
+_MARKER_PATTERN = re.compile(r"Agora poll #(\d+)")
+_CLOSED_BECAUSE = {
+    "manual": "closed by a moderator",
+    "deadline": "closed at its deadline",
+    "message_deleted": "closed because its message was deleted",
+}
+
+
+def marker(poll_id: int) -> str:
+    return _MARKER.format(poll_id=poll_id)
+
+
+def marked_poll_id(embed: discord.Embed) -> int | None:
+    """The poll id written into a poll embed's footer, used to find a poll sent just before a crash."""
+    match = _MARKER_PATTERN.search(embed.footer.text or "") if embed.footer else None
+    return int(match.group(1)) if match else None
+
+
+def poll_embed(poll: StoredPoll, tally: Tally) -> discord.Embed:
+    """The poll message: live totals while open, final results once closed."""
+    lines = [_option_lines(result) for result in tally.results]
+    if poll.is_open:
+        lines.append(_how_to_vote(poll))
+    else:
+        lines.append(_closed_line(poll, tally))
+    embed = discord.Embed(
+        title=poll.question[:EMBED_TITLE_MAX],
+        description="\n".join(lines),
+        colour=OPEN_COLOUR if poll.is_open else CLOSED_COLOUR,
+    )
+    state = "Open" if poll.is_open else "Final results"
+    embed.set_footer(text=f"{state} · {_voters(tally.voters)} · {marker(poll.id)}")
+    return embed
+
+
+def results_embed(poll: StoredPoll, tally: Tally, poll_url: str | None = None) -> discord.Embed:
+    """The message posted in the thread when a poll closes."""
+    ranked = sorted(tally.results, key=lambda result: -result.count)
+    lines = [f"{rank}. {result.option.emoji} **{_escape(result.option.label)}**: {_votes(result)}"
+             for rank, result in enumerate(ranked, start=1)]  # fmt: skip
+    lines.append("")
+    lines.append(_verdict(tally))
+    if poll_url:
+        lines.append(f"[The poll]({poll_url}) · {_voters(tally.voters)}")
+    else:
+        lines.append(_voters(tally.voters).capitalize())
+    title = f"📊 Results: {poll.question}"
+    embed = discord.Embed(
+        title=title if len(title) <= EMBED_TITLE_MAX else title[: EMBED_TITLE_MAX - 1] + "…",
+        description="\n".join(lines),
+        colour=CLOSED_COLOUR,
+    )
+    embed.set_footer(text=f"{_CLOSED_BECAUSE.get(poll.closed_reason or '', 'closed').capitalize()}")
+    return embed
+
+
+def _option_lines(result: OptionResult) -> str:
+    return f"{result.option.emoji} **{_escape(result.option.label)}**\n`{result.bar}` {_votes(result)}"
+
+
+def _votes(result: OptionResult) -> str:
+    noun = "vote" if result.count == 1 else "votes"
+    return f"{result.count} {noun} · {result.percent}%"
+
+
+def _voters(count: int) -> str:
+    return f"{count} voter" if count == 1 else f"{count} voters"
+
+
+def _how_to_vote(poll: StoredPoll) -> str:
+    if poll.multiple:
+        how = "**Vote** by reacting with the emoji of each option you choose; remove a reaction to take it back."
+    else:
+        how = (
+            "**Vote** by reacting with your option's emoji. One choice per person: reacting with another "
+            "option moves your vote; remove your reaction to take it back."
+        )
+    deadline = f"\nCloses {_timestamp(poll.deadline_at, 'R')}." if poll.deadline_at else ""
+    return f"\n{how}{deadline}"
+
+
+def _closed_line(poll: StoredPoll, tally: Tally) -> str:
+    when = f" {_timestamp(poll.closed_at, 'f')}" if poll.closed_at else ""
+    because = _CLOSED_BECAUSE.get(poll.closed_reason or "", "closed")
+    return f"\n🔒 **This poll is closed** ({because}){when}. {_verdict(tally)}"
+
+
+def _verdict(tally: Tally) -> str:
+    leaders = tally.leaders
+    if not leaders:
+        return "Nobody voted."
+    names = " and ".join(f"{r.option.emoji} **{_escape(r.option.label)}**" for r in leaders)
+    if len(leaders) == 1:
+        return f"Most votes: {names}."
+    return f"Tied for most votes: {names}."
+
+
+def _timestamp(moment: datetime | None, style: str) -> str:
+    return discord.utils.format_dt(moment, style) if moment else ""  # type: ignore[arg-type]
+
+
+def _escape(text: str) -> str:
+    return discord.utils.escape_markdown(text)

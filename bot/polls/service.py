@@ -1,0 +1,549 @@
+"""PollService: opens polls, counts reactions as votes, keeps the live embed current, closes polls and
+reconciles votes with Discord after a start or a session that could not be resumed.
+
+Reactions are judged synchronously against in-memory state (`LivePoll`) and queued for the database by
+the `VoteRecorder`; nothing on the reaction path awaits, so a burst costs parsing, not round trips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import discord
+
+from bot.articles.article import Article
+from bot.errors import AgoraError
+from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
+from bot.polls.ingest import VoteRecorder
+from bot.polls.live import LivePoll
+from bot.polls.options import InvalidOptions, PollOption, article_poll, custom_emoji_key, emoji_key
+from bot.polls.rules import PollRules, Reaction, Source, apply_reaction
+from bot.polls.tally import Tally, make_tally
+from bot.storage.articles import Delivery
+from bot.storage.polls import PollStore, StoredPoll
+from bot.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+REACTION_PAGE = 100  # Discord's largest page of reaction users
+_UNKNOWN_EMOJI = 10014
+_GONE_CODES = {10003, 10008}  # Unknown Channel (the thread went), Unknown Message
+_CUSTOM_EMOJI = re.compile(r"<a?:([A-Za-z0-9_]+):(\d+)>")
+# Adopting a poll message sent just before a crash: how far back to look in its thread.
+_RECOVERY_HISTORY = 20
+
+
+class PollNotFound(AgoraError):
+    pass
+
+
+class PollClosed(AgoraError):
+    pass
+
+
+@dataclass(frozen=True)
+class OpenedPoll:
+    poll: StoredPoll
+    message: discord.Message
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class _Removal:
+    channel_id: int
+    message_id: int
+    emoji: str  # as the REST API takes it: unicode, or name:id
+    user_id: int
+
+
+@dataclass
+class _Refresh:
+    """Debounce state of one poll's live embed."""
+
+    last_edit: float = float("-inf")
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class PollService:
+    def __init__(
+        self,
+        client: discord.Client,
+        store: PollStore,
+        *,
+        edit_interval: float = 5.0,
+        recorder: VoteRecorder | None = None,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self.recorder = recorder or VoteRecorder(store)
+        self._edit_interval = edit_interval
+        self._open: dict[int, LivePoll] = {}  # message id → open poll
+        self._closed: dict[int, int] = {}  # message id → channel id of closed polls
+        self._refresh: dict[int, _Refresh] = {}  # poll id → live embed debounce
+        self._removals: asyncio.Queue[_Removal] = asyncio.Queue()
+        self._remover: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self._bot_user_id = 0
+        self._started_at = utcnow()
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load open polls and their votes into memory; from here on reactions are counted."""
+        assert self._client.user is not None, "start after login: the bot's own reactions must be known"
+        self._bot_user_id = self._client.user.id
+        self._started_at = utcnow()
+        for poll in await self._store.open_polls():
+            live = LivePoll(poll, bot_user_id=self._bot_user_id)
+            live.load(await self._store.current_votes(poll.id))
+            self._open[poll.message_id] = live  # type: ignore[index]  # open_polls() has sent ones only
+        self._closed = await self._store.closed_poll_messages()
+        self.recorder.start()
+        self._remover = asyncio.create_task(self._remove_reactions(), name="poll-reaction-remover")
+        log.info("Poll service started with %d open polls", len(self._open))
+
+    async def stop(self) -> None:
+        """Write every queued vote; pending embed edits are dropped (the next start redraws)."""
+        for state in self._refresh.values():
+            if state.task is not None:
+                state.task.cancel()
+        if self._remover is not None:
+            self._remover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._remover
+        await self.recorder.stop()
+
+    async def drain(self) -> None:
+        """Wait for queued reaction removals and restorations, then write queued votes."""
+        await self._removals.join()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.recorder.flush()
+
+    @property
+    def open_polls(self) -> list[StoredPoll]:
+        return [live.poll for live in self._open.values()]
+
+    def live_poll(self, message_id: int) -> LivePoll | None:
+        return self._open.get(message_id)
+
+    # --- opening -------------------------------------------------------------------------------------
+
+    async def create_poll(
+        self,
+        channel: discord.abc.Messageable,
+        *,
+        guild_id: int,
+        question: str,
+        options: Sequence[PollOption],
+        multiple: bool = False,
+        deadline_at: datetime | None = None,
+        created_by: int | None = None,
+    ) -> OpenedPoll:
+        """Record, send and arm a poll in `channel`; raises InvalidOptions if Discord refuses an emoji."""
+        channel_id = _channel_id(channel)
+        poll = await self._store.create_poll(
+            guild_id=guild_id, channel_id=channel_id, question=question, options=options, multiple=multiple,
+            deadline_at=deadline_at, created_by=created_by,
+        )  # fmt: skip
+        try:
+            message = await self._send(poll, channel)
+        except BaseException:
+            await self._store.delete_unsent(poll.id)
+            raise
+        live = self._open[message.id]
+        await self._add_ballot(live, message)
+        return OpenedPoll(live.poll, message, self._warnings(live))
+
+    async def open_article_poll(
+        self, delivery: Delivery, article: Article, discussion: discord.abc.Messageable
+    ) -> None:
+        """The publisher's poll opener: once per delivery, also when a crashed post is finished later."""
+        existing = await self._store.poll_for_delivery(delivery.id)
+        if existing is not None and existing.message_id is not None:
+            return
+        if existing is None:
+            question, options = article_poll(article.question, article.title, delivery.poll_spec)
+            existing = await self._store.create_poll(
+                guild_id=delivery.guild_id, channel_id=_channel_id(discussion), question=question, options=options,
+                multiple=False, created_by=None, article_id=delivery.article_id, delivery_id=delivery.id,
+            )  # fmt: skip
+            message = await self._send(existing, discussion)
+        else:
+            message = await self._adopt(existing, discussion) or await self._send(existing, discussion)
+        await self._add_ballot(self._open[message.id], message)
+
+    async def _send(self, poll: StoredPoll, channel: discord.abc.Messageable) -> discord.Message:
+        embed = poll_embed(poll, make_tally([o.option for o in poll.options], [0] * len(poll.options), 0,
+                                            multiple=poll.multiple))  # fmt: skip
+        message = await channel.send(embed=embed)
+        # Counted from the moment it exists: people react as soon as they see it.
+        self._arm(poll, message.id)
+        await self._store.set_message(poll.id, message.id)
+        return message
+
+    def _arm(self, poll: StoredPoll, message_id: int) -> LivePoll:
+        sent = _with_message(poll, message_id)
+        live = LivePoll(sent, bot_user_id=self._bot_user_id)
+        manage = self._can_manage(sent.channel_id)
+        live.can_remove_reactions = manage is not False
+        self._open[message_id] = live
+        return live
+
+    async def _adopt(self, poll: StoredPoll, channel: discord.abc.Messageable) -> discord.Message | None:
+        """Find a poll message sent just before a crash (its id was never stored) by its footer marker."""
+        async for message in channel.history(limit=_RECOVERY_HISTORY):
+            if message.author.id == self._bot_user_id and any(marked_poll_id(e) == poll.id for e in message.embeds):
+                log.info("Poll %s: adopting message %s sent before a restart", poll.id, message.id)
+                self._arm(poll, message.id)
+                await self._store.set_message(poll.id, message.id)
+                return message
+        return None
+
+    async def _add_ballot(self, live: LivePoll, message: discord.Message) -> None:
+        """The bot's one reaction per option, which voters click; a refused emoji withdraws the poll."""
+        present = {_key_of(reaction.emoji) for reaction in message.reactions if reaction.me}
+        for option in live.poll.options:
+            if emoji_key(option.emoji) in present:
+                continue
+            try:
+                await message.add_reaction(_api_emoji(option.emoji))
+            except discord.HTTPException as error:
+                if error.code != _UNKNOWN_EMOJI:
+                    raise
+                await self._withdraw(live, message)
+                raise InvalidOptions(
+                    f"Discord does not accept {option.emoji} as a reaction, so it cannot be a poll option. "
+                    "Use a standard emoji or one of this server's emoji."
+                ) from error
+
+    async def _withdraw(self, live: LivePoll, message: discord.Message) -> None:
+        self._open.pop(message.id, None)
+        with contextlib.suppress(discord.HTTPException):
+            await message.delete()
+        await self.recorder.flush()
+        await self._store.delete_poll(live.poll.id)
+
+    def _warnings(self, live: LivePoll) -> tuple[str, ...]:
+        if live.can_remove_reactions:
+            return ()
+        also = "" if live.poll.multiple else (
+            " Single choice still works: a voter's latest reaction counts, but their earlier reactions stay visible."
+        )  # fmt: skip
+        return (
+            f"I lack **Manage Messages** in <#{live.poll.channel_id}>, so I cannot remove reactions that are not "
+            f"options or that come after the poll closes.{also} Grant it to keep the reactions tidy.",
+        )
+
+    # --- reactions (hot path: no awaits) -------------------------------------------------------------
+
+    def on_reaction(self, message_id: int, user_id: int, emoji: discord.PartialEmoji, *, added: bool) -> None:
+        """A reaction was added to or removed from any message; counts it if the message is an open poll."""
+        live = self._open.get(message_id)
+        if live is None:
+            if added and message_id in self._closed:
+                self._refuse_on_closed(message_id, user_id, emoji)
+            return
+        outcome = live.react(Reaction(user_id, _key_of(emoji), added))
+        if outcome.changes:
+            self.recorder.record(outcome.changes, Source.LIVE)
+            self._schedule_refresh(live)
+        for removal in outcome.removals:
+            # A removal is of an option's reaction (a switch) or of this very reaction (foreign emoji).
+            option_emoji = live.emojis.get(removal.emoji_key)
+            api_emoji = _api_emoji(option_emoji) if option_emoji else _partial_api_emoji(emoji)
+            self._removals.put_nowait(_Removal(live.poll.channel_id, message_id, api_emoji, removal.voter_id))
+
+    def on_reactions_cleared(self, message_id: int, emoji: discord.PartialEmoji | None = None) -> None:
+        """Someone cleared all reactions (or all of one emoji): those votes are gone; the ballot is restored."""
+        live = self._open.get(message_id)
+        option_id = live.rules.option_ids.get(_key_of(emoji)) if live is not None and emoji is not None else None
+        if live is None or (emoji is not None and option_id is None):
+            return  # not an open poll, or only a foreign emoji was cleared
+        changes = live.clear(option_id)
+        if changes:
+            self.recorder.record(changes, Source.LIVE)
+            self._schedule_refresh(live)
+        cleared = [o.emoji for o in live.poll.options if option_id is None or o.id == option_id]
+        task = asyncio.create_task(self._restore_ballot(live.poll.channel_id, message_id, cleared))
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    async def _restore_ballot(self, channel_id: int, message_id: int, emojis: list[str]) -> None:
+        message = self._client.get_partial_messageable(channel_id).get_partial_message(message_id)
+        for emoji in emojis:
+            await message.add_reaction(_api_emoji(emoji))
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("Restoring a poll's reactions failed: %s", task.exception())
+
+    def _refuse_on_closed(self, message_id: int, user_id: int, emoji: discord.PartialEmoji) -> None:
+        channel_id = self._closed[message_id]
+        closed = PollRules(poll_id=0, multiple=False, is_open=False, option_ids={}, bot_user_id=self._bot_user_id)
+        manage = self._can_manage(channel_id)
+        outcome = apply_reaction(closed, frozenset(), Reaction(user_id, _key_of(emoji), True),
+                                 can_remove_reactions=manage is True)  # fmt: skip
+        for removal in outcome.removals:
+            self._removals.put_nowait(_Removal(channel_id, message_id, _partial_api_emoji(emoji), removal.voter_id))
+
+    async def _remove_reactions(self) -> None:
+        """One worker for reaction removals, so a burst of switches queues instead of spawning tasks."""
+        while True:
+            removal = await self._removals.get()
+            try:
+                await self._remove_one(removal)
+            finally:
+                self._removals.task_done()
+
+    async def _remove_one(self, removal: _Removal) -> None:
+        try:
+            await self._client.http.remove_reaction(
+                removal.channel_id, removal.message_id, removal.emoji, removal.user_id
+            )
+        except discord.Forbidden:
+            live = self._open.get(removal.message_id)
+            if live is not None and live.can_remove_reactions:
+                log.warning("No Manage Messages in channel %s: poll reactions stay as they are", removal.channel_id)
+                live.can_remove_reactions = False
+        except discord.HTTPException as error:
+            log.debug("Could not remove a reaction from message %s: %s", removal.message_id, error)
+        except Exception:
+            log.exception("Removing a reaction failed")
+
+    # --- live embed ----------------------------------------------------------------------------------
+
+    def _schedule_refresh(self, live: LivePoll) -> None:
+        state = self._refresh.setdefault(live.poll.id, _Refresh())
+        if state.task is None:
+            state.task = asyncio.create_task(self._refresh_later(live, state), name=f"poll-{live.poll.id}-refresh")
+
+    async def _refresh_later(self, live: LivePoll, state: _Refresh) -> None:
+        # A short settle lets the start of a burst land in the first edit instead of costing one of its own.
+        settle = min(1.0, self._edit_interval)
+        await asyncio.sleep(max(settle, state.last_edit + self._edit_interval - time.monotonic()))
+        state.task = None  # changes from here on schedule the next edit
+        state.last_edit = time.monotonic()
+        try:
+            await self._edit(live.poll, live)
+        except discord.HTTPException as error:
+            log.warning("Could not update poll %s's embed: %s", live.poll.id, error)
+
+    async def _edit(self, poll: StoredPoll, live: LivePoll | None = None) -> None:
+        tally = live.tally() if live is not None else await self._final_tally(poll)
+        assert poll.message_id is not None
+        message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)
+        await message.edit(embed=poll_embed(poll, tally))
+
+    async def _final_tally(self, poll: StoredPoll) -> Tally:
+        counts = await self._store.vote_counts(poll.id)
+        return make_tally(
+            [o.option for o in poll.options], counts.in_order(poll), counts.voters, multiple=poll.multiple
+        )
+
+    # --- closing -------------------------------------------------------------------------------------
+
+    async def close_poll(self, poll_id: int, reason: str) -> StoredPoll:
+        """Close an open poll: stop counting, write queued votes, show final results, post the results."""
+        poll = await self._store.poll(poll_id)
+        if poll is None:
+            raise PollNotFound(f"There is no poll #{poll_id}.")
+        if not poll.is_open:
+            raise PollClosed(f"Poll #{poll_id} is already closed.")
+        self._stop_counting(poll)
+        await self.recorder.flush()
+        if not await self._store.close_poll(poll_id, reason, utcnow()):
+            raise PollClosed(f"Poll #{poll_id} is already closed.")
+        closed = await self._store.poll(poll_id)
+        assert closed is not None
+        log.info("Closed poll %s (%s)", poll_id, reason)
+        if reason != "message_deleted":
+            await self._announce_results(closed)
+        return closed
+
+    def _stop_counting(self, poll: StoredPoll) -> None:
+        if poll.message_id is None:
+            return
+        live = self._open.pop(poll.message_id, None)
+        if live is not None:
+            live.close()
+        self._closed[poll.message_id] = poll.channel_id
+        state = self._refresh.pop(poll.id, None)
+        if state is not None and state.task is not None:
+            state.task.cancel()
+
+    async def _announce_results(self, poll: StoredPoll) -> None:
+        tally = await self._final_tally(poll)
+        channel = self._client.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id)
+        url = f"https://discord.com/channels/{poll.guild_id}/{poll.channel_id}/{poll.message_id}"
+        try:
+            await channel.get_partial_message(poll.message_id).edit(embed=poll_embed(poll, tally))  # type: ignore[arg-type]
+            await channel.send(embed=results_embed(poll, tally, url))
+        except discord.HTTPException as error:
+            # Closing is recorded either way; a deleted thread or lost permission only costs the display.
+            log.warning("Poll %s closed, but showing its results failed: %s", poll.id, error)
+
+    async def close_due_polls(self, now: datetime | None = None) -> int:
+        """Close every poll whose deadline has come, including deadlines that passed while the bot was down."""
+        # Open polls are all in memory, so checking every second costs no query until one is due.
+        moment = now or utcnow()
+        due = [live.poll for live in self._open.values() if live.poll.deadline_at and live.poll.deadline_at <= moment]
+        closed = 0
+        for poll in due:
+            with contextlib.suppress(PollClosed):
+                await self.close_poll(poll.id, "deadline")
+                closed += 1
+        return closed
+
+    async def message_deleted(self, message_id: int) -> None:
+        live = self._open.get(message_id)
+        if live is not None:
+            with contextlib.suppress(PollClosed):
+                await self.close_poll(live.poll.id, "message_deleted")
+
+    async def channel_deleted(self, channel_id: int) -> None:
+        """A thread or channel holding polls went: its polls can never be voted on again."""
+        for live in [live for live in self._open.values() if live.poll.channel_id == channel_id]:
+            with contextlib.suppress(PollClosed):
+                await self.close_poll(live.poll.id, "message_deleted")
+
+    async def find_open_poll(self, guild_id: int, channel_id: int, reference: str | None) -> StoredPoll:
+        """The poll a moderator means: a poll number, message id or link; or the one open poll in this channel."""
+        if reference is None or not reference.strip():
+            found = await self._store.open_polls_in_channel(channel_id)
+            if len(found) == 1:
+                return found[0]
+            if not found:
+                raise PollNotFound("There is no open poll in this channel: name the poll to close.")
+            raise PollNotFound(f"This channel has {len(found)} open polls: name the one to close.")
+        poll = await self._poll_by_reference(reference.strip())
+        if poll is None or poll.guild_id != guild_id:
+            raise PollNotFound(f"No poll matches `{reference.strip()}` in this server.")
+        if not poll.is_open:
+            raise PollClosed(f"Poll #{poll.id} is already closed.")
+        return poll
+
+    async def _poll_by_reference(self, reference: str) -> StoredPoll | None:
+        digits = re.findall(r"\d+", reference.lstrip("#"))
+        if not digits:
+            return None
+        number = int(digits[-1])  # a message link ends with the message id
+        return await self._store.poll_by_message(number) or await self._store.poll(number)
+
+    # --- reconciliation ------------------------------------------------------------------------------
+
+    async def reconcile_all(self) -> None:
+        """Bring every open poll in line with its reactions on Discord; run on each (non-resumed) ready."""
+        await self._discard_unsent()
+        for live in list(self._open.values()):
+            try:
+                await self.reconcile(live)
+            except Exception:
+                log.exception("Reconciling poll %s failed; it keeps counting live reactions", live.poll.id)
+
+    async def reconcile(self, live: LivePoll) -> None:
+        poll = live.poll
+        manage = self._can_manage(poll.channel_id)
+        if manage is not None:
+            live.can_remove_reactions = manage
+        live.begin_listing()
+        try:
+            listing = await self._list_reactions(live)
+        except discord.NotFound as error:
+            if error.code not in _GONE_CODES:
+                raise
+            log.info("Poll %s's message is gone; closing it", poll.id)
+            with contextlib.suppress(PollClosed):
+                await self.close_poll(poll.id, "message_deleted")
+            return
+        outcome = live.reconcile(listing)
+        if outcome.changes:
+            log.info("Poll %s: %d vote changes found by reconciliation", poll.id, len(outcome.changes))
+            self.recorder.record(outcome.changes, Source.RECONCILED)
+            self._schedule_refresh(live)
+        for removal in outcome.removals:
+            emoji = _api_emoji(live.emojis[removal.emoji_key])
+            self._removals.put_nowait(_Removal(poll.channel_id, poll.message_id, emoji, removal.voter_id))  # type: ignore[arg-type]
+
+    async def _list_reactions(self, live: LivePoll) -> dict[int, set[int]]:
+        """option id → ids of users who reacted with it, read page by page from Discord."""
+        poll = live.poll
+        data = await self._client.http.get_message(poll.channel_id, poll.message_id)  # type: ignore[arg-type]
+        others = {}
+        for reaction in data.get("reactions") or []:
+            emoji = discord.PartialEmoji.from_dict(reaction["emoji"])
+            others[_key_of(emoji)] = int(reaction.get("count", 0)) - (1 if reaction.get("me") else 0)
+        listing: dict[int, set[int]] = {}
+        for key, option_id in live.rules.option_ids.items():
+            # Skipping reactions nobody but the bot used saves a request per option on quiet polls.
+            listing[option_id] = await self._reaction_users(live, key) if others.get(key, 0) > 0 else set()
+        return listing
+
+    async def _reaction_users(self, live: LivePoll, key: str) -> set[int]:
+        users: set[int] = set()
+        after: int | None = None
+        emoji = _api_emoji(live.emojis[key])
+        while True:
+            page = await self._client.http.get_reaction_users(
+                live.poll.channel_id,
+                live.poll.message_id,
+                emoji,
+                REACTION_PAGE,
+                after=after,  # type: ignore[arg-type]
+            )
+            users.update(int(user["id"]) for user in page)
+            if len(page) < REACTION_PAGE:
+                return users
+            after = max(int(user["id"]) for user in page)
+
+    async def _discard_unsent(self) -> None:
+        """Forget /poll create polls whose message never went out before a restart.
+
+        Article polls are left to the publisher, which finishes interrupted posts and calls us again.
+        """
+        for poll in await self._store.unsent_polls():
+            if poll.delivery_id is None and poll.created_at < self._started_at:
+                await self._store.delete_unsent(poll.id)
+
+    # --- Discord helpers -----------------------------------------------------------------------------
+
+    def _can_manage(self, channel_id: int) -> bool | None:
+        """Whether the bot may remove others' reactions in the channel; None when the cache cannot tell."""
+        channel = self._client.get_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        if channel is None or guild is None or guild.me is None or not hasattr(channel, "permissions_for"):
+            return None
+        return channel.permissions_for(guild.me).manage_messages
+
+
+def _channel_id(channel: discord.abc.Messageable) -> int:
+    return channel.id  # type: ignore[attr-defined]
+
+
+def _with_message(poll: StoredPoll, message_id: int) -> StoredPoll:
+    return replace(poll, message_id=message_id)
+
+
+def _key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:
+    if isinstance(emoji, str):
+        return emoji_key(emoji)
+    if emoji.id:
+        return custom_emoji_key(emoji.id)
+    return emoji_key(emoji.name or "")
+
+
+def _api_emoji(emoji: str) -> str:
+    """An option's emoji as reaction routes take it: unicode as is, custom ones as name:id."""
+    custom = _CUSTOM_EMOJI.fullmatch(emoji)
+    return f"{custom.group(1)}:{custom.group(2)}" if custom else emoji
+
+
+def _partial_api_emoji(emoji: discord.PartialEmoji) -> str:
+    return f"{emoji.name}:{emoji.id}" if emoji.id else (emoji.name or "")

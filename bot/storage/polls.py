@@ -1,0 +1,246 @@
+"""SQL for polls, their options, current votes and the append-only vote event log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.polls.options import PollOption
+from bot.storage.database import Database
+from bot.timeutil import from_db, now_db, to_db
+
+# One row of the vote event log, in column order: the vote recorder builds these on the hot path, so they
+# are plain tuples rather than objects.
+VoteEventRow = tuple[int, int, int, str, str, str]  # poll_id, option_id, voter_id, action, source, at
+
+_INSERT_EVENT = "INSERT INTO vote_events (poll_id, option_id, voter_id, action, source, at) VALUES (?, ?, ?, ?, ?, ?)"
+_UPSERT_VOTE = (
+    "INSERT INTO votes (poll_id, option_id, voter_id, voted_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (poll_id, option_id, voter_id) DO UPDATE SET voted_at = excluded.voted_at"
+)
+_DELETE_VOTE = "DELETE FROM votes WHERE poll_id = ? AND option_id = ? AND voter_id = ?"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOption:
+    id: int
+    position: int
+    emoji: str
+    label: str
+
+    @property
+    def option(self) -> PollOption:
+        return PollOption(self.emoji, self.label)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPoll:
+    id: int
+    guild_id: int
+    channel_id: int
+    message_id: int | None
+    article_id: int | None
+    delivery_id: int | None
+    question: str
+    multiple: bool
+    status: str
+    closed_reason: str | None
+    created_by: int | None
+    created_at: datetime
+    deadline_at: datetime | None
+    closed_at: datetime | None
+    options: tuple[StoredOption, ...]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class VoteCounts:
+    """Votes per option id and distinct voters, as SQL aggregates them."""
+
+    per_option: dict[int, int]
+    voters: int
+
+    def in_order(self, poll: StoredPoll) -> list[int]:
+        return [self.per_option.get(option.id, 0) for option in poll.options]
+
+
+class PollStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- polls ---------------------------------------------------------------------------------------
+
+    async def create_poll(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        question: str,
+        options: Sequence[PollOption],
+        multiple: bool,
+        created_by: int | None,
+        deadline_at: datetime | None = None,
+        article_id: int | None = None,
+        delivery_id: int | None = None,
+    ) -> StoredPoll:
+        """Record a poll and its options before its message is sent (message_id stays NULL until then)."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "INSERT INTO polls (guild_id, channel_id, article_id, delivery_id, question, multiple, created_by,"
+                " created_at, deadline_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (guild_id, channel_id, article_id, delivery_id, question, int(multiple), created_by, now_db(),
+                 to_db(deadline_at) if deadline_at else None),
+            )  # fmt: skip
+            poll_id = cursor.lastrowid
+            await connection.executemany(
+                "INSERT INTO poll_options (poll_id, position, emoji, label) VALUES (?, ?, ?, ?)",
+                [(poll_id, position, option.emoji, option.label) for position, option in enumerate(options)],
+            )
+        created = await self.poll(int(poll_id))
+        assert created is not None
+        return created
+
+    async def set_message(self, poll_id: int, message_id: int) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute("UPDATE polls SET message_id = ? WHERE id = ?", (message_id, poll_id))
+
+    async def delete_unsent(self, poll_id: int) -> None:
+        """Forget a poll whose message could not be sent; one that was sent is never deleted."""
+        async with self._db.transaction() as connection:
+            await connection.execute("DELETE FROM polls WHERE id = ? AND message_id IS NULL", (poll_id,))
+
+    async def delete_poll(self, poll_id: int) -> None:
+        """Delete a poll Discord refused to set up (an emoji it does not know); its votes go with it."""
+        async with self._db.transaction() as connection:
+            await connection.execute("DELETE FROM polls WHERE id = ?", (poll_id,))
+
+    async def close_poll(self, poll_id: int, reason: str, closed_at: datetime) -> bool:
+        """Close an open poll; False if it was closed already (by another path that got there first)."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE polls SET status = 'closed', closed_reason = ?, closed_at = ? WHERE id = ? AND status = 'open'",
+                (reason, to_db(closed_at), poll_id),
+            )
+            return cursor.rowcount > 0
+
+    async def poll(self, poll_id: int) -> StoredPoll | None:
+        polls = await self._polls("WHERE id = ?", (poll_id,))
+        return polls[0] if polls else None
+
+    async def poll_by_message(self, message_id: int) -> StoredPoll | None:
+        polls = await self._polls("WHERE message_id = ?", (message_id,))
+        return polls[0] if polls else None
+
+    async def poll_for_delivery(self, delivery_id: int) -> StoredPoll | None:
+        polls = await self._polls("WHERE delivery_id = ? ORDER BY id LIMIT 1", (delivery_id,))
+        return polls[0] if polls else None
+
+    async def open_polls_in_channel(self, channel_id: int) -> list[StoredPoll]:
+        return await self._polls("WHERE channel_id = ? AND status = 'open' ORDER BY id", (channel_id,))
+
+    async def open_polls(self) -> list[StoredPoll]:
+        """Every open poll whose message was sent."""
+        return await self._polls("WHERE status = 'open' AND message_id IS NOT NULL ORDER BY id", ())
+
+    async def unsent_polls(self) -> list[StoredPoll]:
+        """Polls recorded but whose message id was never stored (a crash or a refusal mid-creation)."""
+        return await self._polls("WHERE status = 'open' AND message_id IS NULL ORDER BY id", ())
+
+    async def closed_poll_messages(self) -> dict[int, int]:
+        """message id → channel id of closed polls, so reactions added to them later can be refused."""
+        rows = await self._db.fetch_all(
+            "SELECT message_id, channel_id FROM polls WHERE status = 'closed' AND message_id IS NOT NULL"
+        )
+        return {row["message_id"]: row["channel_id"] for row in rows}
+
+    async def _polls(self, where: str, params: tuple) -> list[StoredPoll]:
+        # `where` is one of this module's literal clauses, never user input.
+        rows = await self._db.fetch_all(f"SELECT * FROM polls {where}", params)  # noqa: S608
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        marks = ",".join("?" * len(ids))
+        option_rows = await self._db.fetch_all(
+            f"SELECT * FROM poll_options WHERE poll_id IN ({marks}) ORDER BY poll_id, position",  # noqa: S608
+            tuple(ids),
+        )
+        options: dict[int, list[StoredOption]] = {poll_id: [] for poll_id in ids}
+        for row in option_rows:
+            options[row["poll_id"]].append(StoredOption(row["id"], row["position"], row["emoji"], row["label"]))
+        return [_stored_poll(row, tuple(options[row["id"]])) for row in rows]
+
+    # --- votes ---------------------------------------------------------------------------------------
+
+    async def record_vote_events(self, events: Sequence[VoteEventRow]) -> None:
+        """Append `events` to the log and bring current votes to their final state, in one transaction.
+
+        Within a batch the same vote can be added and withdrawn several times: only its last action
+        decides the `votes` row, while every event is logged in order.
+        """
+        final: dict[tuple[int, int, int], tuple[str, str]] = {}
+        for poll_id, option_id, voter_id, action, _source, at in events:
+            final[(poll_id, option_id, voter_id)] = (action, at)
+        added = [(*key, at) for key, (action, at) in final.items() if action == "added"]
+        removed = [key for key, (action, _at) in final.items() if action == "removed"]
+        async with self._db.transaction() as connection:
+            await connection.executemany(_INSERT_EVENT, events)
+            if added:
+                await connection.executemany(_UPSERT_VOTE, added)
+            if removed:
+                await connection.executemany(_DELETE_VOTE, removed)
+
+    async def current_votes(self, poll_id: int) -> list[tuple[int, int]]:
+        """(voter id, option id) of every current vote in a poll."""
+        rows = await self._db.fetch_all("SELECT voter_id, option_id FROM votes WHERE poll_id = ?", (poll_id,))
+        return [(row[0], row[1]) for row in rows]
+
+    async def vote_counts(self, poll_id: int) -> VoteCounts:
+        rows = await self._db.fetch_all(
+            "SELECT option_id, COUNT(*), (SELECT COUNT(DISTINCT voter_id) FROM votes WHERE poll_id = :poll)"
+            " FROM votes WHERE poll_id = :poll GROUP BY option_id",
+            {"poll": poll_id},
+        )
+        return _counts(rows)
+
+    async def vote_counts_at(self, poll_id: int, moment: datetime) -> VoteCounts:
+        """The tally as it stood at `moment`, replayed from the event log: each vote's last event counts."""
+        # SQLite takes the bare columns of a MAX() aggregate from the row holding the maximum.
+        rows = await self._db.fetch_all(
+            "WITH last AS (SELECT option_id, voter_id, action, MAX(id) FROM vote_events"
+            " WHERE poll_id = :poll AND at <= :moment GROUP BY option_id, voter_id),"
+            " counted AS (SELECT option_id, voter_id FROM last WHERE action = 'added')"
+            " SELECT option_id, COUNT(*), (SELECT COUNT(DISTINCT voter_id) FROM counted)"
+            " FROM counted GROUP BY option_id",
+            {"poll": poll_id, "moment": to_db(moment)},
+        )
+        return _counts(rows)
+
+    async def vote_history(self, poll_id: int, *, voter_id: int | None = None) -> list[aiosqlite.Row]:
+        """Every vote event of a poll (or of one voter in it), oldest first."""
+        if voter_id is None:
+            return await self._db.fetch_all("SELECT * FROM vote_events WHERE poll_id = ? ORDER BY id", (poll_id,))
+        return await self._db.fetch_all(
+            "SELECT * FROM vote_events WHERE poll_id = ? AND voter_id = ? ORDER BY id", (poll_id, voter_id)
+        )
+
+
+def _counts(rows: list[aiosqlite.Row]) -> VoteCounts:
+    return VoteCounts({row[0]: row[1] for row in rows}, rows[0][2] if rows else 0)
+
+
+def _stored_poll(row: aiosqlite.Row, options: tuple[StoredOption, ...]) -> StoredPoll:
+    created_at = from_db(row["created_at"])
+    assert created_at is not None
+    return StoredPoll(
+        id=row["id"], guild_id=row["guild_id"], channel_id=row["channel_id"], message_id=row["message_id"],
+        article_id=row["article_id"], delivery_id=row["delivery_id"], question=row["question"],
+        multiple=bool(row["multiple"]), status=row["status"], closed_reason=row["closed_reason"],
+        created_by=row["created_by"], created_at=created_at, deadline_at=from_db(row["deadline_at"]),
+        closed_at=from_db(row["closed_at"]), options=options,
+    )  # fmt: skip

@@ -1,0 +1,401 @@
+"""PollService against a real SQLite file, with Discord faked at the REST edge (tests/polls/fakes.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot.articles.article import Article
+from bot.client import AgoraBot
+from bot.config import Config
+from bot.polls.options import InvalidOptions, PollOption, article_poll_spec, options_to_json
+from bot.polls.service import PollClosed, PollNotFound, PollService
+from bot.storage import Database
+from bot.storage.articles import ArticleStore
+from bot.storage.polls import PollStore
+from bot.timeutil import utcnow
+from tests.discord_fakes import BOT_ID, GUILD_ID, MODERATOR_ID, TEXT_CHANNEL_ID
+from tests.polls.fakes import NO_MANAGE_CHANNEL_ID, PollsFakeHTTP, add_poll_guild
+
+YES_NO = (PollOption("👍", "Yes"), PollOption("👎", "No"))
+THUMBS_UP = discord.PartialEmoji(name="👍")
+THUMBS_DOWN = discord.PartialEmoji(name="👎")
+PIZZA = discord.PartialEmoji(name="🍕")
+
+
+@dataclass
+class World:
+    path: Path
+    bot: AgoraBot
+    http: PollsFakeHTTP
+    guild: discord.Guild
+    db: Database
+    store: PollStore
+    service: PollService
+
+    async def restart(self) -> World:
+        """A new process: the service's memory is gone; the database and Discord's state remain."""
+        await self.service.stop()
+        await self.db.close()
+        return await make_world(self.path, self.http)
+
+    async def votes(self, poll_id: int) -> set[tuple[int, str]]:
+        await self.service.drain()
+        rows = await self.db.fetch_all(
+            "SELECT v.voter_id, o.emoji FROM votes v JOIN poll_options o ON o.id = v.option_id WHERE v.poll_id = ?",
+            (poll_id,),
+        )
+        return {(row[0], row[1]) for row in rows}
+
+    async def events(self, poll_id: int) -> list[tuple[int, str, str, str]]:
+        await self.service.drain()
+        rows = await self.db.fetch_all(
+            "SELECT e.voter_id, o.emoji, e.action, e.source FROM vote_events e"
+            " JOIN poll_options o ON o.id = e.option_id WHERE e.poll_id = ? ORDER BY e.id",
+            (poll_id,),
+        )
+        return [tuple(row) for row in rows]
+
+    def react(self, message_id: int, emoji: discord.PartialEmoji, user_id: int, *, added: bool = True) -> None:
+        """A person reacts on Discord and the gateway tells the bot."""
+        (self.http.react if added else self.http.unreact)(message_id, str(emoji), user_id)
+        self.service.on_reaction(message_id, user_id, emoji, added=added)
+
+    async def create(self, channel_id: int = TEXT_CHANNEL_ID, **kwargs):
+        kwargs.setdefault("options", YES_NO)
+        return await self.service.create_poll(
+            self.guild.get_channel(channel_id), guild_id=GUILD_ID, question="Agree?", created_by=MODERATOR_ID,
+            **kwargs,
+        )  # fmt: skip
+
+
+async def make_world(path: Path, http: PollsFakeHTTP | None = None) -> World:
+    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token", "DATABASE_PATH": str(path)}))
+    http = http or PollsFakeHTTP()
+    http.install(bot)
+    guild = add_poll_guild(bot)
+    db = await Database.open(path)
+    store = PollStore(db)
+    service = PollService(bot, store, edit_interval=0.01)
+    await service.start()
+    return World(path, bot, http, guild, db, store, service)
+
+
+@pytest.fixture
+async def world(tmp_path):
+    made = await make_world(tmp_path / "agora.db")
+    yield made
+    await made.service.stop()
+    await made.db.close()
+
+
+async def refreshed(world: World) -> None:
+    """Let pending live-embed edits run (they are debounced tasks)."""
+    for _ in range(200):
+        if not any(state.task for state in world.service._refresh.values()):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the live embed was never refreshed")
+
+
+# --- opening ---------------------------------------------------------------------------------------------
+
+
+async def test_create_sends_the_poll_embed_and_one_reaction_per_option(world):
+    opened = await world.create(options=(PollOption("👍", "Yes"), PollOption("<:party:7001>", "Party")))
+    [sent] = world.http.sent("send_message")
+    embed = sent["embeds"][0]
+    assert embed["title"] == "Agree?"
+    assert "👍 **Yes**" in embed["description"] and "<:party:7001> **Party**" in embed["description"]
+    assert f"Agora poll #{opened.poll.id}" in embed["footer"]["text"]
+    assert [call["emoji"] for call in world.http.sent("add_reaction")] == ["👍", "party:7001"]
+    stored = await world.store.poll(opened.poll.id)
+    assert stored.message_id == opened.message.id and stored.is_open and opened.warnings == ()
+
+
+async def test_emoji_discord_refuses_withdraws_the_poll(world):
+    world.http.unknown_emoji.add("🫥")
+    with pytest.raises(InvalidOptions, match="Discord does not accept 🫥"):
+        await world.create(options=(PollOption("👍", "Yes"), PollOption("🫥", "Hidden")))
+    assert world.http.sent("delete_message")
+    assert await world.db.fetch_value("SELECT COUNT(*) FROM polls") == 0
+
+
+async def test_channel_without_manage_messages_gets_a_warning(world):
+    opened = await world.create(channel_id=NO_MANAGE_CHANNEL_ID)
+    [warning] = opened.warnings
+    assert "Manage Messages" in warning and "latest reaction counts" in warning
+
+
+# --- voting ----------------------------------------------------------------------------------------------
+
+
+async def test_votes_are_recorded_with_a_live_event_log(world):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world.react(poll.message_id, THUMBS_UP, 2)
+    world.react(poll.message_id, THUMBS_UP, 2, added=False)
+    assert await world.votes(poll.id) == {(1, "👍")}
+    assert await world.events(poll.id) == [
+        (1, "👍", "added", "live"),
+        (2, "👍", "added", "live"),
+        (2, "👍", "removed", "live"),
+    ]
+
+
+async def test_switching_moves_the_vote_and_removes_the_earlier_reaction(world):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world.react(poll.message_id, THUMBS_DOWN, 1)
+    assert await world.votes(poll.id) == {(1, "👎")}
+    [removal] = world.http.sent("remove_reaction")
+    assert (removal["emoji"], removal["user_id"]) == ("👍", 1)
+    # Discord then reports the removal the bot made: it must not take the new vote away.
+    world.service.on_reaction(poll.message_id, 1, THUMBS_UP, added=False)
+    assert await world.votes(poll.id) == {(1, "👎")}
+
+
+async def test_without_manage_messages_the_latest_reaction_counts_and_nothing_is_removed(world):
+    poll = (await world.create(channel_id=NO_MANAGE_CHANNEL_ID)).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world.react(poll.message_id, THUMBS_DOWN, 1)
+    world.react(poll.message_id, PIZZA, 1)
+    assert await world.votes(poll.id) == {(1, "👎")}
+    assert world.http.sent("remove_reaction") == []
+
+
+async def test_multiple_choice_counts_each_option(world):
+    poll = (await world.create(multiple=True)).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world.react(poll.message_id, THUMBS_DOWN, 1)
+    assert await world.votes(poll.id) == {(1, "👍"), (1, "👎")}
+    assert world.http.sent("remove_reaction") == []
+
+
+async def test_foreign_emoji_is_removed_and_the_bots_own_reactions_never_count(world):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, PIZZA, 1)
+    world.service.on_reaction(poll.message_id, BOT_ID, THUMBS_UP, added=True)
+    assert await world.votes(poll.id) == set()
+    assert [(c["emoji"], c["user_id"]) for c in world.http.sent("remove_reaction")] == [("🍕", 1)]
+
+
+async def test_custom_emoji_votes_match_by_id_even_after_a_rename(world):
+    poll = (await world.create(options=(PollOption("<:party:7001>", "Party"), PollOption("👎", "No")))).poll
+    world.service.on_reaction(poll.message_id, 1, discord.PartialEmoji(name="renamed", id=7001), added=True)
+    assert await world.votes(poll.id) == {(1, "<:party:7001>")}
+
+
+async def test_a_burst_of_votes_costs_one_embed_edit(world):
+    poll = (await world.create()).poll
+    for voter in range(1, 1001):
+        world.service.on_reaction(poll.message_id, voter, THUMBS_UP if voter % 4 else THUMBS_DOWN, added=True)
+    await refreshed(world)
+    [edit] = world.http.edits_of(poll.message_id)
+    description = edit["embeds"][0]["description"]
+    assert "750 votes · 75%" in description and "250 votes · 25%" in description
+    assert "1000 voters" in edit["embeds"][0]["footer"]["text"]
+    assert len(await world.votes(poll.id)) == 1000
+
+
+async def test_clearing_reactions_withdraws_votes_and_restores_the_ballot(world):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world.react(poll.message_id, THUMBS_DOWN, 2)
+    world.service.on_reactions_cleared(poll.message_id, THUMBS_DOWN)
+    assert await world.votes(poll.id) == {(1, "👍")}
+    world.service.on_reactions_cleared(poll.message_id)
+    assert await world.votes(poll.id) == set()
+    restored = [c["emoji"] for c in world.http.sent("add_reaction")][2:]
+    assert restored == ["👎", "👍", "👎"]  # the cleared emoji, then the whole ballot
+
+
+# --- closing ---------------------------------------------------------------------------------------------
+
+
+async def test_close_shows_final_results_and_posts_them(world):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world.react(poll.message_id, THUMBS_UP, 2)
+    world.react(poll.message_id, THUMBS_DOWN, 3)
+    closed = await world.service.close_poll(poll.id, "manual")
+    assert (closed.status, closed.closed_reason) == ("closed", "manual") and closed.closed_at is not None
+    final = world.http.edits_of(poll.message_id)[-1]["embeds"][0]
+    assert "closed by a moderator" in final["description"] and "Final results" in final["footer"]["text"]
+    assert "2 votes · 67%" in final["description"]
+    results = world.http.sent("send_message")[-1]
+    assert results["channel_id"] == TEXT_CHANNEL_ID
+    assert "Most votes: 👍 **Yes**" in results["embeds"][0]["description"]
+
+
+async def test_reactions_on_a_closed_poll_do_not_count_and_are_removed(world):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    await world.service.close_poll(poll.id, "manual")
+    world.react(poll.message_id, THUMBS_DOWN, 2)
+    world.react(poll.message_id, THUMBS_UP, 1, added=False)
+    assert await world.votes(poll.id) == {(1, "👍")}
+    assert [(c["emoji"], c["user_id"]) for c in world.http.sent("remove_reaction")] == [("👎", 2)]
+
+
+async def test_closing_twice_is_refused(world):
+    poll = (await world.create()).poll
+    await world.service.close_poll(poll.id, "manual")
+    with pytest.raises(PollClosed):
+        await world.service.close_poll(poll.id, "manual")
+
+
+async def test_deadline_closes_the_poll(world):
+    poll = (await world.create(deadline_at=utcnow() + timedelta(minutes=30))).poll
+    assert await world.service.close_due_polls(utcnow()) == 0
+    assert await world.service.close_due_polls(utcnow() + timedelta(minutes=31)) == 1
+    assert (await world.store.poll(poll.id)).closed_reason == "deadline"
+
+
+async def test_deadline_that_passed_while_the_bot_was_down_closes_on_restart(world):
+    poll = (await world.create(deadline_at=utcnow() + timedelta(milliseconds=1))).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world = await world.restart()
+    try:
+        await asyncio.sleep(0.01)
+        assert await world.service.close_due_polls() == 1
+        closed = await world.store.poll(poll.id)
+        assert closed.closed_reason == "deadline"
+        assert "1 vote · 100%" in world.http.sent("send_message")[-1]["embeds"][0]["description"]
+    finally:
+        await world.service.stop()
+        await world.db.close()
+
+
+async def test_deleting_the_poll_message_closes_it_without_posting(world):
+    poll = (await world.create()).poll
+    sent_before = len(world.http.sent("send_message"))
+    await world.service.message_deleted(poll.message_id)
+    assert (await world.store.poll(poll.id)).closed_reason == "message_deleted"
+    assert len(world.http.sent("send_message")) == sent_before
+
+
+async def test_find_open_poll_by_thread_number_or_link(world):
+    poll = (await world.create()).poll
+    assert (await world.service.find_open_poll(GUILD_ID, TEXT_CHANNEL_ID, None)).id == poll.id
+    assert (await world.service.find_open_poll(GUILD_ID, 1, f"#{poll.id}")).id == poll.id
+    link = f"https://discord.com/channels/{GUILD_ID}/{TEXT_CHANNEL_ID}/{poll.message_id}"
+    assert (await world.service.find_open_poll(GUILD_ID, 1, link)).id == poll.id
+    with pytest.raises(PollNotFound, match="no open poll in this channel"):
+        await world.service.find_open_poll(GUILD_ID, 1, None)
+    with pytest.raises(PollNotFound):
+        await world.service.find_open_poll(GUILD_ID + 1, 1, str(poll.id))
+
+
+# --- reconciliation --------------------------------------------------------------------------------------
+
+
+async def test_reconciliation_counts_offline_votes_beyond_one_page_and_removes_withdrawn_ones(world):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 1)  # live, then withdrawn while the bot is down
+    world.react(poll.message_id, THUMBS_DOWN, 2)  # live, stays
+    world = await world.restart()
+    try:
+        world.http.unreact(poll.message_id, "👍", 1)
+        for voter in range(10_000, 10_250):  # cast while the bot was down: 2.5 pages of 100
+            world.http.react(poll.message_id, "👍", voter)
+        await world.service.reconcile_all()
+        votes = await world.votes(poll.id)
+        assert len(votes) == 251 and (2, "👎") in votes and (1, "👍") not in votes
+        events = await world.events(poll.id)
+        assert (1, "👍", "removed", "reconciled") in events
+        assert sum(1 for e in events if e[2:] == ("added", "reconciled")) == 250
+        pages = [c for c in world.http.sent("get_reaction_users") if c["emoji"] == "👍"]
+        assert [c["after"] for c in pages] == [None, 10_098, 10_198]  # 99 voters + the bot on the first page
+    finally:
+        await world.service.stop()
+        await world.db.close()
+
+
+async def test_reconciliation_keeps_a_vote_cast_live_while_the_listing_runs(world):
+    poll = (await world.create()).poll
+    live = world.service.live_poll(poll.message_id)
+    live.begin_listing()
+    world.react(poll.message_id, THUMBS_UP, 5)  # arrives after the page that would have shown it
+    outcome = live.reconcile({option.id: set() for option in poll.options})
+    assert outcome.changes == ()
+    assert await world.votes(poll.id) == {(5, "👍")}
+
+
+async def test_reconciliation_closes_a_poll_whose_message_was_deleted(world):
+    poll = (await world.create()).poll
+    world.http.messages.pop(poll.message_id)
+    await world.service.reconcile_all()
+    closed = await world.store.poll(poll.id)
+    assert (closed.status, closed.closed_reason) == ("closed", "message_deleted")
+
+
+async def test_a_poll_create_interrupted_before_sending_is_discarded_on_restart(world):
+    await world.store.create_poll(
+        guild_id=GUILD_ID, channel_id=TEXT_CHANNEL_ID, question="Lost?", options=YES_NO, multiple=False,
+        created_by=MODERATOR_ID,
+    )  # fmt: skip
+    world = await world.restart()
+    try:
+        await world.service.reconcile_all()
+        assert await world.db.fetch_value("SELECT COUNT(*) FROM polls") == 0
+    finally:
+        await world.service.stop()
+        await world.db.close()
+
+
+# --- article polls ---------------------------------------------------------------------------------------
+
+ARTICLE = Article(title="Russia joins France", paragraphs=("Body.",), question="Will it work?")
+
+
+async def _delivery(world: World, poll_spec: str | None = None):
+    _, delivery = await ArticleStore(world.db).record_intent(
+        ARTICLE, source="test", guild_id=GUILD_ID, channel_id=TEXT_CHANNEL_ID, poll_spec=poll_spec
+    )
+    return delivery
+
+
+async def test_article_poll_uses_the_articles_question_and_default_options_once(world):
+    delivery = await _delivery(world)
+    thread = world.bot.get_partial_messageable(555, guild_id=GUILD_ID)
+    await world.service.open_article_poll(delivery, ARTICLE, thread)
+    await world.service.open_article_poll(delivery, ARTICLE, thread)  # a resumed post calls again
+    [sent] = world.http.sent("send_message")
+    assert sent["channel_id"] == 555 and sent["embeds"][0]["title"] == "Will it work?"
+    assert [c["emoji"] for c in world.http.sent("add_reaction")] == ["👍", "👎", "🤷"]
+    poll = await world.store.poll_for_delivery(delivery.id)
+    assert (poll.article_id, poll.channel_id) == (delivery.article_id, 555)
+
+
+async def test_article_poll_follows_the_subscription_template_and_options(world):
+    options = options_to_json([PollOption("✅", "Agree"), PollOption("❌", "Disagree")])
+    delivery = await _delivery(world, article_poll_spec("Good news: {title}?", options))
+    article = Article(title="Rates fall", paragraphs=("Body.",))
+    await world.service.open_article_poll(delivery, article, world.bot.get_partial_messageable(555))
+    [sent] = world.http.sent("send_message")
+    assert sent["embeds"][0]["title"] == "Good news: Rates fall?"
+    assert [c["emoji"] for c in world.http.sent("add_reaction")] == ["✅", "❌"]
+
+
+async def test_article_poll_sent_before_a_crash_is_adopted_not_sent_again(world):
+    delivery = await _delivery(world)
+    thread = world.bot.get_partial_messageable(555, guild_id=GUILD_ID)
+    await world.service.open_article_poll(delivery, ARTICLE, thread)
+    await world.db.connection.execute("UPDATE polls SET message_id = NULL")  # the record was lost
+    world.http.reactions.clear()  # ...and the crash came before the reactions were added
+    world = await world.restart()
+    try:
+        await world.service.open_article_poll(delivery, ARTICLE, thread)
+        assert len(world.http.sent("send_message")) == 1
+        poll = await world.store.poll_for_delivery(delivery.id)
+        assert poll.message_id is not None and world.service.live_poll(poll.message_id) is not None
+        assert len(world.http.sent("add_reaction")) == 3 + 3
+    finally:
+        await world.service.stop()
+        await world.db.close()

@@ -1,0 +1,163 @@
+"""Poll SQL against a real SQLite file with the bundled migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from bot.polls.options import PollOption
+from bot.storage import Database
+from bot.storage.polls import PollStore
+from bot.timeutil import to_db, utcnow
+
+OPTIONS = (PollOption("👍", "Yes"), PollOption("👎", "No"), PollOption("🤷", "Unsure"))
+T0 = utcnow().replace(microsecond=0)
+
+
+def at(seconds: float) -> str:
+    return to_db(T0 + timedelta(seconds=seconds))
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = await Database.open(tmp_path / "agora.db")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def store(db):
+    return PollStore(db)
+
+
+async def new_poll(store: PollStore, **kwargs):
+    values = dict(guild_id=1, channel_id=2, question="Q?", options=OPTIONS, multiple=False, created_by=3)
+    poll = await store.create_poll(**(values | kwargs))
+    await store.set_message(poll.id, 1000 + poll.id)
+    return await store.poll(poll.id)
+
+
+async def test_create_poll_stores_options_in_order_and_waits_for_its_message(store):
+    poll = await store.create_poll(
+        guild_id=1, channel_id=2, question="Q?", options=OPTIONS, multiple=True, created_by=3,
+        deadline_at=T0 + timedelta(hours=1),
+    )  # fmt: skip
+    assert [(o.position, o.emoji, o.label) for o in poll.options] == [
+        (0, "👍", "Yes"),
+        (1, "👎", "No"),
+        (2, "🤷", "Unsure"),
+    ]
+    assert poll.multiple and poll.is_open and poll.message_id is None
+    assert poll.deadline_at == T0 + timedelta(hours=1)
+    assert await store.open_polls() == [] and [p.id for p in await store.unsent_polls()] == [poll.id]
+    await store.set_message(poll.id, 55)
+    assert (await store.poll_by_message(55)).id == poll.id
+    assert [p.id for p in await store.open_polls()] == [poll.id]
+
+
+async def test_delete_unsent_never_deletes_a_sent_poll(store):
+    sent = await new_poll(store)
+    unsent = await store.create_poll(guild_id=1, channel_id=2, question="Q", options=OPTIONS, multiple=False,
+                                     created_by=None)  # fmt: skip
+    await store.delete_unsent(sent.id)
+    await store.delete_unsent(unsent.id)
+    assert await store.poll(sent.id) is not None and await store.poll(unsent.id) is None
+
+
+async def test_close_poll_happens_once(store):
+    poll = await new_poll(store)
+    assert await store.close_poll(poll.id, "manual", T0)
+    assert not await store.close_poll(poll.id, "deadline", T0)
+    closed = await store.poll(poll.id)
+    assert (closed.status, closed.closed_reason, closed.closed_at) == ("closed", "manual", T0)
+    assert await store.closed_poll_messages() == {poll.message_id: poll.channel_id}
+
+
+async def test_a_batch_logs_every_event_and_keeps_each_votes_last_state(store, db):
+    poll = await new_poll(store)
+    yes, no, _ = (o.id for o in poll.options)
+    await store.record_vote_events([
+        (poll.id, yes, 7, "added", "live", at(1)),
+        (poll.id, yes, 7, "removed", "live", at(2)),
+        (poll.id, no, 7, "added", "live", at(3)),
+        (poll.id, yes, 8, "added", "live", at(4)),
+        (poll.id, yes, 8, "removed", "live", at(5)),
+        (poll.id, yes, 8, "added", "reconciled", at(6)),
+    ])  # fmt: skip
+    assert sorted(await store.current_votes(poll.id)) == [(7, no), (8, yes)]
+    assert await db.fetch_value("SELECT COUNT(*) FROM vote_events") == 6
+    assert await db.fetch_value("SELECT voted_at FROM votes WHERE voter_id = 8") == at(6)
+    history = await store.vote_history(poll.id, voter_id=8)
+    assert [(row["action"], row["source"]) for row in history] == [
+        ("added", "live"), ("removed", "live"), ("added", "reconciled"),
+    ]  # fmt: skip
+
+
+async def test_removing_a_vote_in_a_later_batch_deletes_its_row(store):
+    poll = await new_poll(store)
+    yes = poll.options[0].id
+    await store.record_vote_events([(poll.id, yes, 7, "added", "live", at(1))])
+    await store.record_vote_events([(poll.id, yes, 7, "removed", "live", at(2))])
+    assert await store.current_votes(poll.id) == []
+
+
+async def test_a_failing_batch_leaves_nothing_behind(store, db):
+    poll = await new_poll(store)
+    yes = poll.options[0].id
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.record_vote_events([
+            (poll.id, yes, 7, "added", "live", at(1)),
+            (poll.id, yes, 8, "added", "bogus-source", at(2)),
+        ])  # fmt: skip
+    assert await db.fetch_value("SELECT COUNT(*) FROM vote_events") == 0
+    assert await store.current_votes(poll.id) == []
+
+
+async def test_vote_counts_per_option_and_distinct_voters(store):
+    poll = await new_poll(store, multiple=True)
+    yes, no, unsure = (o.id for o in poll.options)
+    await store.record_vote_events([
+        (poll.id, yes, 1, "added", "live", at(1)),
+        (poll.id, no, 1, "added", "live", at(1)),
+        (poll.id, yes, 2, "added", "live", at(1)),
+    ])  # fmt: skip
+    counts = await store.vote_counts(poll.id)
+    assert counts.per_option == {yes: 2, no: 1} and counts.voters == 2
+    assert counts.in_order(poll) == [2, 1, 0]
+    empty = await store.vote_counts((await new_poll(store)).id)
+    assert empty.per_option == {} and empty.voters == 0
+    assert unsure not in counts.per_option
+
+
+async def test_tally_at_a_past_moment_replays_the_event_log(store):
+    poll = await new_poll(store)
+    yes, no, _ = (o.id for o in poll.options)
+    await store.record_vote_events([
+        (poll.id, yes, 1, "added", "live", at(10)),
+        (poll.id, yes, 2, "added", "live", at(20)),
+        (poll.id, yes, 1, "removed", "live", at(30)),
+        (poll.id, no, 1, "added", "live", at(30)),
+        (poll.id, yes, 2, "removed", "reconciled", at(40)),
+    ])  # fmt: skip
+    moments = {5: ({}, 0), 10: ({yes: 1}, 1), 25: ({yes: 2}, 2), 30: ({yes: 1, no: 1}, 2), 45: ({no: 1}, 1)}
+    for seconds, (per_option, voters) in moments.items():
+        counts = await store.vote_counts_at(poll.id, T0 + timedelta(seconds=seconds))
+        assert (counts.per_option, counts.voters) == (per_option, voters), f"at +{seconds}s"
+
+
+async def test_poll_for_delivery_and_open_polls_in_a_channel(store, db):
+    first = await new_poll(store, channel_id=9)
+    await new_poll(store, channel_id=10)
+    assert [p.id for p in await store.open_polls_in_channel(9)] == [first.id]
+    assert await store.poll_for_delivery(12345) is None
+
+
+async def test_deleting_a_poll_takes_its_votes_and_events(store, db):
+    poll = await new_poll(store)
+    await store.record_vote_events([(poll.id, poll.options[0].id, 1, "added", "live", at(1))])
+    await store.delete_poll(poll.id)
+    assert await db.fetch_value("SELECT COUNT(*) FROM votes") == 0
+    assert await db.fetch_value("SELECT COUNT(*) FROM vote_events") == 0
+    assert await db.fetch_value("SELECT COUNT(*) FROM poll_options") == 0
