@@ -87,12 +87,16 @@ async def _fit(spool: BinaryIO, name: str, limit_bytes: int, poll_id: int) -> di
     if size > limit_bytes:
         spool.close()
         raise AgoraError(
-            f"The export of poll #{poll_id} is {size / 2**20:.1f} MiB zipped, over this server's upload limit "
-            f"of {limit_bytes / 2**20:.0f} MiB. The operator can write it with "
+            f"The export of poll #{poll_id} is {_size(size)} zipped, over this server's upload limit "
+            f"of {_size(limit_bytes)}. The operator can write it with "
             f"`agora summary --poll {poll_id} --export votes` (or `events`)."
         )
     spool.seek(0)
     return discord.File(spool, filename=name)
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count / 2**10:.1f} KiB"
 
 
 def _zip(spool: BinaryIO, name: str) -> BinaryIO:

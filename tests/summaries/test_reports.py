@@ -1,0 +1,169 @@
+"""What /poll results, /poll export, /poll list and /article summary send, and to whom."""
+
+import csv
+import io
+import struct
+import zipfile
+
+import discord
+import pytest
+
+from bot.client import AgoraBot
+from bot.config import Config
+from bot.errors import AgoraError
+from bot.permissions import NotModerator
+from bot.storage.settings import SettingsStore
+from bot.storage.summaries import SummaryStore
+from bot.summaries import charts
+from bot.summaries.reports import (
+    SummaryNotFound,
+    article_choices,
+    poll_choices,
+    poll_exports,
+    poll_list_report,
+    poll_report,
+)
+from cogs.articles import ArticleCommands
+from tests.discord_fakes import GUILD_ID, TEXT_CHANNEL_ID, FakeDiscordHTTP, FakeInteraction, add_guild
+from tests.summaries.factories import OTHER_GUILD
+
+THREAD = 11
+VOTERS = (987654321012345678, 987654321012345679, 987654321012345680)
+
+
+@pytest.fixture
+async def poll(seed):
+    article = await seed.article()
+    delivery = await seed.delivery(article, guild_id=GUILD_ID, channel_id=TEXT_CHANNEL_ID, thread_id=THREAD)
+    poll = await seed.poll(guild_id=GUILD_ID, channel_id=THREAD, article_id=article, delivery_id=delivery)
+    for voter, option in zip(VOTERS, (0, 0, 1), strict=True):
+        await seed.vote(poll, option, voter, minute=1)
+    await seed.reply(article, delivery, 4242, 5, thread_id=THREAD)
+    return poll
+
+
+def file_bytes(file: discord.File) -> bytes:
+    file.reset()
+    return file.fp.read()
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def embed_text(embed: discord.Embed) -> str:
+    return str(embed.to_dict())
+
+
+async def test_poll_report_inside_the_thread_needs_no_id(store, poll):
+    report = await poll_report(store, GUILD_ID, None, THREAD)
+    text = embed_text(report.embed)
+    assert "👍 Yes — **2** · 66.7%" in text and "👎 No — **1** · 33.3%" in text
+    assert "3 (3 votes)" in text and "👍 Yes leads with 66.7% of 3 voters." in text
+    assert not any(str(voter) in text for voter in VOTERS)  # never who voted
+    [chart] = report.files
+    assert chart.filename == f"poll-{poll.id}.png"
+    assert report.embed.image.url == f"attachment://poll-{poll.id}.png"
+    assert png_size(file_bytes(chart)) == (charts.WIDTH_PX, charts.HEIGHT_PX)
+
+
+async def test_a_poll_of_another_server_is_not_found(store, poll):
+    with pytest.raises(SummaryNotFound, match=f"no poll #{poll.id}"):
+        await poll_report(store, OTHER_GUILD, poll.id, THREAD)
+    with pytest.raises(SummaryNotFound, match="no poll in this channel"):
+        await poll_report(store, GUILD_ID, None, 999)
+
+
+async def test_exports_are_the_votes_and_the_event_log(store, poll):
+    summary, files = await poll_exports(store, GUILD_ID, poll.id, THREAD, limit_bytes=10 * 2**20)
+    assert [f.filename for f in files] == [f"poll-{poll.id}-votes.csv", f"poll-{poll.id}-events.csv"]
+    votes = list(csv.DictReader(io.StringIO(file_bytes(files[0]).decode("utf-8-sig"))))
+    assert sorted(int(row["voter_id"]) for row in votes) == sorted(VOTERS)
+    assert [row["option"] for row in votes].count("Yes") == summary.options[0].votes
+
+
+async def test_exports_over_the_upload_limit_are_zipped(store, seed):
+    poll = await seed.poll(guild_id=GUILD_ID)
+    for voter in range(300):
+        await seed.vote(poll, voter % 2, voter, minute=voter)
+    _, files = await poll_exports(store, GUILD_ID, poll.id, THREAD, limit_bytes=8000)  # the CSVs are ~15 KB
+    assert [f.filename for f in files] == [f"poll-{poll.id}-votes.csv.zip", f"poll-{poll.id}-events.csv.zip"]
+    with zipfile.ZipFile(io.BytesIO(file_bytes(files[0]))) as archive:
+        data = archive.read(f"poll-{poll.id}-votes.csv")
+    assert data.startswith(b"\xef\xbb\xbfpoll_id,option") and data.count(b"\r\n") == 301
+
+
+async def test_exports_too_big_even_zipped_point_at_the_cli(store, poll):
+    expected = f"over this server's upload limit of 0.0 KiB.*--poll {poll.id} --export votes"
+    with pytest.raises(AgoraError, match=expected):
+        await poll_exports(store, GUILD_ID, poll.id, THREAD, limit_bytes=10)
+
+
+async def test_poll_list_shows_voters_but_not_who(store, poll):
+    report = await poll_list_report(store, GUILD_ID, None)
+    text = embed_text(report.embed)
+    assert f"`#{poll.id}` **More bike lanes?** — open, 3 voters, no deadline" in text
+    assert not any(str(voter) in text for voter in VOTERS)
+    assert "None yet." in embed_text((await poll_list_report(store, OTHER_GUILD, None)).embed)
+
+
+async def test_autocomplete_searches_this_servers_questions_and_titles(store, poll):
+    assert [(c.name, c.value) for c in await poll_choices(store, GUILD_ID, "bike")] == [
+        (f"#{poll.id} More bike lanes?", poll.id)
+    ]
+    assert await poll_choices(store, OTHER_GUILD, "bike") == []
+    assert [c.name for c in await article_choices(store, GUILD_ID, "lanes")] == ["#1 Bike lanes"]
+
+
+class ThreadInteraction(FakeInteraction):
+    """The shared fake, used in a channel: the commands read the channel id to find a thread's poll."""
+
+    def __init__(self, *args, channel_id: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel_id = channel_id
+
+
+@pytest.fixture
+async def article_cog(db, poll):
+    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token"}))
+    FakeDiscordHTTP().install(bot)
+    guild = add_guild(bot)
+    bot.db, bot.settings, bot.summaries = db, SettingsStore(db), SummaryStore(db)
+    return ArticleCommands(bot), bot, guild
+
+
+async def test_article_summary_in_its_thread_replies_privately_with_chart(article_cog):
+    cog, bot, guild = article_cog
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
+    await cog.summary.callback(cog, interaction, None)
+    assert interaction.deferred_ephemeral is True
+    [reply] = interaction.replies
+    assert reply["ephemeral"]
+    text = embed_text(reply["embed"])
+    assert "Bike lanes" in text and "**1** replies from **1** participants" in text and "<@4242> — 1" in text
+    assert "👍 Yes leads with 66.7% of 3 voters." in text
+    assert not any(str(voter) in text for voter in VOTERS)
+    [chart] = reply["files"]
+    assert png_size(file_bytes(chart)) == (charts.WIDTH_PX, charts.HEIGHT_PX)
+
+
+async def test_article_summary_is_for_moderators(article_cog):
+    cog, bot, guild = article_cog
+    [check] = cog.summary.checks
+    with pytest.raises(NotModerator):
+        await check(ThreadInteraction(bot, guild, moderator=False, channel_id=THREAD))
+
+
+async def test_article_summary_outside_a_thread_needs_the_article(article_cog):
+    cog, bot, guild = article_cog
+    with pytest.raises(SummaryNotFound, match="not an article's thread"):
+        await cog.summary.callback(cog, ThreadInteraction(bot, guild, moderator=True, channel_id=TEXT_CHANNEL_ID), None)
+
+
+async def test_article_of_another_server_is_not_summarised(article_cog, seed):
+    cog, bot, guild = article_cog
+    elsewhere = await seed.article(title="Elsewhere")
+    await seed.delivery(elsewhere, guild_id=OTHER_GUILD, channel_id=20, thread_id=21)
+    with pytest.raises(SummaryNotFound, match="not posted in this server"):
+        await cog.summary.callback(cog, ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD), elsewhere)
