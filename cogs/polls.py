@@ -1,0 +1,194 @@
+"""/poll commands, reaction and deletion listeners, reconciliation on ready and the deadline loop.
+
+Thin by design: every decision is in bot.polls; this module turns Discord events and commands into
+calls on `bot.polls` (the PollService) and its answers into replies.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.client import AgoraBot
+from bot.durations import format_duration, parse_duration
+from bot.errors import AgoraError
+from bot.permissions import moderator_only
+from bot.polls.options import GuildEmoji, parse_options, validate_question
+from bot.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_DURATION = timedelta(days=32)
+# Deadlines are checked in memory, so a one-second tick is cheap and closes polls on time.
+DEADLINE_CHECK_SECONDS = 1
+PollChannel = discord.TextChannel | discord.Thread
+
+
+class CannotPollHere(AgoraError):
+    pass
+
+
+@app_commands.guild_only()
+class PollCommands(commands.GroupCog, group_name="poll", group_description="Reaction polls"):
+    def __init__(self, bot: AgoraBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.close_due_polls.start()
+
+    async def cog_unload(self) -> None:
+        self.close_due_polls.cancel()
+
+    # --- commands: opening and closing ---------------------------------------------------------------
+
+    @app_commands.command(name="create", description="Open a reaction poll on any topic")
+    @app_commands.describe(
+        question="What to ask (up to 256 characters)",
+        options='2 to 10 options separated by |, each optionally starting with an emoji: "👍 Yes | 👎 No"',
+        channel="Where to post it (default: here)",
+        duration="Close automatically after e.g. 30m, 12h, 3d (at most 32d); default: until closed",
+        multiple="Let people choose several options (default: one choice each)",
+    )
+    @moderator_only()
+    async def create(
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        options: str,
+        channel: PollChannel | None = None,
+        duration: str | None = None,
+        multiple: bool = False,
+    ) -> None:
+        assert interaction.guild is not None
+        target = channel or interaction.channel
+        if not isinstance(target, PollChannel):
+            raise CannotPollHere("Polls can be posted in text channels and threads: pick one with `channel`.")
+        # Everything a moderator can get wrong is checked before deferring, so the reply is quick and private.
+        question = validate_question(question)
+        parsed = parse_options(options, guild_emojis(interaction.guild))
+        lifetime = parse_duration(duration, maximum=MAX_DURATION) if duration else None
+        check_can_poll(target)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        opened = await self.bot.polls.create_poll(
+            target, guild_id=interaction.guild.id, question=question, options=parsed, multiple=multiple,
+            deadline_at=utcnow() + lifetime if lifetime else None, created_by=interaction.user.id,
+        )  # fmt: skip
+        closes = f", closing in {format_duration(lifetime)}" if lifetime else ""
+        text = f"Poll #{opened.poll.id} is open in {target.mention}{closes}: {opened.message.jump_url}"
+        await interaction.followup.send("\n".join([text, *opened.warnings]), ephemeral=True)
+
+    @app_commands.command(name="close", description="Close a poll now and post its results")
+    @app_commands.describe(poll="The poll (number or message link); default: the open poll of this thread")
+    @moderator_only()
+    async def close(self, interaction: discord.Interaction, poll: str | None = None) -> None:
+        assert interaction.guild is not None and interaction.channel_id is not None
+        target = await self.bot.polls.find_open_poll(interaction.guild.id, interaction.channel_id, poll)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        closed = await self.bot.polls.close_poll(target.id, "manual")
+        await interaction.followup.send(
+            f"Closed poll #{closed.id}; the results are posted in <#{closed.channel_id}>.", ephemeral=True
+        )
+
+    @close.autocomplete("poll")
+    async def _open_poll_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        wanted = current.casefold().lstrip("#")
+        choices = []
+        for poll in self.bot.polls.open_polls:
+            name = f"#{poll.id} · {poll.question}"
+            if poll.guild_id == interaction.guild_id and wanted in name.casefold():
+                choices.append(app_commands.Choice(name=name[:100], value=str(poll.id)))
+        return choices[-25:]  # Discord shows at most 25; the newest polls are the likeliest
+
+    # --- commands: results, export, list (added by the summaries work) -------------------------------
+    # `/poll results`, `/poll export` and `/poll list` belong here, as further @app_commands.command
+    # methods of this class, so they share the `/poll` group.
+
+    # --- votes ---------------------------------------------------------------------------------------
+    # Raw events, not on_reaction_add: they arrive for messages outside the cache and after restarts.
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        self.bot.polls.on_reaction(payload.message_id, payload.user_id, payload.emoji, added=True)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        self.bot.polls.on_reaction(payload.message_id, payload.user_id, payload.emoji, added=False)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
+        self.bot.polls.on_reactions_cleared(payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear_emoji(self, payload: discord.RawReactionClearEmojiEvent) -> None:
+        self.bot.polls.on_reactions_cleared(payload.message_id, payload.emoji)
+
+    # --- poll messages and threads going away --------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self.bot.polls.message_deleted(payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        for message_id in payload.message_ids:
+            await self.bot.polls.message_deleted(message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        await self.bot.polls.channel_deleted(payload.thread_id)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self.bot.polls.channel_deleted(channel.id)
+
+    # --- reconciliation and deadlines ----------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # on_ready fires on a start and whenever a session could not be resumed (on_resumed otherwise):
+        # exactly the times reaction events may have been missed.
+        await self.bot.polls.reconcile_all()
+
+    @tasks.loop(seconds=DEADLINE_CHECK_SECONDS)
+    async def close_due_polls(self) -> None:
+        try:
+            closed = await self.bot.polls.close_due_polls()
+        except Exception:  # one failed round must not end the loop
+            log.exception("Closing polls past their deadline failed")
+            return
+        if closed:
+            log.info("Closed %d poll(s) at their deadline", closed)
+
+    @close_due_polls.before_loop
+    async def _wait_until_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+
+def guild_emojis(guild: discord.Guild) -> list[GuildEmoji]:
+    """The server's custom emoji the bot can react with."""
+    return [GuildEmoji(emoji.id, emoji.name, emoji.animated) for emoji in guild.emojis if emoji.available]
+
+
+def check_can_poll(channel: PollChannel) -> None:
+    granted = channel.permissions_for(channel.guild.me)
+    needed = {
+        "view_channel": "View Channel",
+        "send_messages_in_threads" if isinstance(channel, discord.Thread) else "send_messages": "Send Messages",
+        "embed_links": "Embed Links",
+        "add_reactions": "Add Reactions",
+        "read_message_history": "Read Message History",
+    }
+    missing = [label for flag, label in needed.items() if not getattr(granted, flag)]
+    if missing:
+        raise CannotPollHere(f"I can't run a poll in {channel.mention}: I am missing {', '.join(missing)}.")
+
+
+async def setup(bot: AgoraBot) -> None:
+    await bot.add_cog(PollCommands(bot))
