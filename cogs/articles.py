@@ -81,9 +81,9 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     # --- /article summary: figures from bot.summaries ------------------------------------------------
 
     @app_commands.command(name="summary", description="What the community thought: poll result, discussion, chart")
-    @app_commands.describe(article="The article (by title); leave empty inside the article's thread")
+    @app_commands.describe(article="The article (search by title, or its number or message link); empty in its thread")
     @moderator_only()
-    async def summary(self, interaction: discord.Interaction, article: int | None = None) -> None:
+    async def summary(self, interaction: discord.Interaction, article: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)  # the chart takes a moment
         report = await article_report(self.bot.summaries, interaction.guild.id, article, interaction.channel_id)
         await interaction.followup.send(embed=report.embed, files=report.files, ephemeral=True)
@@ -91,7 +91,7 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @summary.autocomplete("article")
     async def _summary_article_choices(
         self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[int]]:
+    ) -> list[app_commands.Choice[str]]:
         return await article_choices(self.bot.summaries, interaction.guild.id, current)
 
     # --- articles folder ------------------------------------------------------------------------------

@@ -166,6 +166,15 @@ class SummaryStore:
         )
         return [(int(r[0]), str(r[1])) for r in rows]
 
+    async def poll_by_number(self, guild_id: int, number: int) -> int | None:
+        """The guild's poll whose message id, or else whose poll id, is `number`."""
+        value = await self._db.fetch_value(
+            "SELECT id FROM polls WHERE guild_id = :guild AND message_id = :number"
+            " UNION ALL SELECT id FROM polls WHERE guild_id = :guild AND id = :number LIMIT 1",
+            {"guild": guild_id, "number": number},
+        )
+        return None if value is None else int(value)
+
     async def poll_in_channel(self, guild_id: int, channel_id: int) -> int | None:
         """The newest poll posted in this channel or thread, or belonging to the article of this thread."""
         value = await self._db.fetch_value(
@@ -211,15 +220,13 @@ class SummaryStore:
         )
         return None if row is None else ArticleRow(row[0], row[1], row[2], row[3], row[4], row[5])
 
-    async def article_delivered_in(self, article_id: int, guild_id: int) -> bool:
+    async def article_by_number(self, guild_id: int, number: int) -> int | None:
+        """The article posted in the guild whose message or thread id, or else whose article id, is `number`."""
         value = await self._db.fetch_value(
-            "SELECT 1 FROM deliveries WHERE article_id = ? AND guild_id = ? LIMIT 1", (article_id, guild_id)
-        )
-        return value is not None
-
-    async def article_in_thread(self, thread_id: int) -> int | None:
-        value = await self._db.fetch_value(
-            "SELECT article_id FROM deliveries WHERE thread_id = ? ORDER BY id DESC LIMIT 1", (thread_id,)
+            "SELECT article_id FROM deliveries WHERE guild_id = :guild"
+            " AND (message_id = :number OR thread_id = :number)"
+            " UNION ALL SELECT article_id FROM deliveries WHERE guild_id = :guild AND article_id = :number LIMIT 1",
+            {"guild": guild_id, "number": number},
         )
         return None if value is None else int(value)
 

@@ -95,10 +95,7 @@ def article_summary_embed(summary: ArticleSummary, chart_filename: str | None = 
             value=_cut(value, _FIELD_LIMIT),
             inline=False,
         )
-    embed.add_field(name="Discussion", value=_discussion(summary.discussion), inline=False)
-    if summary.discussion.top_participants:
-        active = "\n".join(f"<@{author}> — {count}" for author, count in summary.discussion.top_participants)
-        embed.add_field(name="Most active", value=active, inline=False)
+    _add_discussion_fields(embed, summary.discussion)
     embed.set_footer(text=f"Article #{summary.article_id}")
     if chart_filename:
         embed.set_image(url=f"attachment://{chart_filename}")
@@ -112,17 +109,23 @@ def _article_headline(summary: ArticleSummary) -> str:
     return f"**{poll}** {talk}"
 
 
-def _discussion(figures: DiscussionFigures) -> str:
-    thread = {None: "No thread", True: "Thread open", False: "Thread closed (deleted)"}[figures.thread_open]
-    lines = [f"**{figures.replies}** replies from **{figures.participants}** participants · {thread}"]
-    if figures.replies:
-        lines.append(f"First reply {_when(figures.first_reply_at)}, last {_when(figures.last_reply_at)}")
-        busiest_day, busiest = max(figures.per_day, key=lambda day: day[1])
-        lines.append(
-            f"{figures.replies_per_day:.1f} replies per day over {figures.days_spanned} days; "
-            f"busiest {busiest_day.isoformat()} ({busiest})"
-        )
-    return "\n".join(lines)
+def _add_discussion_fields(embed: discord.Embed, figures: DiscussionFigures) -> None:
+    """One labelled figure per field, so each reads at a glance."""
+    thread = {None: "none", True: "open", False: "closed (deleted)"}[figures.thread_open]
+    embed.add_field(name="Replies", value=str(figures.replies), inline=True)
+    embed.add_field(name="Participants", value=str(figures.participants), inline=True)
+    embed.add_field(name="Thread", value=thread, inline=True)
+    if not figures.replies:
+        return
+    busiest_day, busiest = max(figures.per_day, key=lambda day: day[1])
+    days = f"{figures.days_spanned} day{'s' if figures.days_spanned != 1 else ''}"
+    embed.add_field(name="Replies per day", value=f"{figures.replies_per_day:.1f} over {days}", inline=True)
+    embed.add_field(name="Busiest day", value=f"{busiest_day.isoformat()} ({busiest})", inline=True)
+    embed.add_field(
+        name="First / last reply", value=f"{_when(figures.first_reply_at)}\n{_when(figures.last_reply_at)}", inline=True
+    )
+    active = "\n".join(f"<@{author}> — {count}" for author, count in figures.top_participants)
+    embed.add_field(name="Most active", value=active, inline=False)
 
 
 def _when(moment: datetime | None) -> str:

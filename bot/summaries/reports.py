@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -45,16 +46,16 @@ class Report:
     files: list[discord.File] = field(default_factory=list)
 
 
-async def poll_report(store: SummaryStore, guild_id: int, poll_id: int | None, channel_id: int) -> Report:
-    summary = await _poll(store, guild_id, poll_id, channel_id)
+async def poll_report(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> Report:
+    summary = await _poll(store, guild_id, reference, channel_id)
     timeline = await poll_timeline(store, summary)
     chart = await charts.render_poll_chart_async(summary, timeline)
     filename = f"poll-{summary.poll_id}.png"
     return Report(embeds.poll_results_embed(summary, filename), [_file(chart, filename)])
 
 
-async def article_report(store: SummaryStore, guild_id: int, article_id: int | None, channel_id: int) -> Report:
-    summary = await _article(store, guild_id, article_id, channel_id)
+async def article_report(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> Report:
+    summary = await _article(store, guild_id, reference, channel_id)
     chart = await charts.render_article_chart_async(summary)
     filename = f"article-{summary.article_id}.png"
     return Report(embeds.article_summary_embed(summary, filename), [_file(chart, filename)])
@@ -65,10 +66,10 @@ async def poll_list_report(store: SummaryStore, guild_id: int, status: str | Non
 
 
 async def poll_exports(
-    store: SummaryStore, guild_id: int, poll_id: int | None, channel_id: int, limit_bytes: int
+    store: SummaryStore, guild_id: int, reference: str | None, channel_id: int, limit_bytes: int
 ) -> tuple[PollSummary, list[discord.File]]:
     """The poll's current votes and vote event log as CSV files, each zipped if over `limit_bytes`."""
-    summary = await _poll(store, guild_id, poll_id, channel_id)
+    summary = await _poll(store, guild_id, reference, channel_id)
     files = []
     for kind, write in (("votes", csv_export.write_votes_csv), ("events", csv_export.write_events_csv)):
         name = f"poll-{summary.poll_id}-{kind}.csv"
@@ -111,19 +112,20 @@ def _zip(spool: BinaryIO, name: str) -> BinaryIO:
     return packed
 
 
-async def poll_choices(store: SummaryStore, guild_id: int, typed: str) -> list[app_commands.Choice[int]]:
+async def poll_choices(store: SummaryStore, guild_id: int, typed: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: the server's polls whose question contains what was typed, newest first."""
     found = await store.search_polls(guild_id, typed, limit=25)
     return [
-        app_commands.Choice(name=_choice_name(f"#{poll_id} {question}"), value=poll_id) for poll_id, question in found
+        app_commands.Choice(name=_choice_name(f"#{poll_id} {question}"), value=str(poll_id))
+        for poll_id, question in found
     ]
 
 
-async def article_choices(store: SummaryStore, guild_id: int, typed: str) -> list[app_commands.Choice[int]]:
+async def article_choices(store: SummaryStore, guild_id: int, typed: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: articles posted in the server whose title contains what was typed, newest first."""
     found = await store.search_articles(guild_id, typed, limit=25)
     return [
-        app_commands.Choice(name=_choice_name(f"#{article_id} {title}"), value=article_id)
+        app_commands.Choice(name=_choice_name(f"#{article_id} {title}"), value=str(article_id))
         for article_id, title in found
     ]
 
@@ -132,34 +134,42 @@ def _choice_name(text: str) -> str:
     return text if len(text) <= 100 else text[:99] + "…"  # Discord's limit for a choice's name
 
 
-async def resolve_poll_id(store: SummaryStore, guild_id: int, poll_id: int | None, channel_id: int) -> int:
-    """The poll asked for, or the one of the thread or channel the command was used in."""
-    if poll_id is None:
+async def _poll(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> PollSummary:
+    """The poll named by number, message id or link; without one, the poll of this thread or channel."""
+    if reference is None or not reference.strip():
         poll_id = await store.poll_in_channel(guild_id, channel_id)
         if poll_id is None:
             raise SummaryNotFound("There is no poll in this channel: name one with the `poll` option.")
-    return poll_id
-
-
-async def _poll(store: SummaryStore, guild_id: int, poll_id: int | None, channel_id: int) -> PollSummary:
-    poll_id = await resolve_poll_id(store, guild_id, poll_id, channel_id)
+    else:
+        number = _number(reference)
+        poll_id = None if number is None else await store.poll_by_number(guild_id, number)
+        if poll_id is None:
+            raise SummaryNotFound(f"No poll matches `{reference.strip()}` in this server: `/poll list` shows them.")
     summary = await poll_summary(store, poll_id)
-    if summary is None or summary.guild_id != guild_id:
-        raise SummaryNotFound(f"There is no poll #{poll_id} in this server: `/poll list` shows them.")
+    assert summary is not None  # found in this guild a moment ago; polls are never deleted
     return summary
 
 
-async def _article(store: SummaryStore, guild_id: int, article_id: int | None, channel_id: int) -> ArticleSummary:
-    if article_id is None:
-        article_id = await store.article_in_thread(channel_id)
+async def _article(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> ArticleSummary:
+    """The article named by number, message id or link; without one, the article of this thread."""
+    if reference is None or not reference.strip():
+        article_id = await store.article_by_number(guild_id, channel_id)
         if article_id is None:
             raise SummaryNotFound("This is not an article's thread: name the article with the `article` option.")
-    summary = None
-    if await store.article_delivered_in(article_id, guild_id):
-        summary = await article_summary(store, article_id, guild_id)
-    if summary is None:
-        raise SummaryNotFound(f"Article #{article_id} was not posted in this server.")
+    else:
+        number = _number(reference)
+        article_id = None if number is None else await store.article_by_number(guild_id, number)
+        if article_id is None:
+            raise SummaryNotFound(f"No article posted in this server matches `{reference.strip()}`.")
+    summary = await article_summary(store, article_id, guild_id)
+    assert summary is not None  # it has a delivery in this guild, so the article exists
     return summary
+
+
+def _number(reference: str) -> int | None:
+    """The number a reference ends with: '12', '#12', a message id, or a message link."""
+    digits = re.findall(r"\d+", reference)
+    return int(digits[-1]) if digits else None
 
 
 def _file(data: bytes, filename: str) -> discord.File:

@@ -69,14 +69,14 @@ async def test_poll_report_inside_the_thread_needs_no_id(store, poll):
 
 
 async def test_a_poll_of_another_server_is_not_found(store, poll):
-    with pytest.raises(SummaryNotFound, match=f"no poll #{poll.id}"):
-        await poll_report(store, OTHER_GUILD, poll.id, THREAD)
+    with pytest.raises(SummaryNotFound, match=f"No poll matches `{poll.id}`"):
+        await poll_report(store, OTHER_GUILD, str(poll.id), THREAD)
     with pytest.raises(SummaryNotFound, match="no poll in this channel"):
         await poll_report(store, GUILD_ID, None, 999)
 
 
 async def test_exports_are_the_votes_and_the_event_log(store, poll):
-    summary, files = await poll_exports(store, GUILD_ID, poll.id, THREAD, limit_bytes=10 * 2**20)
+    summary, files = await poll_exports(store, GUILD_ID, str(poll.id), THREAD, limit_bytes=10 * 2**20)
     assert [f.filename for f in files] == [f"poll-{poll.id}-votes.csv", f"poll-{poll.id}-events.csv"]
     votes = list(csv.DictReader(io.StringIO(file_bytes(files[0]).decode("utf-8-sig"))))
     assert sorted(int(row["voter_id"]) for row in votes) == sorted(VOTERS)
@@ -87,7 +87,7 @@ async def test_exports_over_the_upload_limit_are_zipped(store, seed):
     poll = await seed.poll(guild_id=GUILD_ID)
     for voter in range(300):
         await seed.vote(poll, voter % 2, voter, minute=voter)
-    _, files = await poll_exports(store, GUILD_ID, poll.id, THREAD, limit_bytes=8000)  # the CSVs are ~15 KB
+    _, files = await poll_exports(store, GUILD_ID, str(poll.id), THREAD, limit_bytes=8000)  # the CSVs are ~15 KB
     assert [f.filename for f in files] == [f"poll-{poll.id}-votes.csv.zip", f"poll-{poll.id}-events.csv.zip"]
     with zipfile.ZipFile(io.BytesIO(file_bytes(files[0]))) as archive:
         data = archive.read(f"poll-{poll.id}-votes.csv")
@@ -97,7 +97,7 @@ async def test_exports_over_the_upload_limit_are_zipped(store, seed):
 async def test_exports_too_big_even_zipped_point_at_the_cli(store, poll):
     expected = f"over this server's upload limit of 0.0 KiB.*--poll {poll.id} --export votes"
     with pytest.raises(AgoraError, match=expected):
-        await poll_exports(store, GUILD_ID, poll.id, THREAD, limit_bytes=10)
+        await poll_exports(store, GUILD_ID, str(poll.id), THREAD, limit_bytes=10)
 
 
 async def test_poll_list_shows_voters_but_not_who(store, poll):
@@ -110,7 +110,7 @@ async def test_poll_list_shows_voters_but_not_who(store, poll):
 
 async def test_autocomplete_searches_this_servers_questions_and_titles(store, poll):
     assert [(c.name, c.value) for c in await poll_choices(store, GUILD_ID, "bike")] == [
-        (f"#{poll.id} More bike lanes?", poll.id)
+        (f"#{poll.id} More bike lanes?", str(poll.id))
     ]
     assert await poll_choices(store, OTHER_GUILD, "bike") == []
     assert [c.name for c in await article_choices(store, GUILD_ID, "lanes")] == ["#1 Bike lanes"]
@@ -141,7 +141,9 @@ async def test_article_summary_in_its_thread_replies_privately_with_chart(articl
     [reply] = interaction.replies
     assert reply["ephemeral"]
     text = embed_text(reply["embed"])
-    assert "Bike lanes" in text and "**1** replies from **1** participants" in text and "<@4242> — 1" in text
+    assert "Bike lanes" in text and "1 replies from 1 participants" in text and "<@4242> — 1" in text
+    fields = {field.name: field.value for field in reply["embed"].fields}
+    assert (fields["Replies"], fields["Participants"], fields["Thread"]) == ("1", "1", "open")
     assert "👍 Yes leads with 66.7% of 3 voters." in text
     assert not any(str(voter) in text for voter in VOTERS)
     [chart] = reply["files"]
@@ -165,5 +167,16 @@ async def test_article_of_another_server_is_not_summarised(article_cog, seed):
     cog, bot, guild = article_cog
     elsewhere = await seed.article(title="Elsewhere")
     await seed.delivery(elsewhere, guild_id=OTHER_GUILD, channel_id=20, thread_id=21)
-    with pytest.raises(SummaryNotFound, match="not posted in this server"):
-        await cog.summary.callback(cog, ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD), elsewhere)
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
+    with pytest.raises(SummaryNotFound, match="No article posted in this server matches"):
+        await cog.summary.callback(cog, interaction, str(elsewhere))
+
+
+async def test_article_summary_by_its_message_link(article_cog, db):
+    cog, bot, guild = article_cog
+    async with db.transaction() as connection:
+        await connection.execute("UPDATE deliveries SET message_id = 777000111222333")
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=TEXT_CHANNEL_ID)
+    link = f"https://discord.com/channels/{GUILD_ID}/{TEXT_CHANNEL_ID}/777000111222333"
+    await cog.summary.callback(cog, interaction, link)
+    assert "Bike lanes" in embed_text(interaction.replies[0]["embed"])
