@@ -39,7 +39,8 @@ async def client_factory(emulator: Emulator) -> AsyncIterator[InProcessClients]:
 @pytest.fixture
 async def agora(emulator: Emulator, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[BotProcess]:
     """The bot process, started and synced; stopped (SIGTERM, then SIGKILL) even when the test fails."""
-    bot = BotProcess(emulator, tmp_path)
+    marker = request.node.get_closest_marker("bot_env")
+    bot = BotProcess(emulator, tmp_path, extra_env=dict(marker.kwargs) if marker else None)
     try:
         await bot.start()
         yield bot
@@ -49,6 +50,10 @@ async def agora(emulator: Emulator, tmp_path: Path, request: pytest.FixtureReque
         if failed is not None and failed.failed:
             bot.print_log()
         bot.assert_token_not_logged()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "bot_env(**env): extra environment variables for the bot process")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

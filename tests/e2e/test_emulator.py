@@ -282,6 +282,11 @@ async def test_events_missed_while_paused_are_replayed(emulator: Emulator, clien
 async def test_dropped_session_forces_new_identify(emulator: Emulator, client_factory: InProcessClients) -> None:
     client = await start_bot(client_factory)
     log = EventLog(client, "ready")
+
+    async def no_identify_delay(shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py waits 5 s before every non-initial IDENTIFY (Client.before_identify_hook)."""
+
+    client.before_identify_hook = no_identify_delay  # type: ignore[method-assign]
     await emulator.disconnect_gateway()
     await emulator.wait_identified(2)
     await log.wait("ready")

@@ -85,6 +85,8 @@ class CommandRegistry:
         self.global_commands: list[JSON] = []
         self.guild_commands: dict[int, list[JSON]] = {}
         self.sync_count = 0
+        # Server Settings → Integrations: (guild id, command name) → {role or user id: allowed}.
+        self.overrides: dict[tuple[int, str], dict[int, bool]] = {}
 
     def overwrite(self, guild_id: int | None, body: Any) -> list[JSON]:
         if not isinstance(body, list):
@@ -207,16 +209,32 @@ class InteractionService:
         return self._record(kind, command, member, channel, data, locale)
 
     def _check_allowed(self, cmd: JSON, member: Member, channel: Channel) -> None:
+        guild = self.world.guild_of(channel)
+        perms = base_permissions(guild, member.id)
+        if perms & ADMINISTRATOR:
+            return
+        override = self._override(guild.id, cmd["name"], member)
+        if override is not None:
+            if not override:
+                raise CommandBlocked(f"{member.user.username} is denied /{cmd['name']} by a server override")
+            return
         required = cmd.get("default_member_permissions")
         if required is None:
-            return
-        perms = base_permissions(self.world.guild_of(channel), member.id)
-        if perms & ADMINISTRATOR:
             return
         if int(required) == 0 or (perms & int(required)) != int(required):
             raise CommandBlocked(
                 f"{member.user.username} lacks default_member_permissions={required} for /{cmd['name']}"
             )
+
+    def _override(self, guild_id: int, name: str, member: Member) -> bool | None:
+        """Integrations overrides: the member's own, else any of their roles', else @everyone's."""
+        rules = self.registry.overrides.get((guild_id, name), {})
+        if member.id in rules:
+            return rules[member.id]
+        from_roles = [rules[r] for r in member.role_ids if r in rules]
+        if from_roles:
+            return any(from_roles)
+        return rules.get(guild_id)
 
     def _options_for_path(
         self,

@@ -301,6 +301,19 @@ class Emulator:
         guild.roles[role.id] = role
         return role
 
+    async def add_role(self, guild: Guild, name: str, permissions: int = 0) -> Role:
+        """A role created while clients are connected: dispatches GUILD_ROLE_CREATE (create_role is silent)."""
+        role = self.create_role(guild, name, permissions)
+        await self.gateway.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": payloads.role(role)})
+        await self._notify()
+        return role
+
+    async def add_channel(self, guild: Guild, name: str, type: int = TEXT, *, parent: Channel | None = None) -> Channel:
+        """A channel created while clients are connected: dispatches CHANNEL_CREATE (create_channel is silent)."""
+        channel = self.create_channel(guild, name, type, parent=parent)
+        await self.engine.dispatch_channel(channel, "CHANNEL_CREATE")
+        return channel
+
     def create_channel(
         self, guild: Guild, name: str, type: int = TEXT, *, parent: Channel | None = None, tags: list[str] | None = None
     ) -> Channel:
@@ -321,7 +334,7 @@ class Emulator:
         return channel
 
     def add_member(self, guild: Guild, username: str, roles: list[Role] | None = None) -> Member:
-        """Before the bot connects: silent. After: prefer `await join_member(...)` which dispatches."""
+        """Silent: use before clients connect, or `await join_member(...)` which dispatches GUILD_MEMBER_ADD."""
         return self._join(guild, self._new_user(username), [r.id for r in roles or []])
 
     async def join_member(self, guild: Guild, username: str, roles: list[Role] | None = None) -> Member:
@@ -370,6 +383,10 @@ class Emulator:
             target.id, kind, flags(*allow) if allow else 0, flags(*deny) if deny else 0
         )
         await self.engine.dispatch_channel(channel, "CHANNEL_UPDATE")
+
+    def set_command_permission(self, guild: Guild, command: str, target: Role | Member, *, allowed: bool) -> None:
+        """What an admin does in Server Settings → Integrations: allow/deny a top-level command for a role/member."""
+        self.commands.overrides.setdefault((guild.id, command), {})[target.id] = allowed
 
     async def set_member_roles(self, member: Member, roles: list[Role]) -> None:
         member.role_ids = [r.id for r in roles]
