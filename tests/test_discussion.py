@@ -1,5 +1,7 @@
 """The discussion service over a real database: which replies count, edits, deletions, deleted threads."""
 
+import asyncio
+
 import pytest
 
 from bot.discussion import DiscussionService, Reply
@@ -99,3 +101,18 @@ async def test_deleted_thread_closes_the_discussion_and_keeps_its_figures(world)
     assert await db.fetch_value("SELECT COUNT(*) FROM responses") == 1
     assert (await store.discussion_thread(THREAD)).open is False
     assert not await service.thread_deleted(999)
+
+
+async def test_events_apply_in_the_order_they_arrived(world):
+    """A reply edited and deleted at once, each event in its own task as discord.py dispatches them."""
+    db, store, *_ = world
+    service = DiscussionService(store, store_text=True)
+    await asyncio.gather(
+        service.record_reply(reply(1)),
+        service.record_reply(reply(2)),
+        service.record_edit(1, at(6), "Edited at once."),
+        service.record_deletions([2]),
+    )
+    assert [tuple(row) for row in await db.fetch_all("SELECT message_id, content FROM responses")] == [
+        (1, "Edited at once.")
+    ]
