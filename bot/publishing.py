@@ -16,7 +16,7 @@ from bot.articles.article import Article
 from bot.articles.presentation import article_embed, marked_article_id, opening_prompt, thread_name
 from bot.errors import AgoraError
 from bot.permissions import missing_posting_permissions
-from bot.storage.articles import ArticleStore, Delivery
+from bot.storage.articles import ArticleStore, Delivery, IntentHook
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,16 @@ class ArticlePublisher:
         open_thread: bool = True,
         open_poll: bool = True,
         poll_spec: str | None = None,
+        with_intent: IntentHook | None = None,
     ) -> Published:
-        """Post `article` once into `channel`; raises AlreadyPosted or CannotPost with a reason."""
+        """Post `article` once into `channel`; raises AlreadyPosted or CannotPost with a reason.
+
+        `with_intent` runs in the transaction that records the pending delivery, before anything is sent.
+        """
         self.check_can_post(channel, open_thread=open_thread, open_poll=open_poll)
         article_id, delivery = await self._store.record_intent(
             article, source=source, guild_id=channel.guild.id, channel_id=channel.id,
-            open_thread=open_thread, open_poll=open_poll, poll_spec=poll_spec,
+            open_thread=open_thread, open_poll=open_poll, poll_spec=poll_spec, with_intent=with_intent,
         )
         self._in_flight.add(delivery.id)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiosqlite
@@ -11,6 +12,9 @@ from bot.articles.article import Article
 from bot.errors import AgoraError
 from bot.storage.database import Database
 from bot.timeutil import now_db
+
+# Extra work a caller commits in the same transaction as the delivery intent (a feed marks its item seen).
+IntentHook = Callable[[aiosqlite.Connection], Awaitable[None]]
 
 
 class AlreadyPosted(AgoraError):
@@ -73,6 +77,7 @@ class ArticleStore:
         open_thread: bool = True,
         open_poll: bool = True,
         poll_spec: str | None = None,
+        with_intent: IntentHook | None = None,
     ) -> tuple[int, Delivery]:
         """Store the article (once) and a pending delivery to the channel, before anything is sent.
 
@@ -95,6 +100,8 @@ class ArticleStore:
                     (article_id, guild_id, channel_id, int(open_thread), int(open_poll), poll_spec, now_db()),
                 )
             delivery = await _delivery_for(connection, article_id, channel_id)
+            if with_intent is not None:
+                await with_intent(connection)
         assert delivery is not None
         return article_id, delivery
 
