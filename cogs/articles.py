@@ -12,7 +12,7 @@ from bot.articles import decode_article_file, parse_article_text
 from bot.articles.parser import check_article_size
 from bot.client import AgoraBot
 from bot.permissions import moderator_only
-from bot.summaries.reports import article_choices, article_report
+from bot.summaries.reports import article_choices, article_report, find_article
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,9 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @app_commands.describe(article="The article (search by title, or its number or message link); empty in its thread")
     @moderator_only()
     async def summary(self, interaction: discord.Interaction, article: str | None = None) -> None:
+        summary = await find_article(self.bot.summaries, interaction.guild.id, article, interaction.channel_id)
         await interaction.response.defer(ephemeral=True, thinking=True)  # the chart takes a moment
-        report = await article_report(self.bot.summaries, interaction.guild.id, article, interaction.channel_id)
+        report = await article_report(summary)
         await interaction.followup.send(embed=report.embed, files=report.files, ephemeral=True)
 
     @summary.autocomplete("article")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Literal
 
 import discord
 from discord import app_commands
@@ -18,6 +19,7 @@ from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
 from bot.permissions import moderator_only
 from bot.polls.options import GuildEmoji, parse_options, validate_question
+from bot.summaries.reports import find_poll, poll_choices, poll_exports, poll_list_report, poll_report
 from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -106,9 +108,51 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
                 choices.append(app_commands.Choice(name=name[:100], value=str(poll.id)))
         return choices[-25:]  # Discord shows at most 25; the newest polls are the likeliest
 
-    # --- commands: results, export, list (added by the summaries work) -------------------------------
-    # `/poll results`, `/poll export` and `/poll list` belong here, as further @app_commands.command
-    # methods of this class, so they share the `/poll` group.
+    # --- commands: results, export, list (summaries: figures from bot.summaries) --------------------
+
+    @app_commands.command(name="results", description="A poll's results with a chart (moderators)")
+    @app_commands.describe(
+        poll="The poll (search by question, or its number or message link); default: the poll of this thread",
+        public="Post the results in this channel for everyone (default: only you see them)",
+    )
+    @moderator_only()
+    async def results(self, interaction: discord.Interaction, poll: str | None = None, public: bool = False) -> None:
+        assert interaction.guild is not None and interaction.channel_id is not None
+        await self.bot.polls.recorder.flush()  # votes still queued in memory count too
+        # Found before deferring: a mistake is answered privately even when public results were asked for.
+        summary = await find_poll(self.bot.summaries, interaction.guild.id, poll, interaction.channel_id)
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        report = await poll_report(self.bot.summaries, summary)
+        await interaction.followup.send(embed=report.embed, files=report.files, ephemeral=not public)
+
+    @app_commands.command(name="export", description="A poll's votes and vote log as CSV files (moderators)")
+    @app_commands.describe(poll="The poll (search by question, or its number or message link); default: this thread's")
+    @moderator_only()
+    async def export(self, interaction: discord.Interaction, poll: str | None = None) -> None:
+        assert interaction.guild is not None and interaction.channel_id is not None
+        await self.bot.polls.recorder.flush()
+        summary = await find_poll(self.bot.summaries, interaction.guild.id, poll, interaction.channel_id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        files = await poll_exports(self.bot.summaries, summary, interaction.guild.filesize_limit)
+        text = (
+            f"Poll #{summary.poll_id}: {summary.total_votes} current votes from {summary.voters} voters, "
+            "and the log of every vote change. UTF-8 CSV; times in UTC."
+        )
+        await interaction.followup.send(text, files=files, ephemeral=True)
+
+    @results.autocomplete("poll")
+    @export.autocomplete("poll")
+    async def _any_poll_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await poll_choices(self.bot.summaries, interaction.guild_id, current.lstrip("#"))
+
+    @app_commands.command(name="list", description="This server's polls: number, question, status, voters, deadline")
+    @app_commands.describe(status="Only open or only closed polls (default: all)")
+    async def list_polls(
+        self, interaction: discord.Interaction, status: Literal["open", "closed"] | None = None
+    ) -> None:
+        assert interaction.guild is not None
+        report = await poll_list_report(self.bot.summaries, interaction.guild.id, status)
+        await interaction.response.send_message(embed=report.embed, ephemeral=True)
 
     # --- votes ---------------------------------------------------------------------------------------
     # Raw events, not on_reaction_add: they arrive for messages outside the cache and after restarts.

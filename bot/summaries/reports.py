@@ -1,7 +1,9 @@
 """What the summary commands send: figures, chart and embed (or CSV files) for one server's poll or article.
 
-The cogs stay thin: they pass the server and channel in and send what comes back. A poll or
-article of another server is reported as not found, so ids cannot be used to peek across servers.
+The cogs stay thin: `find_poll`/`find_article` turn what the user typed (or the thread they are
+in) into figures, quickly and before the cog defers, so a mistake is answered privately even when
+the results were asked for in public; the report functions then draw and format. A poll or article
+of another server is reported as not found, so ids cannot be used to peek across servers.
 """
 
 from __future__ import annotations
@@ -46,16 +48,15 @@ class Report:
     files: list[discord.File] = field(default_factory=list)
 
 
-async def poll_report(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> Report:
-    summary = await _poll(store, guild_id, reference, channel_id)
+async def poll_report(store: SummaryStore, summary: PollSummary) -> Report:
+    """Results embed with the chart attached; the chart is drawn in a worker thread."""
     timeline = await poll_timeline(store, summary)
     chart = await charts.render_poll_chart_async(summary, timeline)
     filename = f"poll-{summary.poll_id}.png"
     return Report(embeds.poll_results_embed(summary, filename), [_file(chart, filename)])
 
 
-async def article_report(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> Report:
-    summary = await _article(store, guild_id, reference, channel_id)
+async def article_report(summary: ArticleSummary) -> Report:
     chart = await charts.render_article_chart_async(summary)
     filename = f"article-{summary.article_id}.png"
     return Report(embeds.article_summary_embed(summary, filename), [_file(chart, filename)])
@@ -65,18 +66,15 @@ async def poll_list_report(store: SummaryStore, guild_id: int, status: str | Non
     return Report(embeds.poll_list_embed(await poll_list(store, guild_id, status), status))
 
 
-async def poll_exports(
-    store: SummaryStore, guild_id: int, reference: str | None, channel_id: int, limit_bytes: int
-) -> tuple[PollSummary, list[discord.File]]:
+async def poll_exports(store: SummaryStore, summary: PollSummary, limit_bytes: int) -> list[discord.File]:
     """The poll's current votes and vote event log as CSV files, each zipped if over `limit_bytes`."""
-    summary = await _poll(store, guild_id, reference, channel_id)
     files = []
     for kind, write in (("votes", csv_export.write_votes_csv), ("events", csv_export.write_events_csv)):
         name = f"poll-{summary.poll_id}-{kind}.csv"
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
         await write(store, summary.poll_id, spool)
         files.append(await _fit(spool, name, limit_bytes, summary.poll_id))
-    return summary, files
+    return files
 
 
 async def _fit(spool: BinaryIO, name: str, limit_bytes: int, poll_id: int) -> discord.File:
@@ -134,7 +132,7 @@ def _choice_name(text: str) -> str:
     return text if len(text) <= 100 else text[:99] + "…"  # Discord's limit for a choice's name
 
 
-async def _poll(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> PollSummary:
+async def find_poll(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> PollSummary:
     """The poll named by number, message id or link; without one, the poll of this thread or channel."""
     if reference is None or not reference.strip():
         poll_id = await store.poll_in_channel(guild_id, channel_id)
@@ -150,7 +148,7 @@ async def _poll(store: SummaryStore, guild_id: int, reference: str | None, chann
     return summary
 
 
-async def _article(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> ArticleSummary:
+async def find_article(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> ArticleSummary:
     """The article named by number, message id or link; without one, the article of this thread."""
     if reference is None or not reference.strip():
         article_id = await store.article_by_number(guild_id, channel_id)

@@ -12,18 +12,23 @@ from bot.client import AgoraBot
 from bot.config import Config
 from bot.errors import AgoraError
 from bot.permissions import NotModerator
+from bot.polls.rules import Action, Source, VoteChange
+from bot.polls.service import PollService
+from bot.storage.polls import PollStore
 from bot.storage.settings import SettingsStore
 from bot.storage.summaries import SummaryStore
 from bot.summaries import charts
 from bot.summaries.reports import (
     SummaryNotFound,
     article_choices,
+    find_poll,
     poll_choices,
     poll_exports,
     poll_list_report,
     poll_report,
 )
 from cogs.articles import ArticleCommands
+from cogs.polls import PollCommands
 from tests.discord_fakes import GUILD_ID, TEXT_CHANNEL_ID, FakeDiscordHTTP, FakeInteraction, add_guild
 from tests.summaries.factories import OTHER_GUILD
 
@@ -57,7 +62,7 @@ def embed_text(embed: discord.Embed) -> str:
 
 
 async def test_poll_report_inside_the_thread_needs_no_id(store, poll):
-    report = await poll_report(store, GUILD_ID, None, THREAD)
+    report = await poll_report(store, await find_poll(store, GUILD_ID, None, THREAD))
     text = embed_text(report.embed)
     assert "👍 Yes — **2** · 66.7%" in text and "👎 No — **1** · 33.3%" in text
     assert "3 (3 votes)" in text and "👍 Yes leads with 66.7% of 3 voters." in text
@@ -70,13 +75,14 @@ async def test_poll_report_inside_the_thread_needs_no_id(store, poll):
 
 async def test_a_poll_of_another_server_is_not_found(store, poll):
     with pytest.raises(SummaryNotFound, match=f"No poll matches `{poll.id}`"):
-        await poll_report(store, OTHER_GUILD, str(poll.id), THREAD)
+        await find_poll(store, OTHER_GUILD, str(poll.id), THREAD)
     with pytest.raises(SummaryNotFound, match="no poll in this channel"):
-        await poll_report(store, GUILD_ID, None, 999)
+        await find_poll(store, GUILD_ID, None, 999)
 
 
 async def test_exports_are_the_votes_and_the_event_log(store, poll):
-    summary, files = await poll_exports(store, GUILD_ID, str(poll.id), THREAD, limit_bytes=10 * 2**20)
+    summary = await find_poll(store, GUILD_ID, str(poll.id), THREAD)
+    files = await poll_exports(store, summary, limit_bytes=10 * 2**20)
     assert [f.filename for f in files] == [f"poll-{poll.id}-votes.csv", f"poll-{poll.id}-events.csv"]
     votes = list(csv.DictReader(io.StringIO(file_bytes(files[0]).decode("utf-8-sig"))))
     assert sorted(int(row["voter_id"]) for row in votes) == sorted(VOTERS)
@@ -87,7 +93,8 @@ async def test_exports_over_the_upload_limit_are_zipped(store, seed):
     poll = await seed.poll(guild_id=GUILD_ID)
     for voter in range(300):
         await seed.vote(poll, voter % 2, voter, minute=voter)
-    _, files = await poll_exports(store, GUILD_ID, str(poll.id), THREAD, limit_bytes=8000)  # the CSVs are ~15 KB
+    summary = await find_poll(store, GUILD_ID, str(poll.id), THREAD)
+    files = await poll_exports(store, summary, limit_bytes=8000)  # the CSVs are ~15 KB
     assert [f.filename for f in files] == [f"poll-{poll.id}-votes.csv.zip", f"poll-{poll.id}-events.csv.zip"]
     with zipfile.ZipFile(io.BytesIO(file_bytes(files[0]))) as archive:
         data = archive.read(f"poll-{poll.id}-votes.csv")
@@ -97,7 +104,7 @@ async def test_exports_over_the_upload_limit_are_zipped(store, seed):
 async def test_exports_too_big_even_zipped_point_at_the_cli(store, poll):
     expected = f"over this server's upload limit of 0.0 KiB.*--poll {poll.id} --export votes"
     with pytest.raises(AgoraError, match=expected):
-        await poll_exports(store, GUILD_ID, str(poll.id), THREAD, limit_bytes=10)
+        await poll_exports(store, await find_poll(store, GUILD_ID, str(poll.id), THREAD), limit_bytes=10)
 
 
 async def test_poll_list_shows_voters_but_not_who(store, poll):
@@ -180,3 +187,67 @@ async def test_article_summary_by_its_message_link(article_cog, db):
     link = f"https://discord.com/channels/{GUILD_ID}/{TEXT_CHANNEL_ID}/777000111222333"
     await cog.summary.callback(cog, interaction, link)
     assert "Bike lanes" in embed_text(interaction.replies[0]["embed"])
+
+
+@pytest.fixture
+async def poll_cog(db, poll):
+    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token"}))
+    FakeDiscordHTTP().install(bot)
+    guild = add_guild(bot)
+    bot.db, bot.settings, bot.summaries = db, SettingsStore(db), SummaryStore(db)
+    bot.polls = PollService(bot, PollStore(db))
+    return PollCommands(bot), bot, guild
+
+
+async def test_results_are_private_by_default_and_count_queued_votes(poll_cog, poll):
+    cog, bot, guild = poll_cog
+    # A vote the recorder has not written yet (it flushes every quarter second).
+    bot.polls.recorder.record([VoteChange(poll.id, poll.option_ids[1], 55, Action.ADDED)], Source.LIVE)
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
+    await cog.results.callback(cog, interaction, None)
+    assert interaction.deferred_ephemeral is True
+    [reply] = interaction.replies
+    assert reply["ephemeral"] and "👎 No — **2** · 50.0%" in embed_text(reply["embed"])
+    assert reply["files"][0].filename == f"poll-{poll.id}.png"
+
+
+async def test_public_results_are_posted_in_the_channel(poll_cog, poll):
+    cog, bot, guild = poll_cog
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=TEXT_CHANNEL_ID)
+    await cog.results.callback(cog, interaction, f"#{poll.id}", True)
+    assert interaction.deferred_ephemeral is False and interaction.replies[0]["ephemeral"] is False
+
+
+async def test_a_wrong_poll_is_answered_before_deferring_even_for_public_results(poll_cog):
+    cog, bot, guild = poll_cog
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=TEXT_CHANNEL_ID)
+    with pytest.raises(SummaryNotFound):
+        await cog.results.callback(cog, interaction, "999", True)
+    assert interaction.deferred_ephemeral is None  # the error handler can still reply privately
+
+
+@pytest.mark.parametrize("command", ["results", "export"])
+async def test_results_and_export_are_for_moderators(poll_cog, command):
+    cog, bot, guild = poll_cog
+    [check] = getattr(cog, command).checks
+    with pytest.raises(NotModerator):
+        await check(ThreadInteraction(bot, guild, moderator=False, channel_id=THREAD))
+    assert await check(ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD))
+
+
+async def test_export_sends_both_csv_files_privately(poll_cog, poll):
+    cog, bot, guild = poll_cog
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
+    await cog.export.callback(cog, interaction, str(poll.id))
+    [reply] = interaction.replies
+    assert reply["ephemeral"] and "3 current votes from 3 voters" in reply["content"]
+    assert [f.filename for f in reply["files"]] == [f"poll-{poll.id}-votes.csv", f"poll-{poll.id}-events.csv"]
+
+
+async def test_poll_list_is_open_to_everyone(poll_cog, poll):
+    cog, bot, guild = poll_cog
+    assert cog.list_polls.checks == []
+    interaction = ThreadInteraction(bot, guild, moderator=False, channel_id=TEXT_CHANNEL_ID)
+    await cog.list_polls.callback(cog, interaction, "open")
+    [reply] = interaction.replies
+    assert reply["ephemeral"] and f"`#{poll.id}`" in embed_text(reply["embed"])
