@@ -111,6 +111,12 @@ def custom_emoji_key(emoji_id: int) -> str:
     return f"custom:{emoji_id}"
 
 
+def reaction_route_emoji(emoji: str) -> str:
+    """An option's emoji as Discord's reaction routes take it: unicode as is, a custom one as name:id."""
+    custom = _CUSTOM_EMOJI.fullmatch(emoji)
+    return f"{custom.group(2)}:{custom.group(3)}" if custom else emoji
+
+
 # --- option strings ----------------------------------------------------------------------------------
 
 
@@ -224,10 +230,10 @@ def article_question(own_question: str | None, template: str | None, title: str)
 def article_poll(own_question: str | None, title: str, spec: str | None) -> tuple[str, tuple[PollOption, ...]]:
     """Question and options of an article's poll, from the delivery's poll spec (see `article_poll_spec`)."""
     settings = json.loads(spec) if spec else {}
-    options = settings.get("options")
+    pairs = settings.get("options")
     return (
         article_question(own_question, settings.get("question_template"), title),
-        options_from_json(json.dumps(options)) if options else DEFAULT_ARTICLE_OPTIONS,
+        _options_from_pairs(pairs) if pairs else DEFAULT_ARTICLE_OPTIONS,
     )
 
 
@@ -252,9 +258,16 @@ def options_from_json(text: str | None) -> tuple[PollOption, ...]:
         return DEFAULT_ARTICLE_OPTIONS
     try:
         pairs = json.loads(text)
-        options = [PollOption(str(emoji), str(label)) for emoji, label in pairs]
-    except (ValueError, TypeError) as error:
+    except ValueError as error:
         raise InvalidOptions("The subscription's poll options are not a list of [emoji, label] pairs.") from error
+    return _options_from_pairs(pairs)
+
+
+def _options_from_pairs(pairs: object) -> tuple[PollOption, ...]:
+    try:
+        options = [PollOption(str(emoji), str(label)) for emoji, label in pairs]  # type: ignore[attr-defined]
+    except (ValueError, TypeError) as error:
+        raise InvalidOptions("The poll options are not a list of [emoji, label] pairs.") from error
     return validate_options(options)
 
 

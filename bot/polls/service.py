@@ -23,7 +23,14 @@ from bot.errors import AgoraError
 from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
 from bot.polls.ingest import VoteRecorder
 from bot.polls.live import LivePoll
-from bot.polls.options import InvalidOptions, PollOption, article_poll, custom_emoji_key, emoji_key
+from bot.polls.options import (
+    InvalidOptions,
+    PollOption,
+    article_poll,
+    custom_emoji_key,
+    emoji_key,
+    reaction_route_emoji,
+)
 from bot.polls.rules import PollRules, Reaction, Source, apply_reaction
 from bot.polls.tally import Tally, make_tally
 from bot.storage.articles import Delivery
@@ -33,9 +40,9 @@ from bot.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 REACTION_PAGE = 100  # Discord's largest page of reaction users
+_NORMAL, _BURST = 0, 1  # reaction types in the reaction-users listing
 _UNKNOWN_EMOJI = 10014
 _GONE_CODES = {10003, 10008}  # Unknown Channel (the thread went), Unknown Message
-_CUSTOM_EMOJI = re.compile(r"<a?:([A-Za-z0-9_]+):(\d+)>")
 # Adopting a poll message sent just before a crash: how far back to look in its thread.
 _RECOVERY_HISTORY = 20
 
@@ -114,6 +121,8 @@ class PollService:
         for state in self._refresh.values():
             if state.task is not None:
                 state.task.cancel()
+        for task in self._background:
+            task.cancel()
         if self._remover is not None:
             self._remover.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -189,10 +198,9 @@ class PollService:
         return message
 
     def _arm(self, poll: StoredPoll, message_id: int) -> LivePoll:
-        sent = _with_message(poll, message_id)
-        live = LivePoll(sent, bot_user_id=self._bot_user_id)
-        manage = self._can_manage(sent.channel_id)
-        live.can_remove_reactions = manage is not False
+        live = LivePoll(replace(poll, message_id=message_id), bot_user_id=self._bot_user_id)
+        # Unknown permissions (channel not cached) are assumed granted: a refused removal turns them off.
+        live.can_remove_reactions = self._can_manage(poll.channel_id) is not False
         self._open[message_id] = live
         return live
 
@@ -213,7 +221,7 @@ class PollService:
             if emoji_key(option.emoji) in present:
                 continue
             try:
-                await message.add_reaction(_api_emoji(option.emoji))
+                await message.add_reaction(reaction_route_emoji(option.emoji))
             except discord.HTTPException as error:
                 if error.code != _UNKNOWN_EMOJI:
                     raise
@@ -257,15 +265,19 @@ class PollService:
         for removal in outcome.removals:
             # A removal is of an option's reaction (a switch) or of this very reaction (foreign emoji).
             option_emoji = live.emojis.get(removal.emoji_key)
-            api_emoji = _api_emoji(option_emoji) if option_emoji else _partial_api_emoji(emoji)
+            api_emoji = reaction_route_emoji(option_emoji) if option_emoji else _partial_route_emoji(emoji)
             self._removals.put_nowait(_Removal(live.poll.channel_id, message_id, api_emoji, removal.voter_id))
 
     def on_reactions_cleared(self, message_id: int, emoji: discord.PartialEmoji | None = None) -> None:
         """Someone cleared all reactions (or all of one emoji): those votes are gone; the ballot is restored."""
         live = self._open.get(message_id)
-        option_id = live.rules.option_ids.get(_key_of(emoji)) if live is not None and emoji is not None else None
-        if live is None or (emoji is not None and option_id is None):
-            return  # not an open poll, or only a foreign emoji was cleared
+        if live is None:
+            return
+        option_id = None
+        if emoji is not None:
+            option_id = live.rules.option_ids.get(_key_of(emoji))
+            if option_id is None:
+                return  # only reactions that were not votes were cleared
         changes = live.clear(option_id)
         if changes:
             self.recorder.record(changes, Source.LIVE)
@@ -278,7 +290,7 @@ class PollService:
     async def _restore_ballot(self, channel_id: int, message_id: int, emojis: list[str]) -> None:
         message = self._client.get_partial_messageable(channel_id).get_partial_message(message_id)
         for emoji in emojis:
-            await message.add_reaction(_api_emoji(emoji))
+            await message.add_reaction(reaction_route_emoji(emoji))
 
     def _background_done(self, task: asyncio.Task[None]) -> None:
         self._background.discard(task)
@@ -288,11 +300,14 @@ class PollService:
     def _refuse_on_closed(self, message_id: int, user_id: int, emoji: discord.PartialEmoji) -> None:
         channel_id = self._closed[message_id]
         closed = PollRules(poll_id=0, multiple=False, is_open=False, option_ids={}, bot_user_id=self._bot_user_id)
+        # Unlike open polls there is no state to learn a refusal into, so only known permission is used.
         manage = self._can_manage(channel_id)
         outcome = apply_reaction(closed, frozenset(), Reaction(user_id, _key_of(emoji), True),
                                  can_remove_reactions=manage is True)  # fmt: skip
         for removal in outcome.removals:
-            self._removals.put_nowait(_Removal(channel_id, message_id, _partial_api_emoji(emoji), removal.voter_id))
+            self._removals.put_nowait(
+                _Removal(channel_id, message_id, _partial_route_emoji(emoji), removal.voter_id)
+            )
 
     async def _remove_reactions(self) -> None:
         """One worker for reaction removals, so a burst of switches queues instead of spawning tasks."""
@@ -331,16 +346,14 @@ class PollService:
         await asyncio.sleep(max(settle, state.last_edit + self._edit_interval - time.monotonic()))
         state.task = None  # changes from here on schedule the next edit
         state.last_edit = time.monotonic()
+        poll = live.poll
+        message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)  # type: ignore[arg-type]
         try:
-            await self._edit(live.poll, live)
+            await message.edit(embed=poll_embed(poll, live.tally()))
         except discord.HTTPException as error:
-            log.warning("Could not update poll %s's embed: %s", live.poll.id, error)
-
-    async def _edit(self, poll: StoredPoll, live: LivePoll | None = None) -> None:
-        tally = live.tally() if live is not None else await self._final_tally(poll)
-        assert poll.message_id is not None
-        message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)
-        await message.edit(embed=poll_embed(poll, tally))
+            log.warning("Could not update poll %s's embed: %s", poll.id, error)
+        except Exception:
+            log.exception("Updating poll %s's embed failed", poll.id)
 
     async def _final_tally(self, poll: StoredPoll) -> Tally:
         counts = await self._store.vote_counts(poll.id)
@@ -383,12 +396,16 @@ class PollService:
         tally = await self._final_tally(poll)
         channel = self._client.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id)
         url = f"https://discord.com/channels/{poll.guild_id}/{poll.channel_id}/{poll.message_id}"
+        # Closing is recorded either way; a deleted message or lost permission only costs the display,
+        # so each of the two is tried on its own.
         try:
             await channel.get_partial_message(poll.message_id).edit(embed=poll_embed(poll, tally))  # type: ignore[arg-type]
+        except discord.HTTPException as error:
+            log.warning("Poll %s closed, but its embed could not show the results: %s", poll.id, error)
+        try:
             await channel.send(embed=results_embed(poll, tally, url))
         except discord.HTTPException as error:
-            # Closing is recorded either way; a deleted thread or lost permission only costs the display.
-            log.warning("Poll %s closed, but showing its results failed: %s", poll.id, error)
+            log.warning("Poll %s closed, but its results could not be posted: %s", poll.id, error)
 
     async def close_due_polls(self, now: datetime | None = None) -> int:
         """Close every poll whose deadline has come, including deadlines that passed while the bot was down."""
@@ -469,34 +486,39 @@ class PollService:
             self.recorder.record(outcome.changes, Source.RECONCILED)
             self._schedule_refresh(live)
         for removal in outcome.removals:
-            emoji = _api_emoji(live.emojis[removal.emoji_key])
+            emoji = reaction_route_emoji(live.emojis[removal.emoji_key])
             self._removals.put_nowait(_Removal(poll.channel_id, poll.message_id, emoji, removal.voter_id))  # type: ignore[arg-type]
 
     async def _list_reactions(self, live: LivePoll) -> dict[int, set[int]]:
         """option id → ids of users who reacted with it, read page by page from Discord."""
         poll = live.poll
         data = await self._client.http.get_message(poll.channel_id, poll.message_id)  # type: ignore[arg-type]
-        others = {}
-        for reaction in data.get("reactions") or []:
-            emoji = discord.PartialEmoji.from_dict(reaction["emoji"])
-            others[_key_of(emoji)] = int(reaction.get("count", 0)) - (1 if reaction.get("me") else 0)
+        summary = {_key_of(discord.PartialEmoji.from_dict(r["emoji"])): r for r in data.get("reactions") or []}
         listing: dict[int, set[int]] = {}
         for key, option_id in live.rules.option_ids.items():
+            reaction = summary.get(key, {})
+            details = reaction.get("count_details") or {}
+            others = int(details.get("normal", reaction.get("count", 0))) - (1 if reaction.get("me") else 0)
             # Skipping reactions nobody but the bot used saves a request per option on quiet polls.
-            listing[option_id] = await self._reaction_users(live, key) if others.get(key, 0) > 0 else set()
+            users = await self._reaction_users(live, key, _NORMAL) if others > 0 else set()
+            # Super reactions are listed apart; they count like any reaction.
+            if details.get("burst"):
+                users |= await self._reaction_users(live, key, _BURST)
+            listing[option_id] = users
         return listing
 
-    async def _reaction_users(self, live: LivePoll, key: str) -> set[int]:
+    async def _reaction_users(self, live: LivePoll, key: str, kind: int) -> set[int]:
         users: set[int] = set()
         after: int | None = None
-        emoji = _api_emoji(live.emojis[key])
+        emoji = reaction_route_emoji(live.emojis[key])
         while True:
             page = await self._client.http.get_reaction_users(
                 live.poll.channel_id,
-                live.poll.message_id,
+                live.poll.message_id,  # type: ignore[arg-type]
                 emoji,
                 REACTION_PAGE,
-                after=after,  # type: ignore[arg-type]
+                after=after,
+                type=kind,  # type: ignore[arg-type]
             )
             users.update(int(user["id"]) for user in page)
             if len(page) < REACTION_PAGE:
@@ -527,10 +549,6 @@ def _channel_id(channel: discord.abc.Messageable) -> int:
     return channel.id  # type: ignore[attr-defined]
 
 
-def _with_message(poll: StoredPoll, message_id: int) -> StoredPoll:
-    return replace(poll, message_id=message_id)
-
-
 def _key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:
     if isinstance(emoji, str):
         return emoji_key(emoji)
@@ -539,11 +557,5 @@ def _key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:
     return emoji_key(emoji.name or "")
 
 
-def _api_emoji(emoji: str) -> str:
-    """An option's emoji as reaction routes take it: unicode as is, custom ones as name:id."""
-    custom = _CUSTOM_EMOJI.fullmatch(emoji)
-    return f"{custom.group(1)}:{custom.group(2)}" if custom else emoji
-
-
-def _partial_api_emoji(emoji: discord.PartialEmoji) -> str:
+def _partial_route_emoji(emoji: discord.PartialEmoji) -> str:
     return f"{emoji.name}:{emoji.id}" if emoji.id else (emoji.name or "")

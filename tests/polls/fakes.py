@@ -37,6 +37,7 @@ def http_error(status: int, code: int, message: str) -> discord.HTTPException:
 class PollsFakeHTTP(FakeDiscordHTTP):
     # message id → API emoji ("👍" or "name:id") → user ids in the order they reacted
     reactions: dict[int, dict[str, list[int]]] = field(default_factory=dict)
+    super_reactions: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # listed apart (type=1)
     unknown_emoji: set[str] = field(default_factory=set)
     forbidden_removals: bool = False
 
@@ -94,7 +95,8 @@ class PollsFakeHTTP(FakeDiscordHTTP):
         self.calls.append(("get_reaction_users", {"message_id": int(message_id), "emoji": emoji, "limit": limit,
                                                   "after": after}))  # fmt: skip
         self._require(message_id)
-        users = sorted(self.reactions.get(int(message_id), {}).get(emoji, []))
+        kinds = self.super_reactions if type == 1 else self.reactions
+        users = sorted(kinds.get(int(message_id), {}).get(emoji, []))
         page = [user for user in users if after is None or user > int(after)][: min(limit, 100)]
         return [user_payload(user, f"user{user}", bot=user == BOT_ID) for user in page]
 
@@ -105,13 +107,15 @@ class PollsFakeHTTP(FakeDiscordHTTP):
         return message
 
     def _reaction_summary(self, message_id: int) -> list[dict[str, Any]]:
+        normal, burst = self.reactions.get(message_id, {}), self.super_reactions.get(message_id, {})
         summary = []
-        for emoji, users in self.reactions.get(message_id, {}).items():
-            if not users:
+        for emoji in normal.keys() | burst.keys():
+            counts = {"normal": len(normal.get(emoji, [])), "burst": len(burst.get(emoji, []))}
+            if not any(counts.values()):
                 continue
             name, _, emoji_id = emoji.partition(":")
-            summary.append({"emoji": {"id": emoji_id or None, "name": name}, "count": len(users),
-                            "me": BOT_ID in users})  # fmt: skip
+            summary.append({"emoji": {"id": emoji_id or None, "name": name}, "count": sum(counts.values()),
+                            "count_details": counts, "me": BOT_ID in normal.get(emoji, [])})  # fmt: skip
         return summary
 
     def edits_of(self, message_id: int) -> list[dict[str, Any]]:

@@ -317,6 +317,14 @@ async def test_reconciliation_counts_offline_votes_beyond_one_page_and_removes_w
         await world.db.close()
 
 
+async def test_reconciliation_counts_super_reactions_listed_apart(world):
+    poll = (await world.create()).poll
+    world.http.super_reactions[poll.message_id] = {"👎": [31]}
+    await world.service.reconcile_all()
+    assert await world.votes(poll.id) == {(31, "👎")}
+    assert [c["emoji"] for c in world.http.sent("get_reaction_users")] == ["👎"]  # 👍 had only the bot
+
+
 async def test_reconciliation_keeps_a_vote_cast_live_while_the_listing_runs(world):
     poll = (await world.create()).poll
     live = world.service.live_poll(poll.message_id)
