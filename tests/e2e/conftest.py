@@ -49,7 +49,9 @@ async def agora(emulator: Emulator, tmp_path: Path, request: pytest.FixtureReque
         failed = getattr(request.node, "rep_call", None)
         if failed is not None and failed.failed:
             bot.print_log()
+            print(f"----- emulator -----\n{emulator.diagnostics()}")
         bot.assert_token_not_logged()
+        assert emulator.unknown_routes == [], f"the bot called routes the emulator lacks: {emulator.unknown_routes}"
 
 
 def pytest_configure(config: pytest.Config) -> None:

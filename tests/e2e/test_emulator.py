@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -143,8 +144,10 @@ async def test_thread_from_message_and_forum_post(emulator: Emulator, client_fac
     forum = client.get_channel(seed.forum.id)
     assert isinstance(forum, discord.ForumChannel)
     tag = forum.available_tags[1]
-    post = await forum.create_thread(name="Forum article", content="Body", applied_tags=[tag])
+    chart = discord.File(io.BytesIO(b"\x89PNG fake"), "chart.png")
+    post = await forum.create_thread(name="Forum article", content="Body", applied_tags=[tag], file=chart)
     assert post.thread.id == post.message.id
+    assert await post.message.attachments[0].read() == b"\x89PNG fake"
     stored = emulator.threads_of(seed.forum)[0]
     assert stored.applied_tags == [tag.id] and emulator.messages_in(stored)[0].content == "Body"
     await log.wait("thread_create", 2)
@@ -205,6 +208,18 @@ def article_commands(tree: app_commands.CommandTree, seen: dict[str, Any]) -> No
         await interaction.followup.send(f"done {count}")
         await interaction.followup.send("extra", ephemeral=True, file=discord.File(__file__, filename="x.py"))
 
+    @group.command(name="attach", description="Answer with a file")
+    async def attach(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("here", file=discord.File(io.BytesIO(b"a,b\n1,2\n"), "t.csv"))
+
+    @group.command(name="find", description="Autocompleted option")
+    async def find(interaction: discord.Interaction, topic: str) -> None:
+        await interaction.response.send_message(topic, ephemeral=True)
+
+    @find.autocomplete("topic")
+    async def topics(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=t, value=t) for t in ("politics", "science") if t.startswith(current)]
+
     tree.add_command(group)
 
 
@@ -238,6 +253,15 @@ async def test_slash_sync_invoke_ephemeral_and_deferred(emulator: Emulator, clie
 
     with pytest.raises(CommandBlocked):
         await emulator.invoke_slash(seed.members[0], "article slow", channel=seed.general, options={"count": 1})
+    emulator.set_command_permission(seed.guild, "article", seed.everyone, allowed=True)
+    opened = await emulator.invoke_slash(seed.members[0], "article attach", channel=seed.general)
+    attached = await opened.response()
+    assert attached.files == [("t.csv", b"a,b\n1,2\n")] and not attached.ephemeral
+
+    completing = await emulator.invoke_autocomplete(
+        seed.moderator, "article find", channel=seed.general, focused="topic", options={"topic": "sc"}
+    )
+    assert await completing.choices() == [{"name": "science", "value": "science"}]
 
 
 async def test_resume_after_forced_reconnect(emulator: Emulator, client_factory: InProcessClients) -> None:
@@ -315,3 +339,16 @@ async def test_unknown_route_is_404_and_recorded(emulator: Emulator, client_fact
         await client.http.pins_from(seed.news.id)
     assert len(emulator.unknown_routes) == 1 and "pins" in emulator.unknown_routes[0]
     emulator.unknown_routes.clear()
+
+
+async def test_member_chunking_with_members_intent(emulator: Emulator, client_factory: InProcessClients) -> None:
+    intents = discord.Intents.default()
+    intents.members = True
+    client = await start_bot(client_factory, intents=intents, chunk_guilds_at_startup=False)
+    seed = emulator.community
+    assert seed is not None
+    guild = client.get_guild(seed.guild.id)
+    assert guild is not None and guild.member_count == len(seed.guild.members)
+    members = await guild.chunk()
+    assert {m.id for m in members} == set(seed.guild.members)
+    assert emulator.gateway.received_ops.count(8) == 1
