@@ -229,7 +229,10 @@ def article_question(own_question: str | None, template: str | None, title: str)
 
 def article_poll(own_question: str | None, title: str, spec: str | None) -> tuple[str, tuple[PollOption, ...]]:
     """Question and options of an article's poll, from the delivery's poll spec (see `article_poll_spec`)."""
-    settings = json.loads(spec) if spec else {}
+    try:
+        settings = json.loads(spec) if spec else {}
+    except ValueError as error:
+        raise InvalidOptions("The article's poll settings are not valid JSON.") from error
     pairs = settings.get("options")
     return (
         article_question(own_question, settings.get("question_template"), title),

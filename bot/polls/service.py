@@ -24,9 +24,11 @@ from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
 from bot.polls.ingest import VoteRecorder
 from bot.polls.live import LivePoll
 from bot.polls.options import (
+    DEFAULT_ARTICLE_OPTIONS,
     InvalidOptions,
     PollOption,
     article_poll,
+    article_question,
     custom_emoji_key,
     emoji_key,
     reaction_route_emoji,
@@ -177,15 +179,28 @@ class PollService:
         existing = await self._store.poll_for_delivery(delivery.id)
         if existing is not None and existing.message_id is not None:
             return
-        if existing is None:
-            question, options = article_poll(article.question, article.title, delivery.poll_spec)
-            existing = await self._store.create_poll(
-                guild_id=delivery.guild_id, channel_id=_channel_id(discussion), question=question, options=options,
-                multiple=False, created_by=None, article_id=delivery.article_id, delivery_id=delivery.id,
-            )  # fmt: skip
-            message = await self._send(existing, discussion)
-        else:
+        if existing is not None:
             message = await self._adopt(existing, discussion) or await self._send(existing, discussion)
+            await self._add_ballot(self._open[message.id], message)
+            return
+        question = article_question(article.question, None, article.title)
+        try:
+            question, options = article_poll(article.question, article.title, delivery.poll_spec)
+            await self._open_article_poll(delivery, discussion, question, options)
+        except InvalidOptions as error:
+            # Subscription options Discord refuses must not cost the article its poll (nor make every
+            # restart retry them): the article gets the default options instead.
+            log.warning("Poll of delivery %s: %s Opening it with the default options.", delivery.id, error)
+            await self._open_article_poll(delivery, discussion, question, DEFAULT_ARTICLE_OPTIONS)
+
+    async def _open_article_poll(
+        self, delivery: Delivery, discussion: discord.abc.Messageable, question: str, options: Sequence[PollOption]
+    ) -> None:
+        poll = await self._store.create_poll(
+            guild_id=delivery.guild_id, channel_id=_channel_id(discussion), question=question, options=options,
+            multiple=False, created_by=None, article_id=delivery.article_id, delivery_id=delivery.id,
+        )  # fmt: skip
+        message = await self._send(poll, discussion)
         await self._add_ballot(self._open[message.id], message)
 
     async def _send(self, poll: StoredPoll, channel: discord.abc.Messageable) -> discord.Message:
@@ -305,9 +320,7 @@ class PollService:
         outcome = apply_reaction(closed, frozenset(), Reaction(user_id, _key_of(emoji), True),
                                  can_remove_reactions=manage is True)  # fmt: skip
         for removal in outcome.removals:
-            self._removals.put_nowait(
-                _Removal(channel_id, message_id, _partial_route_emoji(emoji), removal.voter_id)
-            )
+            self._removals.put_nowait(_Removal(channel_id, message_id, _partial_route_emoji(emoji), removal.voter_id))
 
     async def _remove_reactions(self) -> None:
         """One worker for reaction removals, so a burst of switches queues instead of spawning tasks."""

@@ -9,6 +9,8 @@ from bot.polls.options import (
     InvalidOptions,
     InvalidQuestion,
     PollOption,
+    article_poll,
+    article_poll_spec,
     article_question,
     custom_emoji_key,
     emoji_key,
@@ -172,3 +174,16 @@ def test_subscription_options_default_and_round_trip() -> None:
 def test_invalid_subscription_options_are_refused(stored: str) -> None:
     with pytest.raises(InvalidOptions):
         options_from_json(stored)
+
+
+def test_article_poll_reads_the_delivery_spec_and_defaults_without_one() -> None:
+    assert article_poll("Own?", "T", None) == ("Own?", DEFAULT_ARTICLE_OPTIONS)
+    spec = article_poll_spec("About {title}?", options_to_json([PollOption("✅", "Yes"), PollOption("❌", "No")]))
+    assert article_poll(None, "Rates", spec) == ("About Rates?", (PollOption("✅", "Yes"), PollOption("❌", "No")))
+    assert article_poll_spec("  ", None) is None
+
+
+@pytest.mark.parametrize("spec", ["not json", json.dumps({"options": [["✅", "Only one"]]})])
+def test_article_poll_refuses_invalid_specs(spec: str) -> None:
+    with pytest.raises(InvalidOptions):
+        article_poll(None, "T", spec)

@@ -391,6 +391,18 @@ async def test_article_poll_follows_the_subscription_template_and_options(world)
     assert [c["emoji"] for c in world.http.sent("add_reaction")] == ["✅", "❌"]
 
 
+async def test_article_poll_falls_back_to_default_options_when_discord_refuses_the_subscriptions(world):
+    options = options_to_json([PollOption("★", "Star"), PollOption("❌", "Cross")])
+    delivery = await _delivery(world, article_poll_spec("Good news: {title}?", options))
+    world.http.unknown_emoji.add("★")
+    await world.service.open_article_poll(delivery, ARTICLE, world.bot.get_partial_messageable(555))
+    poll = await world.store.poll_for_delivery(delivery.id)
+    assert [o.emoji for o in poll.options] == ["👍", "👎", "🤷"]
+    assert poll.question == "Will it work?" and world.service.live_poll(poll.message_id) is not None
+    assert len(world.http.sent("delete_message")) == 1  # the refused poll message went
+    assert await world.db.fetch_value("SELECT COUNT(*) FROM polls") == 1
+
+
 async def test_article_poll_sent_before_a_crash_is_adopted_not_sent_again(world):
     delivery = await _delivery(world)
     thread = world.bot.get_partial_messageable(555, guild_id=GUILD_ID)
