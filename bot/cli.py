@@ -73,15 +73,18 @@ async def _serve(config: Config) -> None:
     point_at_discord(config)
     bot = AgoraBot(config)
     loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
+    stopping: list[asyncio.Task[None]] = []
 
     def request_stop(signame: str) -> None:
-        if not stopping.is_set():
+        if not stopping:
             log.info("Received %s, shutting down", signame)
-            stopping.set()
-            loop.create_task(bot.close())
+            stopping.append(loop.create_task(bot.close()))
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, request_stop, signal.Signals(signum).name)
     async with bot:
         await bot.start(config.token)
+    if stopping:
+        # discord.py's exit waits only for its own part of close(); AgoraBot's closers (queued votes, the feed
+        # fetcher, the database) must finish before the event loop ends and cancels them.
+        await stopping[0]

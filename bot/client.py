@@ -18,6 +18,7 @@ from bot.articles.folder import ArticleFolder
 from bot.config import Config
 from bot.discussion import DiscussionService
 from bot.errors import AgoraError
+from bot.feeds.service import build_feed_service
 from bot.polls.service import PollService
 from bot.publishing import ArticlePublisher
 from bot.storage import Database
@@ -84,6 +85,8 @@ class AgoraBot(commands.Bot):
             store_text=self.config.message_content_intent and self.config.store_response_text,
         )
         self.summaries = SummaryStore(self.db)
+        self.feeds = build_feed_service(self.config, self.db, self.publisher, self.get_channel)
+        self.add_closer(self.feeds.close)
         self.folder = (
             ArticleFolder(self.config.articles_dir, self.publisher, self.articles, self.config.article_max_bytes)
             if self.config.articles_dir

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
+import hashlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 from aiohttp import web
@@ -32,9 +34,29 @@ class FeedServer:
     huge_bytes_sent: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    # /live: a feed whose items and health tests change; items are (title, link), oldest first.
+    live_items: list[tuple[str, str]] = field(default_factory=list)
+    live_status: int = 200
+    live_retry_after: str | None = None
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
+
+    def add_item(self, title: str) -> str:
+        link = f"https://news.example.com/live/{len(self.live_items) + 1}"
+        self.live_items.append((title, link))
+        return link
+
+    def live_document(self) -> bytes:
+        items = "".join(
+            f"<item><title>{escape(title)}</title><link>{link}</link><guid>{link}</guid>"
+            f"<description>{escape(title)}: the story.</description></item>"
+            for title, link in reversed(self.live_items)
+        )
+        return f"<rss version='2.0'><channel><title>Live News</title>{items}</channel></rss>".encode()
+
+    def count(self, path: str) -> int:
+        return sum(1 for request in self.requests if request.path == path)
 
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]
@@ -138,6 +160,17 @@ def _app(state: FeedServer) -> web.Application:
     @routes.get("/empty")
     async def empty(request: web.Request) -> web.Response:
         return web.Response(body=b"", headers={"Content-Type": "application/rss+xml"})
+
+    @routes.get("/live")
+    async def live(request: web.Request) -> web.Response:
+        if state.live_status != 200:
+            headers = {"Retry-After": state.live_retry_after} if state.live_retry_after else {}
+            return web.Response(status=state.live_status, text="down", headers=headers)
+        body = state.live_document()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(body=body, headers={"ETag": etag, "Content-Type": "application/rss+xml"})
 
     @routes.get("/busy")
     async def busy(request: web.Request) -> web.Response:

@@ -1,0 +1,397 @@
+"""Feed subscriptions and the check cycle.
+
+A cycle fetches each due feed once, however many channels subscribe to it, and gives every subscription
+the items it has not seen, oldest first, through the same publisher `/article post` uses. An item is
+marked seen in the transaction that records its pending delivery, so a restart at any point neither
+loses an item (the pending delivery is finished on start) nor posts it twice (seen, or refused as
+already posted). Failing feeds back off exponentially and are paused after FEED_MAX_FAILURES failures
+in a row, with a short notice in each subscribed channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import discord
+
+from bot.articles.article import Article
+from bot.config import Config
+from bot.errors import AgoraError
+from bot.feeds.articles import article_from_item
+from bot.feeds.fetcher import FeedFetcher, FeedFetchError, FetchResult
+from bot.feeds.parser import FeedItem, FeedParseError, ParsedFeed, parse_feed
+from bot.feeds.urls import InvalidFeedUrl, check_url_syntax, validate_feed_url
+from bot.permissions import missing_posting_permissions
+from bot.polls.options import PollOption, article_poll_spec
+from bot.publishing import CannotPost
+from bot.storage.articles import AlreadyPosted, IntentHook
+from bot.storage.database import Database
+from bot.storage.feeds import Feed, FeedStore, NewSubscription, Subscription
+from bot.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_BACKFILL = 5
+MAX_BACKOFF = timedelta(hours=24)
+# Seen items the feed no longer lists are forgotten after this long (the table would grow forever).
+SEEN_RETENTION = timedelta(days=90)
+
+
+class FeedError(AgoraError):
+    """A feed cannot be added or checked; the message is fit for the moderator."""
+
+
+class Publisher(Protocol):
+    def check_can_post(self, channel: Any, *, open_thread: bool = True, open_poll: bool = True) -> None: ...
+
+    async def publish(
+        self, article: Article, channel: Any, *, source: str, open_thread: bool = True, open_poll: bool = True,
+        poll_spec: str | None = None, with_intent: IntentHook | None = None,
+    ) -> object: ...  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """What /feed add reports."""
+
+    subscription: Subscription
+    title: str
+    item_count: int
+    posted: int
+    not_posted: str | None  # why the backfill could not be posted yet
+    missing_permissions: list[str]
+
+
+@dataclass
+class CycleReport:
+    feeds: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    posted: int = 0
+    paused_feeds: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: CycleReport) -> None:
+        self.feeds += other.feeds
+        self.not_modified += other.not_modified
+        self.failed += other.failed
+        self.posted += other.posted
+        self.paused_feeds += other.paused_feeds
+        self.errors += other.errors
+
+
+class FeedService:
+    def __init__(
+        self,
+        store: FeedStore,
+        fetcher: FeedFetcher,
+        publisher: Publisher,
+        get_channel: Callable[[int], Any],
+        *,
+        interval: float,
+        max_failures: int,
+        allow_private: bool = False,
+        jitter: float = 0.1,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._fetcher = fetcher
+        self._publisher = publisher
+        self._get_channel = get_channel
+        self.interval = timedelta(seconds=interval)
+        self.max_failures = max_failures
+        self.allow_private = allow_private
+        self._jitter = jitter
+        self._clock = clock
+        self._cycle_lock = asyncio.Lock()
+        self._blocked: dict[int, str] = {}  # subscription id → why it cannot post, to log once per change
+
+    async def close(self) -> None:
+        await self._fetcher.close()
+
+    # --- /feed add ----------------------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        channel: Any,
+        url: str,
+        *,
+        created_by: int | None,
+        open_thread: bool = True,
+        open_poll: bool = True,
+        backfill: int = 1,
+        poll_question: str | None = None,
+        poll_options: Sequence[PollOption] | None = None,
+    ) -> Subscribed:
+        """Validate, fetch once, subscribe; post the newest `backfill` items and count the rest as seen."""
+        if not 0 <= backfill <= MAX_BACKFILL:
+            raise FeedError(f"backfill must be between 0 and {MAX_BACKFILL}.")
+        try:
+            url = await validate_feed_url(url, allow_private=self.allow_private)
+        except InvalidFeedUrl as error:
+            raise FeedError(error.message) from error
+        fetched, parsed = await self._fetch_and_parse(url)
+        newest = parsed.items[max(len(parsed.items) - backfill, 0) :] if backfill else []
+        newest_keys = {item.key for item in newest}
+        subscription = await self._store.subscribe(
+            NewSubscription(
+                url=url, title=parsed.title or None, etag=fetched.etag, last_modified=fetched.last_modified,
+                next_check_at=self._next_check(0), guild_id=channel.guild.id, channel_id=channel.id,
+                created_by=created_by, open_thread=open_thread, open_poll=open_poll,
+                poll_question_template=poll_question, poll_options=_options_json(poll_options),
+            ),
+            seen_keys=[item.key for item in parsed.items if item.key not in newest_keys],
+        )  # fmt: skip
+        posted, not_posted = await self._deliver(subscription, newest, _source(subscription.feed_title, url))
+        missing = missing_posting_permissions(channel, channel.guild.me, open_thread=open_thread, open_poll=open_poll)
+        log.info("Channel %s subscribed to feed %s (%d items)", channel.id, subscription.feed_id, len(parsed.items))
+        return Subscribed(subscription, parsed.title or url, len(parsed.items), posted, not_posted, missing)
+
+    async def _fetch_and_parse(self, url: str) -> tuple[FetchResult, ParsedFeed]:
+        try:
+            fetched = await self._fetcher.fetch(url)
+            parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.final_url, fetched.content_type)
+        except (FeedFetchError, FeedParseError) as error:
+            raise FeedError(f"I could not read that feed: {error.message}") from error
+        return fetched, parsed
+
+    # --- /feed list, remove, pause, resume ----------------------------------------------------------
+
+    async def subscriptions(self, guild_id: int) -> list[tuple[Subscription, Feed]]:
+        return await self._store.subscriptions_in_guild(guild_id)
+
+    async def find_subscriptions(self, guild_id: int, text: str) -> list[Subscription]:
+        return await self._store.search_subscriptions(guild_id, text)
+
+    async def subscription(self, guild_id: int, subscription_id: int) -> Subscription:
+        found = await self._store.subscription(subscription_id, guild_id)
+        if found is None:
+            raise FeedError("There is no such feed subscription in this server; pick one from the list.")
+        return found
+
+    async def remove(self, guild_id: int, subscription_id: int) -> Subscription:
+        subscription = await self.subscription(guild_id, subscription_id)
+        await self._store.remove_subscription(subscription_id, guild_id)
+        self._blocked.pop(subscription_id, None)
+        log.info("Subscription %s (channel %s) removed", subscription_id, subscription.channel_id)
+        return subscription
+
+    async def pause(self, guild_id: int, subscription_id: int, moderator: str) -> Subscription:
+        subscription = await self.subscription(guild_id, subscription_id)
+        await self._store.set_paused(subscription_id, guild_id, f"paused by {moderator}"[:200])
+        return subscription
+
+    async def resume(self, guild_id: int, subscription_id: int) -> Subscription:
+        """Resume a subscription; its feed is due at once, with its failure count cleared."""
+        subscription = await self.subscription(guild_id, subscription_id)
+        await self._store.set_paused(subscription_id, guild_id, None, due_at=self._clock())
+        return subscription
+
+    # --- the check cycle ----------------------------------------------------------------------------
+
+    async def run_cycle(self) -> CycleReport:
+        """Check every due feed (the background loop)."""
+        async with self._cycle_lock:
+            return await self._check(await self._store.due_feeds(self._clock()))
+
+    async def check_guild(self, guild_id: int) -> CycleReport:
+        """Check this guild's active feeds now, due or not (/feed check)."""
+        async with self._cycle_lock:
+            return await self._check(await self._store.guild_feeds(guild_id))
+
+    async def _check(self, feeds: list[Feed]) -> CycleReport:
+        report = CycleReport()
+        # The fetcher's semaphore bounds the network; each feed's outcome is independent of the others'.
+        for outcome in await asyncio.gather(*(self._check_feed(feed) for feed in feeds), return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                log.error("Checking a feed failed unexpectedly", exc_info=outcome)
+                report.add(CycleReport(feeds=1, failed=1))
+            else:
+                report.add(outcome)
+        return report
+
+    async def _check_feed(self, feed: Feed) -> CycleReport:
+        checked_at = self._clock()
+        try:
+            fetched = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+            if fetched.not_modified:
+                await self._store.record_not_modified(feed.id, checked_at=checked_at, next_check_at=self._next_check(0))
+                self._log_recovery(feed)
+                return CycleReport(feeds=1, not_modified=1)
+            parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.final_url, fetched.content_type)
+        except (FeedFetchError, FeedParseError) as error:
+            return await self._failed(feed, error, checked_at)
+        await self._store.record_fetched(
+            feed.id, title=parsed.title or None, etag=fetched.etag, last_modified=fetched.last_modified,
+            checked_at=checked_at, next_check_at=self._next_check(0),
+        )  # fmt: skip
+        self._log_recovery(feed)
+        return await self._distribute(feed, parsed, checked_at)
+
+    async def _distribute(self, feed: Feed, parsed: ParsedFeed, checked_at: datetime) -> CycleReport:
+        """Give each active subscription its unseen items."""
+        report = CycleReport(feeds=1)
+        keys = [item.key for item in parsed.items]
+        source = _source(parsed.title or feed.title, feed.url)
+        for subscription in await self._store.active_subscriptions(feed.id):
+            unseen = await self._store.unseen_keys(subscription.id, keys)
+            if not unseen:
+                continue
+            posted, reason = await self._deliver(subscription, [i for i in parsed.items if i.key in unseen], source)
+            report.posted += posted
+            if reason:
+                report.errors.append(reason)
+            # Only a feed that gained items can have dropped old ones: prune then, not every cycle.
+            await self._store.forget_old_seen(subscription.id, keys, checked_at - SEEN_RETENTION)
+        if report.posted:
+            await self._store.record_new_items(feed.id, checked_at)
+        return report
+
+    async def _deliver(self, subscription: Subscription, items: list[FeedItem], source: str) -> tuple[int, str | None]:
+        """Post items oldest first; stop at the first refusal (it is almost always the channel, not the item)."""
+        if not items:
+            return 0, None
+        channel = self._get_channel(subscription.channel_id)
+        if channel is None:
+            return 0, self._blocked_by(subscription, "the channel no longer exists or I cannot see it")
+        try:
+            self._publisher.check_can_post(channel, open_thread=subscription.open_thread,
+                                           open_poll=subscription.open_poll)  # fmt: skip
+        except CannotPost as refusal:
+            return 0, self._blocked_by(subscription, str(refusal))
+        articles = await asyncio.to_thread(_articles_for, _unique(items), subscription.feed_url, source)
+        posted = 0
+        for key, article in articles:
+            try:
+                if await self._post(subscription, key, article, channel, source):
+                    posted += 1
+            except CannotPost as refusal:
+                # Not seen after all: the next cycle tries again (a post that did go out is then refused
+                # as already posted, and finished on restart by the publisher).
+                await self._store.forget_seen(subscription.id, key)
+                return posted, self._blocked_by(subscription, str(refusal))
+        self._unblocked(subscription)
+        return posted, None
+
+    async def _post(self, subscription: Subscription, key: str, article: Article, channel: Any, source: str) -> bool:
+        spec = article_poll_spec(subscription.poll_question_template, subscription.poll_options)
+        try:
+            await self._publisher.publish(
+                article, channel, source=source, open_thread=subscription.open_thread,
+                open_poll=subscription.open_poll, poll_spec=spec,
+                with_intent=FeedStore.seen_with_intent(subscription.id, key),
+            )  # fmt: skip
+        except AlreadyPosted:
+            # Posted before a restart, or the same story from another feed in this channel.
+            await self._store.mark_seen(subscription.id, [key])
+            return False
+        return True
+
+    # --- failures, backoff and pausing ---------------------------------------------------------------
+
+    async def _failed(self, feed: Feed, error: FeedFetchError | FeedParseError, checked_at: datetime) -> CycleReport:
+        failures = feed.consecutive_failures + 1
+        retry_after = getattr(error, "retry_after", None)
+        await self._store.record_failure(
+            feed.id, error.message, checked_at=checked_at, next_check_at=self._next_check(failures, retry_after)
+        )
+        name = _source(feed.title, feed.url)
+        if failures == 1:
+            log.warning("Feed %s (%s) is failing: %s", feed.id, name, error.message)
+        else:
+            log.debug("Feed %s failed again (%d in a row): %s", feed.id, failures, error.message)
+        if failures < self.max_failures:
+            return CycleReport(feeds=1, failed=1, errors=[f"{name}: {error.message}"])
+        await self._pause(feed, name, failures, error.message)
+        return CycleReport(feeds=1, failed=1, paused_feeds=1, errors=[f"{name}: {error.message} (paused)"])
+
+    async def _pause(self, feed: Feed, name: str, failures: int, message: str) -> None:
+        reason = f"failed {failures} times in a row; last error: {message}"
+        paused = await self._store.pause_feed(feed.id, reason[:500])
+        log.warning("Feed %s (%s) paused after %d failures in a row: %s", feed.id, name, failures, message)
+        notice = (
+            f"⏸️ I paused the feed **{discord.utils.escape_markdown(name)}** here: it failed {failures} times in a "
+            f"row ({message}). A moderator can turn it back on with `/feed resume`."
+        )
+        for subscription in paused:
+            channel = self._get_channel(subscription.channel_id)
+            if channel is None:
+                continue
+            try:
+                await channel.send(notice[:2000])
+            except discord.HTTPException as error:
+                log.info("Could not post the pause notice in channel %s: %s", subscription.channel_id, error)
+
+    def _next_check(self, failures: int, retry_after: float | None = None) -> datetime:
+        """Now plus the interval (doubled per failure in a row, capped), with jitter so feeds spread out."""
+        delay = self.interval * (2 ** max(failures - 1, 0)) if failures else self.interval
+        if retry_after:
+            delay = max(delay, timedelta(seconds=retry_after))
+        delay = min(delay, max(MAX_BACKOFF, self.interval))
+        spread = 1 + self._jitter * (2 * random.random() - 1)  # noqa: S311 — spreading load, not security
+        return self._clock() + delay * spread
+
+    def _log_recovery(self, feed: Feed) -> None:
+        if feed.consecutive_failures:
+            log.info("Feed %s recovered after %d failures", feed.id, feed.consecutive_failures)
+
+    def _blocked_by(self, subscription: Subscription, reason: str) -> str:
+        if self._blocked.get(subscription.id) != reason:
+            self._blocked[subscription.id] = reason
+            log.warning("Subscription %s cannot post into channel %s: %s", subscription.id,
+                        subscription.channel_id, reason)  # fmt: skip
+        return reason
+
+    def _unblocked(self, subscription: Subscription) -> None:
+        if self._blocked.pop(subscription.id, None) is not None:
+            log.info("Subscription %s posts into channel %s again", subscription.id, subscription.channel_id)
+
+
+def build_feed_service(
+    config: Config, db: Database, publisher: Publisher, get_channel: Callable[[int], Any]
+) -> FeedService:
+    """The service as the bot runs it, from the FEED_* settings."""
+    fetcher = FeedFetcher(
+        max_bytes=config.feed_max_bytes,
+        total_timeout=config.feed_timeout_seconds,
+        connect_timeout=min(10.0, config.feed_timeout_seconds),
+        concurrency=config.feed_concurrency,
+        allow_private=config.feed_allow_private_addresses,
+    )
+    return FeedService(
+        FeedStore(db), fetcher, publisher, get_channel,
+        interval=config.feed_check_interval_seconds, max_failures=config.feed_max_failures,
+        allow_private=config.feed_allow_private_addresses,
+    )  # fmt: skip
+
+
+def _articles_for(items: list[FeedItem], feed_url: str, source: str) -> list[tuple[str, Article]]:
+    """Articles for the items (markdown conversion is CPU work: this runs in a thread)."""
+    return [(item.key, article_from_item(item, feed_url, source)) for item in items]
+
+
+def _unique(items: list[FeedItem]) -> list[FeedItem]:
+    """One item per key (a feed may list an item twice), keeping order."""
+    seen: set[str] = set()
+    return [item for item in items if not (item.key in seen or seen.add(item.key))]
+
+
+def _options_json(options: Sequence[PollOption] | None) -> str | None:
+    return json.dumps([[option.emoji, option.label] for option in options], ensure_ascii=False) if options else None
+
+
+def _source(title: str | None, url: str) -> str:
+    """How a feed is named in posts: its title, else its host (never the full URL, which may hold a token)."""
+    if title and title.strip():
+        return title.strip()
+    try:
+        return check_url_syntax(url).host
+    except InvalidFeedUrl:
+        return "feed"

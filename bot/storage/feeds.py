@@ -1,0 +1,361 @@
+"""SQL for feeds (one row per URL), channel subscriptions to them, and the items each has seen."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.errors import AgoraError
+from bot.storage.articles import IntentHook
+from bot.storage.database import Database
+from bot.timeutil import from_db, now_db, to_db
+
+_SUBSCRIPTION_COLUMNS = "s.*, f.url AS feed_url, f.title AS feed_title"
+_INSERT_SEEN = (
+    "INSERT OR IGNORE INTO subscription_seen_items (subscription_id, item_key, seen_at) VALUES (?, ?, ?)"
+)
+# SQLite's default limit on bound parameters is far above this; chunks keep each statement small.
+_KEYS_PER_QUERY = 500
+
+
+class AlreadySubscribed(AgoraError):
+    def __init__(self, channel_id: int) -> None:
+        super().__init__(f"<#{channel_id}> is already subscribed to that feed.")
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    url: str
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    last_new_item_at: datetime | None
+    consecutive_failures: int
+    last_error: str | None
+    next_check_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Feed:
+        return cls(
+            id=row["id"], url=row["url"], title=row["title"], etag=row["etag"], last_modified=row["last_modified"],
+            last_checked_at=from_db(row["last_checked_at"]), last_success_at=from_db(row["last_success_at"]),
+            last_new_item_at=from_db(row["last_new_item_at"]), consecutive_failures=row["consecutive_failures"],
+            last_error=row["last_error"], next_check_at=from_db(row["next_check_at"]),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    feed_id: int
+    feed_url: str
+    feed_title: str | None
+    guild_id: int
+    channel_id: int
+    open_thread: bool
+    open_poll: bool
+    poll_question_template: str | None
+    poll_options: str | None
+    paused: bool
+    paused_reason: str | None
+    created_by: int | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Subscription:
+        return cls(
+            id=row["id"], feed_id=row["feed_id"], feed_url=row["feed_url"], feed_title=row["feed_title"],
+            guild_id=row["guild_id"], channel_id=row["channel_id"], open_thread=bool(row["open_thread"]),
+            open_poll=bool(row["open_poll"]), poll_question_template=row["poll_question_template"],
+            poll_options=row["poll_options"], paused=bool(row["paused"]), paused_reason=row["paused_reason"],
+            created_by=row["created_by"], created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class NewSubscription:
+    """What a moderator asked for with /feed add, and what the first fetch found."""
+
+    url: str
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    next_check_at: datetime
+    guild_id: int
+    channel_id: int
+    created_by: int | None
+    open_thread: bool = True
+    open_poll: bool = True
+    poll_question_template: str | None = None
+    poll_options: str | None = None
+
+
+class FeedStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- subscriptions ------------------------------------------------------------------------------
+
+    async def subscribe(self, new: NewSubscription, seen_keys: Iterable[str]) -> Subscription:
+        """Create the subscription (and the feed row, shared by URL) with the items it starts having seen."""
+        now = now_db()
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "INSERT INTO feeds (url, title, etag, last_modified, last_checked_at, last_success_at, next_check_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
+                " title = COALESCE(excluded.title, feeds.title)",
+                (new.url, new.title, new.etag, new.last_modified, now, now, to_db(new.next_check_at)),
+            )
+            feed_id = await _scalar(connection, "SELECT id FROM feeds WHERE url = ?", (new.url,))
+            try:
+                cursor = await connection.execute(
+                    "INSERT INTO subscriptions (feed_id, guild_id, channel_id, open_thread, open_poll,"
+                    " poll_question_template, poll_options, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (feed_id, new.guild_id, new.channel_id, int(new.open_thread), int(new.open_poll),
+                     new.poll_question_template, new.poll_options, new.created_by, now),
+                )  # fmt: skip
+            except sqlite3.IntegrityError:
+                raise AlreadySubscribed(new.channel_id) from None
+            subscription_id = cursor.lastrowid
+            await connection.executemany(_INSERT_SEEN, [(subscription_id, key, now) for key in seen_keys])
+            async with connection.execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
+                " WHERE s.id = ?",
+                (subscription_id,),
+            ) as rows:
+                row = await rows.fetchone()
+        assert row is not None
+        return Subscription.from_row(row)
+
+    async def subscription(self, subscription_id: int, guild_id: int) -> Subscription | None:
+        """A subscription of this guild (another guild's id finds nothing)."""
+        row = await self._db.fetch_one(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
+            " WHERE s.id = ? AND s.guild_id = ?",
+            (subscription_id, guild_id),
+        )
+        return Subscription.from_row(row) if row else None
+
+    async def subscriptions_in_guild(self, guild_id: int) -> list[tuple[Subscription, Feed]]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
+            " WHERE s.guild_id = ? ORDER BY COALESCE(f.title, f.url), s.channel_id",
+            (guild_id,),
+        )
+        feeds = {feed.id: feed for feed in await self._feeds_by_id({row["feed_id"] for row in rows})}
+        return [(Subscription.from_row(row), feeds[row["feed_id"]]) for row in rows]
+
+    async def search_subscriptions(self, guild_id: int, text: str, limit: int = 25) -> list[Subscription]:
+        """This guild's subscriptions whose feed title or URL contains `text` (for autocomplete)."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = await self._db.fetch_all(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
+            " WHERE s.guild_id = ? AND (COALESCE(f.title, '') LIKE ? ESCAPE '\\' OR f.url LIKE ? ESCAPE '\\')"
+            " ORDER BY COALESCE(f.title, f.url) LIMIT ?",
+            (guild_id, pattern, pattern, limit),
+        )
+        return [Subscription.from_row(row) for row in rows]
+
+    async def remove_subscription(self, subscription_id: int, guild_id: int) -> bool:
+        """Delete the subscription and its seen items; the feed row goes with its last subscription."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "DELETE FROM subscriptions WHERE id = ? AND guild_id = ? RETURNING feed_id", (subscription_id, guild_id)
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if row is None:
+                return False
+            await connection.execute(
+                "DELETE FROM feeds WHERE id = ? AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE feed_id = ?)",
+                (row[0], row[0]),
+            )
+        return True
+
+    async def set_paused(
+        self, subscription_id: int, guild_id: int, reason: str | None, *, due_at: datetime | None = None
+    ) -> bool:
+        """Pause (reason given) or resume (None) a subscription of this guild.
+
+        Resuming also clears the feed's failure count and makes it due at `due_at`, so a cycle retries it.
+        """
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE subscriptions SET paused = ?, paused_reason = ? WHERE id = ? AND guild_id = ?"
+                " RETURNING feed_id",
+                (int(reason is not None), reason, subscription_id, guild_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if row is not None and reason is None:
+                await connection.execute(
+                    "UPDATE feeds SET consecutive_failures = 0, next_check_at = ? WHERE id = ?",
+                    (to_db(due_at) if due_at else now_db(), row[0]),
+                )
+        return row is not None
+
+    async def pause_feed(self, feed_id: int, reason: str) -> list[Subscription]:
+        """Pause every active subscription of a failing feed; returns those it paused."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE subscriptions SET paused = 1, paused_reason = ? WHERE feed_id = ? AND paused = 0 RETURNING id",
+                (reason, feed_id),
+            )
+            ids = [row[0] for row in await cursor.fetchall()]
+            await cursor.close()
+        return [sub for sub in await self.active_or_paused(feed_id) if sub.id in ids]
+
+    async def active_subscriptions(self, feed_id: int) -> list[Subscription]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
+            " WHERE s.feed_id = ? AND s.paused = 0 ORDER BY s.id",
+            (feed_id,),
+        )
+        return [Subscription.from_row(row) for row in rows]
+
+    async def active_or_paused(self, feed_id: int) -> list[Subscription]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
+            " WHERE s.feed_id = ? ORDER BY s.id",
+            (feed_id,),
+        )
+        return [Subscription.from_row(row) for row in rows]
+
+    # --- feeds to check -----------------------------------------------------------------------------
+
+    async def due_feeds(self, now: datetime) -> list[Feed]:
+        """Feeds with an active subscription whose next check is due."""
+        rows = await self._db.fetch_all(
+            "SELECT f.* FROM feeds f WHERE (f.next_check_at IS NULL OR f.next_check_at <= ?)"
+            " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id AND s.paused = 0)"
+            " ORDER BY f.next_check_at",
+            (to_db(now),),
+        )
+        return [Feed.from_row(row) for row in rows]
+
+    async def guild_feeds(self, guild_id: int) -> list[Feed]:
+        """Feeds with an active subscription in this guild, due or not (for /feed check)."""
+        rows = await self._db.fetch_all(
+            "SELECT f.* FROM feeds f WHERE EXISTS"
+            " (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id AND s.paused = 0 AND s.guild_id = ?) ORDER BY f.id",
+            (guild_id,),
+        )
+        return [Feed.from_row(row) for row in rows]
+
+    async def feed(self, feed_id: int) -> Feed | None:
+        row = await self._db.fetch_one("SELECT * FROM feeds WHERE id = ?", (feed_id,))
+        return Feed.from_row(row) if row else None
+
+    async def _feeds_by_id(self, ids: set[int]) -> list[Feed]:
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        rows = await self._db.fetch_all(f"SELECT * FROM feeds WHERE id IN ({marks})", tuple(ids))  # noqa: S608
+        return [Feed.from_row(row) for row in rows]
+
+    # --- check outcomes -----------------------------------------------------------------------------
+
+    async def record_fetched(
+        self, feed_id: int, *, title: str | None, etag: str | None, last_modified: str | None,
+        checked_at: datetime, next_check_at: datetime,
+    ) -> None:  # fmt: skip
+        """A 200 that parsed: new validators, failures cleared."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE feeds SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_checked_at = ?,"
+                " last_success_at = ?, consecutive_failures = 0, last_error = NULL, next_check_at = ? WHERE id = ?",
+                (title, etag, last_modified, to_db(checked_at), to_db(checked_at), to_db(next_check_at), feed_id),
+            )
+
+    async def record_not_modified(self, feed_id: int, *, checked_at: datetime, next_check_at: datetime) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE feeds SET last_checked_at = ?, last_success_at = ?, consecutive_failures = 0,"
+                " last_error = NULL, next_check_at = ? WHERE id = ?",
+                (to_db(checked_at), to_db(checked_at), to_db(next_check_at), feed_id),
+            )
+
+    async def record_failure(
+        self, feed_id: int, error: str, *, checked_at: datetime, next_check_at: datetime
+    ) -> int:
+        """Count one more failure in a row; returns the new count."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?,"
+                " last_checked_at = ?, next_check_at = ? WHERE id = ? RETURNING consecutive_failures",
+                (error[:500], to_db(checked_at), to_db(next_check_at), feed_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return int(row[0]) if row else 0
+
+    async def record_new_items(self, feed_id: int, at: datetime) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute("UPDATE feeds SET last_new_item_at = ? WHERE id = ?", (to_db(at), feed_id))
+
+    # --- seen items ---------------------------------------------------------------------------------
+
+    async def unseen_keys(self, subscription_id: int, keys: list[str]) -> set[str]:
+        """Which of `keys` this subscription has not seen yet."""
+        seen: set[str] = set()
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[start : start + _KEYS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._db.fetch_all(
+                "SELECT item_key FROM subscription_seen_items"  # noqa: S608 — placeholders only
+                f" WHERE subscription_id = ? AND item_key IN ({marks})",
+                (subscription_id, *chunk),
+            )
+            seen.update(row["item_key"] for row in rows)
+        return set(keys) - seen
+
+    async def mark_seen(self, subscription_id: int, keys: Iterable[str]) -> None:
+        async with self._db.transaction() as connection:
+            await connection.executemany(_INSERT_SEEN, [(subscription_id, key, now_db()) for key in keys])
+
+    async def forget_seen(self, subscription_id: int, key: str) -> None:
+        """Un-see an item whose post Discord refused, so a later cycle tries it again."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "DELETE FROM subscription_seen_items WHERE subscription_id = ? AND item_key = ?", (subscription_id, key)
+            )
+
+    @staticmethod
+    def seen_with_intent(subscription_id: int, key: str) -> IntentHook:
+        """Marks the item seen inside the publisher's delivery-intent transaction, so both commit together."""
+
+        async def mark(connection: aiosqlite.Connection) -> None:
+            await connection.execute(_INSERT_SEEN, (subscription_id, key, now_db()))
+
+        return mark
+
+    async def forget_old_seen(self, subscription_id: int, present_keys: list[str], before: datetime) -> int:
+        """Drop seen items older than `before` that the feed no longer lists; they cannot come back as new
+        unless the publisher re-lists them after that long, and the table would otherwise grow forever."""
+        async with self._db.transaction() as connection:
+            await connection.execute("CREATE TEMP TABLE IF NOT EXISTS present_keys (item_key TEXT PRIMARY KEY)")
+            await connection.execute("DELETE FROM present_keys")
+            await connection.executemany(
+                "INSERT OR IGNORE INTO present_keys (item_key) VALUES (?)", [(key,) for key in present_keys]
+            )
+            cursor = await connection.execute(
+                "DELETE FROM subscription_seen_items WHERE subscription_id = ? AND seen_at < ?"
+                " AND item_key NOT IN (SELECT item_key FROM present_keys)",
+                (subscription_id, to_db(before)),
+            )
+            await connection.execute("DELETE FROM present_keys")
+            return cursor.rowcount
+
+
+async def _scalar(connection: aiosqlite.Connection, sql: str, params: tuple) -> int:
+    async with connection.execute(sql, params) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])

@@ -1,0 +1,243 @@
+"""/feed commands and the feed check loop: Discord in, calls on the feed service (bot.feeds), replies out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.client import AgoraBot
+from bot.feeds.service import CycleReport, FeedError, Subscribed
+from bot.permissions import missing_posting_permissions, moderator_only
+from bot.polls.options import GuildEmoji, parse_options, validate_question
+from bot.storage.feeds import Feed, Subscription
+
+log = logging.getLogger(__name__)
+
+PostableChannel = discord.TextChannel | discord.ForumChannel
+# How often the loop looks for due feeds; each feed's own interval decides when it is fetched.
+MAX_TICK_SECONDS = 60.0
+LIST_LIMIT = 3800  # characters of /feed list that fit an embed description with room to spare
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class FeedCommands(
+    commands.GroupCog, group_name="feed", group_description="Post new articles from RSS, Atom and JSON feeds"
+):
+    def __init__(self, bot: AgoraBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.check_feeds.change_interval(seconds=min(MAX_TICK_SECONDS, self.bot.config.feed_check_interval_seconds))
+        self.check_feeds.start()
+
+    async def cog_unload(self) -> None:
+        self.check_feeds.cancel()
+
+    @app_commands.command(name="add", description="Post a feed's new articles into a channel, with thread and poll")
+    @app_commands.describe(
+        url="The feed's address (RSS, Atom or JSON Feed), starting with https://",
+        channel="Text or forum channel that gets the feed's new articles",
+        open_thread="Open a discussion thread for each article (default: yes)",
+        open_poll="Open a reaction poll for each article (default: yes)",
+        backfill="How many of the newest articles to post now, 0-5 (default 1); the rest count as seen",
+        poll_question="Poll question for its articles; {title} stands for the article's title",
+        poll_options='Poll options separated by |, each optionally starting with an emoji: "👍 Agree | 👎 Disagree"',
+    )
+    @moderator_only()
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        url: str,
+        channel: PostableChannel,
+        open_thread: bool = True,
+        open_poll: bool = True,
+        backfill: app_commands.Range[int, 0, 5] = 1,
+        poll_question: str | None = None,
+        poll_options: str | None = None,
+    ) -> None:
+        assert interaction.guild is not None
+        # Moderator input is checked before deferring, so a mistake is a quick private reply.
+        options = parse_options(poll_options, guild_emojis(interaction.guild)) if poll_options else None
+        question = validate_question(poll_question) if poll_question else None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # the first fetch can take a while
+        subscribed = await self.bot.feeds.subscribe(
+            channel, url, created_by=interaction.user.id, open_thread=open_thread, open_poll=open_poll,
+            backfill=backfill, poll_question=question, poll_options=options,
+        )  # fmt: skip
+        await interaction.followup.send(added_text(subscribed, channel, backfill), ephemeral=True)
+
+    @app_commands.command(name="list", description="This server's feeds, where they post and how they are doing")
+    @moderator_only()
+    async def list_feeds(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild is not None
+        entries = await self.bot.feeds.subscriptions(interaction.guild.id)
+        lines = [subscription_line(s, f, interaction.guild) for s, f in entries]
+        lines = lines or ["No feeds yet: add one with `/feed add`."]
+        embed = discord.Embed(title="Feeds", description=fit_lines(lines), colour=discord.Colour.blurple())
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="remove", description="Stop posting a feed into a channel")
+    @app_commands.describe(subscription="The feed and channel (type to search)")
+    @moderator_only()
+    async def remove(self, interaction: discord.Interaction, subscription: str) -> None:
+        assert interaction.guild is not None
+        removed = await self.bot.feeds.remove(interaction.guild.id, subscription_id(subscription))
+        await interaction.response.send_message(f"Removed {describe(removed)}.", ephemeral=True)
+
+    @app_commands.command(name="pause", description="Stop checking a feed for a channel until resumed")
+    @app_commands.describe(subscription="The feed and channel (type to search)")
+    @moderator_only()
+    async def pause(self, interaction: discord.Interaction, subscription: str) -> None:
+        assert interaction.guild is not None
+        paused = await self.bot.feeds.pause(interaction.guild.id, subscription_id(subscription), str(interaction.user))
+        await interaction.response.send_message(f"Paused {describe(paused)}.", ephemeral=True)
+
+    @app_commands.command(name="resume", description="Check a paused feed again")
+    @app_commands.describe(subscription="The feed and channel (type to search)")
+    @moderator_only()
+    async def resume(self, interaction: discord.Interaction, subscription: str) -> None:
+        assert interaction.guild is not None
+        resumed = await self.bot.feeds.resume(interaction.guild.id, subscription_id(subscription))
+        await interaction.response.send_message(
+            f"Resumed {describe(resumed)}; it will be checked within a minute (or now with `/feed check`).",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="check", description="Check this server's feeds now and post what is new")
+    @moderator_only()
+    async def check(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await self.bot.feeds.check_guild(interaction.guild.id)
+        await interaction.followup.send(check_text(report), ephemeral=True)
+
+    @remove.autocomplete("subscription")
+    @pause.autocomplete("subscription")
+    @resume.autocomplete("subscription")
+    async def _subscription_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild is None:
+            return []
+        found = await self.bot.feeds.find_subscriptions(interaction.guild.id, current)
+        return [app_commands.Choice(name=choice_name(s, interaction.guild), value=str(s.id)) for s in found[:25]]
+
+    # --- the background check ------------------------------------------------------------------------
+
+    @tasks.loop(seconds=MAX_TICK_SECONDS)
+    async def check_feeds(self) -> None:
+        try:
+            report = await self.bot.feeds.run_cycle()
+        except Exception:  # one bad cycle must not end the loop
+            log.exception("Checking feeds failed")
+            return
+        if report.feeds:
+            log.info("Checked %d feeds: %d new articles posted, %d unchanged, %d failed",
+                     report.feeds, report.posted, report.not_modified, report.failed)  # fmt: skip
+
+    @check_feeds.before_loop
+    async def _wait_until_ready(self) -> None:
+        await self.bot.wait_until_ready()
+        # Start at a random point of the tick so a restart does not line every check up with reconnecting.
+        await asyncio.sleep(random.uniform(0, self.check_feeds.seconds or 0))  # noqa: S311
+
+
+def guild_emojis(guild: discord.Guild) -> list[GuildEmoji]:
+    return [GuildEmoji(emoji.id, emoji.name, emoji.animated) for emoji in guild.emojis]
+
+
+def subscription_id(value: str) -> int:
+    """The id an autocomplete choice carries; anything typed by hand is refused politely."""
+    try:
+        return int(value)
+    except ValueError:
+        raise FeedError("Pick the feed from the suggestions as you type.") from None
+
+
+def feed_name(subscription: Subscription) -> str:
+    return discord.utils.escape_markdown(subscription.feed_title or subscription.feed_url)
+
+
+def describe(subscription: Subscription) -> str:
+    return f"**{feed_name(subscription)}** in <#{subscription.channel_id}>"
+
+
+def choice_name(subscription: Subscription, guild: discord.Guild) -> str:
+    channel = guild.get_channel(subscription.channel_id)
+    where = f"#{channel.name}" if channel else f"channel {subscription.channel_id}"
+    state = " (paused)" if subscription.paused else ""
+    title = subscription.feed_title or subscription.feed_url
+    return f"{title[:100 - len(where) - len(state) - 3]} → {where}{state}"[:100]
+
+
+def added_text(subscribed: Subscribed, channel: PostableChannel, backfill: int) -> str:
+    title = discord.utils.escape_markdown(subscribed.title)
+    lines = [f"{channel.mention} now follows **{title}** ({subscribed.item_count} articles in the feed)."]
+    if subscribed.posted:
+        lines.append(f"Posted the newest {subscribed.posted}; the others count as already seen.")
+    elif backfill == 0:
+        lines.append("Nothing was posted now: only articles published from here on will be.")
+    if subscribed.missing_permissions:
+        lines.append(f"⚠️ I am missing {', '.join(subscribed.missing_permissions)} in {channel.mention}: "
+                     "nothing will be posted there until that is fixed.")  # fmt: skip
+    elif subscribed.not_posted:
+        lines.append(f"⚠️ Could not post yet: {subscribed.not_posted}")
+    return "\n".join(lines)
+
+
+def subscription_line(subscription: Subscription, feed: Feed, guild: discord.Guild) -> str:
+    parts = [f"`{subscription.id}` **{feed_name(subscription)}** → <#{subscription.channel_id}>"]
+    if subscription.paused:
+        parts.append(f"⏸️ paused: {subscription.paused_reason or 'by a moderator'}")
+    elif feed.consecutive_failures:
+        parts.append(f"⚠️ failing ({feed.consecutive_failures} in a row): {feed.last_error}")
+    else:
+        parts.append("✅ active")
+    if feed.last_success_at:
+        parts.append(f"last read {discord.utils.format_dt(feed.last_success_at, 'R')}")
+    channel = guild.get_channel(subscription.channel_id)
+    if channel is None:
+        parts.append("⚠️ channel not found")
+    else:
+        missing = missing_posting_permissions(
+            channel, guild.me, open_thread=subscription.open_thread, open_poll=subscription.open_poll
+        )
+        if missing:
+            parts.append(f"⚠️ missing {', '.join(missing)}")
+    return " · ".join(parts)
+
+
+def fit_lines(lines: list[str]) -> str:
+    """As many lines as fit one embed, then how many were left out."""
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > LIST_LIMIT:
+            shown.append(f"… and {len(lines) - len(shown)} more")
+            break
+        shown.append(line)
+        used += len(line) + 1
+    return "\n".join(shown)
+
+
+def check_text(report: CycleReport) -> str:
+    if not report.feeds:
+        return "No active feeds to check in this server."
+    text = (
+        f"Checked {report.feeds} feed{'s' if report.feeds != 1 else ''}: {report.posted} new article"
+        f"{'s' if report.posted != 1 else ''} posted, {report.not_modified} unchanged, {report.failed} failed."
+    )
+    if report.errors:
+        text += "\n" + "\n".join(f"⚠️ {error}" for error in report.errors[:5])
+    return text[:2000]
+
+
+async def setup(bot: AgoraBot) -> None:
+    await bot.add_cog(FeedCommands(bot))

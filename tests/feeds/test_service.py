@@ -1,0 +1,367 @@
+"""The feed service with its real store, fetcher and publisher; Discord's REST faked at the edge."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import discord
+import pytest
+
+from bot.client import AgoraBot
+from bot.config import Config
+from bot.feeds.fetcher import FeedFetcher
+from bot.feeds.service import FeedError, FeedService
+from bot.polls.options import PollOption
+from bot.publishing import ArticlePublisher
+from bot.storage import Database
+from bot.storage.articles import ArticleStore
+from bot.storage.feeds import AlreadySubscribed, FeedStore
+from tests.discord_fakes import (
+    FORUM_CHANNEL_ID,
+    READ_ONLY_CHANNEL_ID,
+    TEXT_CHANNEL_ID,
+    FakeDiscordHTTP,
+    _FakeResponse,
+    add_guild,
+)
+from tests.feeds.conftest import FeedServer
+
+START = datetime(2024, 6, 5, 12, 0, tzinfo=UTC)
+INTERVAL = timedelta(seconds=600)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta = INTERVAL) -> None:
+        self.now += delta
+
+
+class Crash(Exception):
+    """Stands for the process dying between two steps."""
+
+
+@dataclass
+class World:
+    bot: AgoraBot
+    http: FakeDiscordHTTP
+    guild: discord.Guild
+    db: Database
+    store: FeedStore
+    service: FeedService
+    clock: Clock
+    server: FeedServer
+
+    def channel(self, channel_id: int = TEXT_CHANNEL_ID) -> discord.abc.GuildChannel:
+        channel = self.guild.get_channel(channel_id)
+        assert channel is not None
+        return channel
+
+    def posted_titles(self) -> list[str]:
+        """Titles of the article embeds sent, in order (forum posts included)."""
+        payloads = self.http.sent("send_message") + [p["message"] for p in self.http.sent("start_thread_in_forum")]
+        return [p["embeds"][0]["title"] for p in payloads if p.get("embeds")]
+
+    def notices(self) -> list[str]:
+        return [p["content"] for p in self.http.sent("send_message") if "paused" in (p.get("content") or "")]
+
+    async def subscribe(self, channel_id: int = TEXT_CHANNEL_ID, **options):  # type: ignore[no-untyped-def]
+        return await self.service.subscribe(self.channel(channel_id), self.server.url("/live"), created_by=1, **options)
+
+    async def cycle(self):  # type: ignore[no-untyped-def]
+        self.clock.advance()
+        return await self.service.run_cycle()
+
+
+def make_service(store: FeedStore, publisher: ArticlePublisher, bot: AgoraBot, clock: Clock) -> FeedService:
+    fetcher = FeedFetcher(allow_private=True, total_timeout=5.0)
+    return FeedService(store, fetcher, publisher, bot.get_channel, interval=INTERVAL.total_seconds(),
+                       max_failures=3, allow_private=True, jitter=0.0, clock=clock)  # fmt: skip
+
+
+@pytest.fixture
+async def world(tmp_path, feed_server: FeedServer) -> AsyncIterator[World]:
+    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token"}))
+    http = FakeDiscordHTTP()
+    http.install(bot)
+    guild = add_guild(bot)
+    db = await Database.open(tmp_path / "agora.db")
+    store = FeedStore(db)
+    clock = Clock()
+    service = make_service(store, ArticlePublisher(bot, ArticleStore(db)), bot, clock)
+    for n in range(1, 4):
+        feed_server.add_item(f"Story {n}")
+    yield World(bot, http, guild, db, store, service, clock, feed_server)
+    await service.close()
+    await db.close()
+
+
+async def seen_count(world: World) -> int:
+    return int(await world.db.fetch_value("SELECT COUNT(*) FROM subscription_seen_items"))  # type: ignore[arg-type]
+
+
+# --- /feed add --------------------------------------------------------------------------------------
+
+
+async def test_subscribe_posts_the_newest_item_and_counts_the_rest_as_seen(world: World) -> None:
+    subscribed = await world.subscribe()
+    assert (subscribed.title, subscribed.item_count, subscribed.posted) == ("Live News", 3, 1)
+    assert subscribed.missing_permissions == [] and subscribed.not_posted is None
+    assert world.posted_titles() == ["Story 3"]
+    assert await seen_count(world) == 3
+
+
+@pytest.mark.parametrize(
+    ("backfill", "titles"), [(0, []), (2, ["Story 2", "Story 3"]), (5, ["Story 1", "Story 2", "Story 3"])]
+)
+async def test_backfill_posts_the_newest_items_oldest_first(world: World, backfill: int, titles: list[str]) -> None:
+    subscribed = await world.subscribe(backfill=backfill)
+    assert subscribed.posted == len(titles)
+    assert world.posted_titles() == titles
+    assert await seen_count(world) == 3
+
+
+async def test_posted_item_is_an_article_with_source_link_and_feed_identity(world: World) -> None:
+    await world.subscribe()
+    row = await world.db.fetch_one("SELECT title, link, source, body, article_key FROM articles")
+    assert row is not None
+    assert (row["title"], row["link"], row["source"]) == ("Story 3", "https://news.example.com/live/3", "Live News")
+    assert row["body"] == "Story 3: the story."
+    assert row["article_key"] == "guid:https://news.example.com/live/3"
+
+
+async def test_subscribe_twice_in_one_channel_is_refused(world: World) -> None:
+    await world.subscribe()
+    with pytest.raises(AlreadySubscribed):
+        await world.subscribe()
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [("/fixtures/not_a_feed.html", "web page, not a feed"), ("/status/404", "HTTP 404"), ("/empty", "empty")],
+)
+async def test_unreadable_feed_is_refused_with_the_reason(world: World, path: str, message: str) -> None:
+    with pytest.raises(FeedError, match=message):
+        await world.service.subscribe(world.channel(), world.server.url(path), created_by=1)
+    assert await world.db.fetch_value("SELECT COUNT(*) FROM subscriptions") == 0
+
+
+async def test_private_address_is_refused_unless_the_operator_allows_it(world: World) -> None:
+    world.service.allow_private = False
+    with pytest.raises(FeedError, match="public addresses"):
+        await world.subscribe()
+    assert world.server.requests == []
+
+
+@pytest.mark.parametrize("backfill", [-1, 6])
+async def test_backfill_out_of_range_is_refused(world: World, backfill: int) -> None:
+    with pytest.raises(FeedError, match="between 0 and 5"):
+        await world.subscribe(backfill=backfill)
+
+
+async def test_poll_settings_reach_the_delivery(world: World) -> None:
+    options = [PollOption("✅", "Agree"), PollOption("❌", "Disagree")]
+    await world.subscribe(poll_question="Agree with {title}?", poll_options=options)
+    spec = json.loads(str(await world.db.fetch_value("SELECT poll_spec FROM deliveries")))
+    assert spec == {"question_template": "Agree with {title}?", "options": [["✅", "Agree"], ["❌", "Disagree"]]}
+
+
+async def test_thread_and_poll_can_be_turned_off(world: World) -> None:
+    await world.subscribe(open_thread=False, open_poll=False)
+    assert world.http.sent("start_thread_with_message") == []
+    row = await world.db.fetch_one("SELECT open_thread, open_poll FROM deliveries")
+    assert row is not None and (row["open_thread"], row["open_poll"]) == (0, 0)
+
+
+# --- the cycle --------------------------------------------------------------------------------------
+
+
+async def test_cycle_posts_only_new_items_oldest_first(world: World) -> None:
+    await world.subscribe()
+    world.server.add_item("Story 4")
+    world.server.add_item("Story 5")
+    report = await world.cycle()
+    assert (report.feeds, report.posted) == (1, 2)
+    assert world.posted_titles() == ["Story 3", "Story 4", "Story 5"]
+
+
+async def test_unchanged_feed_costs_a_conditional_request_and_nothing_else(world: World) -> None:
+    await world.subscribe()
+    await world.cycle()  # learns the ETag
+    report = await world.cycle()
+    assert (report.not_modified, report.posted) == (1, 0)
+    assert world.server.requests[-1].headers.get("If-None-Match")
+    assert world.posted_titles() == ["Story 3"]
+
+
+async def test_feed_is_not_fetched_before_it_is_due(world: World) -> None:
+    await world.subscribe()
+    fetches = world.server.count("/live")
+    world.clock.advance(INTERVAL / 2)
+    assert (await world.service.run_cycle()).feeds == 0
+    assert world.server.count("/live") == fetches
+
+
+async def test_check_now_fetches_the_guilds_feeds_even_when_not_due(world: World) -> None:
+    await world.subscribe()
+    world.server.add_item("Story 4")
+    report = await world.service.check_guild(world.guild.id)
+    assert report.posted == 1 and world.posted_titles()[-1] == "Story 4"
+
+
+async def test_one_fetch_serves_every_subscription_of_a_url(world: World) -> None:
+    await world.subscribe(TEXT_CHANNEL_ID)
+    await world.subscribe(FORUM_CHANNEL_ID)
+    assert await world.db.fetch_value("SELECT COUNT(*) FROM feeds") == 1
+    world.server.add_item("Story 4")
+    before = world.server.count("/live")
+    report = await world.cycle()
+    assert world.server.count("/live") == before + 1
+    assert report.posted == 2
+    assert world.posted_titles().count("Story 4") == 2
+
+
+# --- restarts ----------------------------------------------------------------------------------------
+
+
+async def test_restart_between_intent_and_post_finishes_the_post_once(world: World) -> None:
+    await world.subscribe()
+    world.server.add_item("Story 4")
+    world.http.fail_next["send_message"] = Crash()
+    await world.cycle()  # dies after the intent (seen + pending delivery) was recorded
+    assert world.posted_titles() == ["Story 3"]
+    assert await world.db.fetch_value("SELECT state FROM deliveries ORDER BY id DESC LIMIT 1") == "pending"
+    assert await seen_count(world) == 4  # seen went in with the delivery intent
+
+    restarted = ArticlePublisher(world.bot, ArticleStore(world.db))
+    assert await restarted.resume_pending() == 1
+    await world.service.close()
+    world.service = make_service(world.store, restarted, world.bot, world.clock)
+    world.server.add_item("Story 5")
+    await world.cycle()
+    assert world.posted_titles() == ["Story 3", "Story 4", "Story 5"]
+
+
+async def test_item_posted_but_not_recorded_seen_is_not_posted_again(world: World) -> None:
+    await world.subscribe()
+    await world.db.connection.execute(  # as if the post went out and its seen mark was lost
+        "DELETE FROM subscription_seen_items WHERE item_key = 'https://news.example.com/live/3'"
+    )
+    world.server.add_item("Story 4")
+    report = await world.cycle()
+    assert report.posted == 1
+    assert world.posted_titles() == ["Story 3", "Story 4"]
+    assert await seen_count(world) == 4  # refused as already posted, and seen again
+
+
+# --- refusals, failures, backoff and pausing --------------------------------------------------------
+
+
+async def test_channel_without_permission_keeps_its_items_for_later(world: World, caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="bot.feeds.service"):
+        subscribed = await world.subscribe(READ_ONLY_CHANNEL_ID)
+        world.server.add_item("Story 4")
+        await world.cycle()
+        await world.cycle()
+    assert "Send Messages" in subscribed.missing_permissions
+    assert subscribed.posted == 0 and "Send Messages" in (subscribed.not_posted or "")
+    assert world.posted_titles() == []
+    assert await world.store.unseen_keys(subscribed.subscription.id, [
+        "https://news.example.com/live/3", "https://news.example.com/live/4"
+    ]) == {"https://news.example.com/live/3", "https://news.example.com/live/4"}  # waiting, not dropped
+    assert sum("cannot post" in record.message for record in caplog.records) == 1  # once per state change
+
+
+async def test_post_refused_by_discord_is_retried_next_cycle(world: World) -> None:
+    await world.subscribe()
+    world.server.add_item("Story 4")
+    world.http.fail_next["send_message"] = discord.Forbidden(_FakeResponse(403), {"message": "Missing Access"})
+    report = await world.cycle()
+    assert report.posted == 0 and report.errors
+    world.server.add_item("Story 5")
+    await world.cycle()
+    assert world.posted_titles() == ["Story 3", "Story 4", "Story 5"]
+
+
+async def test_failures_back_off_exponentially(world: World) -> None:
+    await world.subscribe()
+    world.server.live_status = 500
+    delays = []
+    for _ in range(2):
+        world.clock.now = (await world.store.feed(1)).next_check_at  # type: ignore[union-attr]
+        await world.service.run_cycle()
+        feed = await world.store.feed(1)
+        assert feed is not None
+        delays.append(feed.next_check_at - world.clock.now)  # type: ignore[operator]
+    assert delays == [INTERVAL, INTERVAL * 2]
+    assert feed.consecutive_failures == 2 and "HTTP 500" in (feed.last_error or "")
+
+
+async def test_retry_after_is_respected(world: World) -> None:
+    await world.subscribe()
+    world.server.live_status, world.server.live_retry_after = 429, "7200"
+    await world.cycle()
+    feed = await world.store.feed(1)
+    assert feed is not None and feed.next_check_at - world.clock.now == timedelta(hours=2)  # type: ignore[operator]
+
+
+async def test_feed_is_paused_after_max_failures_with_a_notice(world: World, caplog) -> None:
+    await world.subscribe()
+    world.server.live_status = 503
+    with caplog.at_level(logging.DEBUG, logger="bot.feeds.service"):
+        for _ in range(3):
+            world.clock.advance(timedelta(days=1))
+            await world.service.run_cycle()
+    [notice] = world.notices()
+    assert "Live News" in notice and "3 times" in notice and "/feed resume" in notice
+    assert await world.db.fetch_value("SELECT paused FROM subscriptions") == 1
+    warnings = [r.message for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and "is failing" in warnings[0] and "paused" in warnings[1]
+    world.clock.advance(timedelta(days=1))
+    assert (await world.service.run_cycle()).feeds == 0  # a paused feed is not fetched
+
+
+async def test_resume_clears_failures_and_checks_again(world: World) -> None:
+    subscribed = await world.subscribe()
+    world.server.live_status = 503
+    for _ in range(3):
+        world.clock.advance(timedelta(days=1))
+        await world.service.run_cycle()
+    world.server.live_status = 200
+    world.server.add_item("Story 4")
+    await world.service.resume(world.guild.id, subscribed.subscription.id)
+    feed = await world.store.feed(1)
+    assert feed is not None and feed.consecutive_failures == 0 and feed.next_check_at == world.clock.now
+    assert (await world.service.run_cycle()).posted == 1
+    assert world.posted_titles()[-1] == "Story 4"
+
+
+async def test_pause_remove_and_lookups_are_scoped_to_the_guild(world: World) -> None:
+    subscribed = await world.subscribe()
+    subscription_id = subscribed.subscription.id
+    with pytest.raises(FeedError, match="no such feed subscription"):
+        await world.service.pause(world.guild.id + 1, subscription_id, "someone")
+    await world.service.pause(world.guild.id, subscription_id, "Mod")
+    [(listed, feed)] = await world.service.subscriptions(world.guild.id)
+    assert listed.paused and listed.paused_reason == "paused by Mod" and feed.title == "Live News"
+    world.server.add_item("Story 4")
+    assert (await world.service.check_guild(world.guild.id)).feeds == 0
+    assert [s.id for s in await world.service.find_subscriptions(world.guild.id, "live")] == [subscription_id]
+    await world.service.remove(world.guild.id, subscription_id)
+    assert await world.db.fetch_value("SELECT COUNT(*) FROM feeds") == 0  # no subscription left: feed gone
+    assert await seen_count(world) == 0
+
+
+async def test_next_check_is_spread_by_jitter(world: World) -> None:
+    world.service._jitter = 0.1
+    checks = {world.service._next_check(0) - world.clock.now for _ in range(50)}
+    assert len(checks) > 1
+    assert all(INTERVAL * 0.9 <= delay <= INTERVAL * 1.1 for delay in checks)
