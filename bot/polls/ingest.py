@@ -47,10 +47,6 @@ class VoteRecorder:
         self._stamp_at = -1.0
         self._stamp = ""
 
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="vote-recorder")

@@ -221,14 +221,6 @@ class PollStore:
         )
         return _counts(rows)
 
-    async def vote_history(self, poll_id: int, *, voter_id: int | None = None) -> list[aiosqlite.Row]:
-        """Every vote event of a poll (or of one voter in it), oldest first."""
-        if voter_id is None:
-            return await self._db.fetch_all("SELECT * FROM vote_events WHERE poll_id = ? ORDER BY id", (poll_id,))
-        return await self._db.fetch_all(
-            "SELECT * FROM vote_events WHERE poll_id = ? AND voter_id = ? ORDER BY id", (poll_id, voter_id)
-        )
-
 
 def _counts(rows: list[aiosqlite.Row]) -> VoteCounts:
     return VoteCounts({row[0]: row[1] for row in rows}, rows[0][2] if rows else 0)
