@@ -51,6 +51,7 @@ async def agora(emulator: Emulator, tmp_path: Path, request: pytest.FixtureReque
             bot.print_log()
             print(f"----- emulator -----\n{emulator.diagnostics()}")
         bot.assert_token_not_logged()
+        assert not bot.hung_on_stop, "the bot did not exit after SIGTERM (it was killed; see its log)"
         assert emulator.unknown_routes == [], f"the bot called routes the emulator lacks: {emulator.unknown_routes}"
 
 

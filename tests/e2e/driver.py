@@ -85,6 +85,8 @@ class BotProcess:
         self.extra_env = dict(extra_env or {})
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
+        self.exit_codes: list[int | None] = []
+        self.hung_on_stop = 0  # times the bot had to be killed because SIGTERM did not stop it
         self._log_offset = 0
 
     def environment(self) -> dict[str, str]:
@@ -97,6 +99,7 @@ class BotProcess:
             DATABASE_PATH=str(self.database_path),
             LOG_LEVEL="DEBUG",
             PYTHONUNBUFFERED="1",
+            PYTHONFAULTHANDLER="1",
         )
         if community is not None:
             env["DISCORD_GUILD_ID"] = str(community.guild.id)
@@ -162,14 +165,27 @@ class BotProcess:
             try:
                 await asyncio.wait_for(proc.wait(), grace)
             except TimeoutError:
-                _log.warning("bot ignored SIGTERM for %ss; killing it", grace)
-                proc.kill()
-                await proc.wait()
+                await self._kill_hung(proc, grace)
+        self.exit_codes.append(proc.returncode)
         return proc.returncode
 
+    async def _kill_hung(self, proc: asyncio.subprocess.Process, grace: float) -> None:
+        """SIGABRT first: with PYTHONFAULTHANDLER the bot's thread stacks land in its log; then SIGKILL."""
+        self.hung_on_stop += 1
+        _log.warning("bot ignored SIGTERM for %ss; aborting it", grace)
+        with self.log_path.open("ab") as log:
+            log.write(f"\n===== e2e driver: no exit {grace}s after SIGTERM; SIGABRT, then SIGKILL =====\n".encode())
+        proc.send_signal(signal.SIGABRT)
+        try:
+            await asyncio.wait_for(proc.wait(), 3)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
     async def restart(self, **kwargs: Any) -> None:
-        """Stop and start again with the same database and environment."""
-        await self.stop()
+        """Stop (which must be clean: exit code 0 after SIGTERM) and start again with the same database."""
+        code = await self.stop()
+        assert code == 0 and not self.hung_on_stop, f"unclean stop (exit code {code})\n{self.tail()}"
         await self.start(**kwargs)
 
     def log_text(self) -> str:

@@ -303,7 +303,6 @@ def feed_posts(emu: Emulator, channel: Channel, title: str) -> list[Message]:
     return [m for m in emu.messages_in(channel) if m.author_id == bot_id and title in (m.content + str(m.embeds))]
 
 
-@pytest.mark.xfail(reason="feeds (/feed add, /feed check) not built yet", strict=False)
 @pytest.mark.bot_env(FEED_ALLOW_PRIVATE_ADDRESSES="true", FEED_CHECK_INTERVAL_SECONDS="3600")
 async def test_feed_items_are_posted_once_across_restarts(
     emulator: Emulator, agora: BotProcess, local_feed: LocalFeed
@@ -530,6 +529,23 @@ async def test_missing_permission_and_duplicate_post_are_refused(emulator: Emula
     assert again.ephemeral and "already" in again.content.lower()
     assert len(emulator.messages_in(seed.news)) == 1 and agora.row_counts() == after_post
     assert_clean(emulator)
+
+
+# ---- shutting down ---------------------------------------------------------------------------------
+
+
+async def test_sigterm_right_after_votes_exits_cleanly_and_keeps_them(emulator: Emulator, agora: BotProcess) -> None:
+    """README: on SIGTERM Agora closes the gateway, writes what is queued and closes the database."""
+    seed = emulator.community
+    assert seed is not None
+    posted = await post_seed_article(emulator)
+    poll = await find_poll_message(emulator, posted.thread)
+    for member in seed.members[:5]:
+        await vote(emulator, member, poll, SUPPORT)
+    code = await agora.stop()
+    assert agora.hung_on_stop == 0, f"the bot did not exit after SIGTERM\n{agora.tail()}"
+    assert code == 0 and "Shut down cleanly" in agora.log_text()
+    assert agora.row_counts()["votes"] == 5
 
 
 # ---- 6. discussion summary ------------------------------------------------------------------------
