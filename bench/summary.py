@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bot.storage.database import Database
 from bot.storage.summaries import SummaryStore
-from bot.summaries import charts, csv_export
+from bot.summaries import charts, csv_export, drawing
 from bot.summaries.figures import article_summary, poll_summary, poll_timeline
 from bot.timeutil import to_db
 
@@ -132,6 +132,25 @@ async def _time_ms(step: Callable[[], Awaitable[object]], runs: int) -> list[flo
     return timings
 
 
+async def _loop_lag_ms(work: Awaitable[object]) -> float:
+    """The longest the event loop went unserved while `work` ran: what vote ingestion would wait."""
+    done = False
+    worst = 0.0
+
+    async def ticker() -> None:
+        nonlocal worst
+        while not done:
+            started = time.perf_counter()
+            await asyncio.sleep(0.001)
+            worst = max(worst, (time.perf_counter() - started) * 1000 - 1)
+
+    watching = asyncio.create_task(ticker())
+    await work
+    done = True
+    await watching
+    return worst
+
+
 async def measure(path: Path, poll_id: int, runs: int) -> dict[str, list[float]]:
     db = await Database.open(path)
     try:
@@ -147,10 +166,22 @@ async def measure(path: Path, poll_id: int, runs: int) -> dict[str, list[float]]
             "article summary": await _time_ms(lambda: article_summary(store, 1, 1), runs),
             "poll chart": await _time_ms(lambda: charts.render_poll_chart_async(summary, timeline), runs),
             "article chart": await _time_ms(lambda: charts.render_article_chart_async(article), runs),
+            "loop lag in chart": [await _loop_lag_ms(charts.render_poll_chart_async(summary, timeline))],
+            # What the chart process saves: the same chart drawn in a thread of the bot's process.
+            "lag, chart in thread": [
+                await _loop_lag_ms(asyncio.to_thread(drawing.render_poll_chart, summary, timeline))
+            ],
             "votes csv": await _time_ms(lambda: csv_export.export_votes(store, poll_id), 1),
         }
     finally:
         await db.close()
+
+
+async def _measure_and_stop(path: Path, poll_id: int, runs: int) -> dict[str, list[float]]:
+    try:
+        return await measure(path, poll_id, runs)
+    finally:
+        await charts.shutdown()
 
 
 def _cell(timings: list[float]) -> str:
@@ -173,9 +204,9 @@ def main() -> None:
             started = time.perf_counter()
             build(path, size, args.neighbours)
             print(f"built {path.name} in {time.perf_counter() - started:.1f} s")
-        results[size] = asyncio.run(measure(path, args.neighbours + 1, args.runs))
+        results[size] = asyncio.run(_measure_and_stop(path, args.neighbours + 1, args.runs))
     steps = list(next(iter(results.values())))
-    print(f"\nmilliseconds, median [min-max] of {args.runs} runs (csv: one run)")
+    print(f"\nmilliseconds, median [min-max] of {args.runs} runs (csv and loop lag: one run)")
     print(f"{'votes':>10} | " + " | ".join(f"{step:>22}" for step in steps))
     for size, row in results.items():
         print(f"{size:>10,} | " + " | ".join(f"{_cell(row[step]):>22}" for step in steps))

@@ -27,6 +27,7 @@ from bot.storage.polls import PollStore
 from bot.storage.responses import ResponseStore
 from bot.storage.settings import SettingsStore
 from bot.storage.summaries import SummaryStore
+from bot.summaries import charts
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class AgoraBot(commands.Bot):
             store_text=self.config.message_content_intent and self.config.store_response_text,
         )
         self.summaries = SummaryStore(self.db)
+        self.add_closer(charts.shutdown)  # the chart process, if a chart was drawn
         self.feeds = build_feed_service(self.config, self.db, self.publisher, self.get_channel)
         self.add_closer(self.feeds.close)
         self.folder = (

@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from bot.summaries import charts
+from bot.summaries import charts, drawing
 from bot.summaries.figures import article_summary, poll_summary, poll_timeline
 from tests.summaries.factories import GUILD
 
@@ -61,4 +61,4 @@ async def test_article_chart_with_and_without_discussion(seed, store):
 
 @pytest.mark.parametrize(("text", "drawn"), [("Plain", "Plain"), ("$5", r"\$5"), ("Go 🚲 go", "Go go"), ("中文", "")])
 def test_text_the_font_cannot_draw_is_dropped(text, drawn):
-    assert charts._drawable(text) == drawn
+    assert drawing._drawable(text) == drawn
