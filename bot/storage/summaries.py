@@ -12,6 +12,8 @@ import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
+import aiosqlite
+
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,6 @@ class ArticleRow:
     title: str
     link: str | None
     published: str | None
-    created_at: str
     posted_at: str | None
 
 
@@ -139,7 +140,8 @@ class SummaryStore:
         rows = await self._db.fetch_all(
             "SELECT CAST(b.key AS INTEGER), o.id,"
             " (SELECT TOTAL(CASE e.action WHEN 'added' THEN 1 ELSE -1 END) FROM vote_events e"
-            "  WHERE e.poll_id = o.poll_id AND e.option_id = o.id AND e.at >= b.value ->> 0 AND e.at < b.value ->> 1)"
+            "  WHERE e.poll_id = o.poll_id AND e.option_id = o.id"
+            "  AND e.at >= json_extract(b.value, '$[0]') AND e.at < json_extract(b.value, '$[1]'))"
             " FROM json_each(:bounds) b JOIN poll_options o ON o.poll_id = :poll",
             {"poll": poll_id, "bounds": json.dumps(bounds)},
         )
@@ -212,13 +214,13 @@ class SummaryStore:
     async def article(self, article_id: int, guild_id: int | None) -> ArticleRow | None:
         """The article and when it was first posted (in this guild when one is given)."""
         row = await self._db.fetch_one(
-            "SELECT a.id, a.title, a.link, a.published, a.created_at,"
+            "SELECT a.id, a.title, a.link, a.published,"
             " (SELECT MIN(d.posted_at) FROM deliveries d WHERE d.article_id = a.id"
             "  AND (:guild IS NULL OR d.guild_id = :guild))"
             " FROM articles a WHERE a.id = :article",
             {"article": article_id, "guild": guild_id},
         )
-        return None if row is None else ArticleRow(row[0], row[1], row[2], row[3], row[4], row[5])
+        return None if row is None else ArticleRow(*tuple(row))
 
     async def article_by_number(self, guild_id: int, number: int) -> int | None:
         """The article posted in the guild whose message or thread id, or else whose article id, is `number`."""
@@ -284,9 +286,9 @@ class SummaryStore:
         return [(int(r[0]), int(r[1])) for r in rows]
 
 
-def _poll_row(row: object) -> PollRow:
-    r = tuple(row)  # type: ignore[arg-type]
-    return PollRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10], r[11])
+def _poll_row(row: aiosqlite.Row) -> PollRow:
+    values = tuple(row)
+    return PollRow(*values[:6], bool(values[6]), *values[7:])
 
 
 def _like_pattern(text: str) -> str:
