@@ -144,7 +144,8 @@ async def find_poll(store: SummaryStore, guild_id: int, reference: str | None, c
         if poll_id is None:
             raise SummaryNotFound(f"No poll matches `{reference.strip()}` in this server: `/poll list` shows them.")
     summary = await poll_summary(store, poll_id)
-    assert summary is not None  # found in this guild a moment ago; polls are never deleted
+    if summary is None:  # an unsent poll discarded in the meantime
+        raise SummaryNotFound(f"Poll #{poll_id} no longer exists.")
     return summary
 
 
@@ -160,7 +161,8 @@ async def find_article(store: SummaryStore, guild_id: int, reference: str | None
         if article_id is None:
             raise SummaryNotFound(f"No article posted in this server matches `{reference.strip()}`.")
     summary = await article_summary(store, article_id, guild_id)
-    assert summary is not None  # it has a delivery in this guild, so the article exists
+    if summary is None:  # deleted in the meantime
+        raise SummaryNotFound(f"Article #{article_id} no longer exists.")
     return summary
 
 
