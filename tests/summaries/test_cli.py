@@ -87,3 +87,17 @@ def test_runs_without_a_token_from_the_environment(database_file):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["voters"] == 3
+
+
+def test_export_writes_the_same_csv_as_discord_gets(database_file, capsysbinary):
+    path, poll_id, _ = database_file
+    assert main(["summary", "--poll", str(poll_id), "--export", "votes", "--db", str(path)]) == 0
+    rows = list(csv.reader(io.StringIO(capsysbinary.readouterr().out.decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["poll_id", "option", "emoji", "voter_id", "voted_at_utc"]
+    assert sorted(row[3] for row in rows[1:]) == ["1", "2", "3"]
+
+
+def test_export_needs_a_poll(database_file, capsys):
+    path, _, article = database_file
+    assert main(["summary", "--article", str(article), "--export", "events", "--db", str(path)]) == 1
+    assert "--export needs --poll" in capsys.readouterr().err
