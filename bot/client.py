@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
 import secrets
@@ -69,6 +70,7 @@ class AgoraBot(commands.Bot):
         self.version = __version__
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._first_ready_done = False
+        self._closing: asyncio.Future[None] | None = None
 
     async def setup_hook(self) -> None:
         self.db = await Database.open(self.config.database_path)
@@ -125,6 +127,12 @@ class AgoraBot(commands.Bot):
                 log.info("Finished %d article posts interrupted by the last shutdown", finished)
 
     async def close(self) -> None:
+        # A signal handler and leaving `async with bot` both close: the second waits for the first.
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close_once())
+        await asyncio.shield(self._closing)
+
+    async def _close_once(self) -> None:
         await super().close()
         for closer in reversed(self._closers):
             try:

@@ -106,12 +106,13 @@ class ArticlePublisher:
             thread = await message.create_thread(name=thread_name(article), auto_archive_duration=10080)
             await self._store.set_thread(delivery.id, thread.id)
         discussion = thread or channel
+        # The poll is the first reply (in a forum post too, as readers expect); the prompt follows it.
+        with_poll = delivery.open_poll and self.poll_opener is not None
+        if with_poll:
+            await self.poll_opener(delivery, article, discussion)
         if delivery.prompt_message_id is None:
-            with_poll = delivery.open_poll and self.poll_opener is not None
             prompt = await discussion.send(opening_prompt(article, with_poll=with_poll))
             await self._store.set_prompt(delivery.id, prompt.id)
-        if delivery.open_poll and self.poll_opener is not None:
-            await self.poll_opener(delivery, article, discussion)
         await self._store.mark_posted(delivery.id)
         log.info("Posted article %s into channel %s (delivery %s)", delivery.article_id, channel.id, delivery.id)
         return Published(delivery.article_id, delivery.id, message, thread)

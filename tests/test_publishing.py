@@ -130,6 +130,7 @@ async def test_poll_opener_is_called_with_the_thread(world):
 
     async def opener(delivery, article, where):
         seen.append((delivery.article_id, article.title, where.id))
+        assert len(http.sent("send_message")) == 1, "the poll is the thread's first reply, before the prompt"
 
     publisher.poll_opener = opener
     published = await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")

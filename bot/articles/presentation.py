@@ -89,6 +89,6 @@ def thread_name(article: Article) -> str:
 
 def opening_prompt(article: Article, *, with_poll: bool) -> str:
     question = article.question or DEFAULT_PROMPT_QUESTION
-    invitation = "Reply in this thread, and vote in the poll below." if with_poll else "Reply in this thread."
+    invitation = "Reply in this thread, and vote in the poll above." if with_poll else "Reply in this thread."
     text = f"💬 **Over to you:** {question}\n{invitation}"
     return shorten(text, MESSAGE_MAX)
