@@ -23,11 +23,7 @@ class DiscussionListener(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        # A thread missing from the cache arrives as a PartialMessageable; every other channel
-        # type is certainly not a discussion thread and costs no database read.
-        if message.guild is None or not isinstance(message.channel, discord.Thread | discord.PartialMessageable):
-            return
-        if message.type not in _REPLY_TYPES:
+        if not _maybe_discussion(message) or message.type not in _REPLY_TYPES:
             return
         await self.service.record_reply(reply_from_message(message))
 
@@ -36,7 +32,7 @@ class DiscussionListener(commands.Cog):
         edited = payload.data.get("edited_timestamp")
         content = payload.data.get("content")
         # Link previews and pins also send updates; only a new edit time means the author edited.
-        if not edited or content is None:
+        if not edited or content is None or not _maybe_discussion(payload.message):
             return
         await self.service.record_edit(payload.message_id, datetime.fromisoformat(edited), content)
 
@@ -51,6 +47,15 @@ class DiscussionListener(commands.Cog):
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
         await self.service.thread_deleted(payload.thread_id)
+
+
+def _maybe_discussion(message: discord.Message) -> bool:
+    """Whether the message may be in an article's thread; False costs no database read.
+
+    A thread missing from the cache arrives as a PartialMessageable; any other channel type is
+    certainly not a discussion thread.
+    """
+    return message.guild is not None and isinstance(message.channel, discord.Thread | discord.PartialMessageable)
 
 
 def reply_from_message(message: discord.Message) -> Reply:

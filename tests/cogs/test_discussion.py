@@ -121,3 +121,14 @@ async def test_thread_delete_event_closes_the_discussion(listener):
         {"id": str(THREAD_ID), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(TEXT_CHANNEL_ID)}))
     assert await db.fetch_value("SELECT discussion_open FROM deliveries WHERE thread_id = ?", (THREAD_ID,)) == 0
 
+
+
+async def test_edit_outside_threads_is_ignored(listener):
+    cog, client, guild, db = listener
+    thread, channel = guild.get_thread(THREAD_ID), guild.get_channel(TEXT_CHANNEL_ID)
+    await cog.on_message(message(client, thread, FIRST))
+    # The same id seen in a plain channel (a fake, to show the check runs before any database write).
+    data = {"id": str(FIRST), "channel_id": str(TEXT_CHANNEL_ID), "guild_id": str(GUILD_ID), "content": "x",
+            "edited_timestamp": "2026-11-01T12:07:00.000000+00:00"}
+    await cog.on_raw_message_edit(discord.RawMessageUpdateEvent(data, message(client, channel, FIRST, content="x")))
+    assert (await stored(db))[0][3:] == (None, 11, "Good point.")
