@@ -1,7 +1,7 @@
 """Read-only aggregate queries behind poll results, exports and article summaries.
 
 Every figure is computed in SQL over indexes (votes' primary key, votes_by_voter,
-vote_events_timeline of migration 0004): nothing here loads a poll's votes into Python except the export
+vote_events_timeline of migration 0002): nothing here loads a poll's votes into Python except the export
 iterators, which stream them in chunks.
 """
 

@@ -74,3 +74,22 @@ async def test_transaction_rolls_back_on_error(tmp_path):
 def test_bundled_migrations_are_numbered_without_gaps():
     versions = [version for version, _, _ in bundled_migrations()]
     assert versions == list(range(1, len(versions) + 1))
+
+
+async def test_database_from_the_first_release_upgrades_to_the_current_schema(tmp_path):
+    """A database left by version 1 of the schema gains every later migration and keeps its rows."""
+    path = tmp_path / "agora.db"
+    first_release = bundled_migrations()[:1]
+    old = await Database.open(path, migrations=first_release)
+    async with old.transaction() as connection:
+        await connection.execute("INSERT INTO guild_settings (guild_id, moderator_role_id) VALUES (1, 2)")
+    await old.close()
+
+    current = await Database.open(path)
+    try:
+        assert await current.schema_version() == bundled_migrations()[-1][0] > 1
+        assert await current.fetch_value("SELECT moderator_role_id FROM guild_settings WHERE guild_id = 1") == 2
+        index = await current.fetch_value("SELECT name FROM sqlite_master WHERE name = 'vote_events_timeline'")
+        assert index == "vote_events_timeline"
+    finally:
+        await current.close()
