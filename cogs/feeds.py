@@ -71,7 +71,8 @@ class FeedCommands(
             channel, url, created_by=interaction.user.id, open_thread=open_thread, open_poll=open_poll,
             backfill=backfill, poll_question=question, poll_options=options,
         )  # fmt: skip
-        await interaction.followup.send(added_text(subscribed, channel, backfill), ephemeral=True)
+        missing = missing_posting_permissions(channel, channel.guild.me, open_thread=open_thread, open_poll=open_poll)
+        await interaction.followup.send(added_text(subscribed, channel, backfill, missing), ephemeral=True)
 
     @app_commands.command(name="list", description="This server's feeds, where they post and how they are doing")
     @moderator_only()
@@ -177,15 +178,15 @@ def choice_name(subscription: Subscription, guild: discord.Guild) -> str:
     return f"{title[:100 - len(where) - len(state) - 3]} → {where}{state}"[:100]
 
 
-def added_text(subscribed: Subscribed, channel: PostableChannel, backfill: int) -> str:
+def added_text(subscribed: Subscribed, channel: PostableChannel, backfill: int, missing: list[str]) -> str:
     title = discord.utils.escape_markdown(subscribed.title)
     lines = [f"{channel.mention} now follows **{title}** ({subscribed.item_count} articles in the feed)."]
     if subscribed.posted:
         lines.append(f"Posted the newest {subscribed.posted}; the others count as already seen.")
     elif backfill == 0:
         lines.append("Nothing was posted now: only articles published from here on will be.")
-    if subscribed.missing_permissions:
-        lines.append(f"⚠️ I am missing {', '.join(subscribed.missing_permissions)} in {channel.mention}: "
+    if missing:
+        lines.append(f"⚠️ I am missing {', '.join(missing)} in {channel.mention}: "
                      "nothing will be posted there until that is fixed.")  # fmt: skip
     elif subscribed.not_posted:
         lines.append(f"⚠️ Could not post yet: {subscribed.not_posted}")

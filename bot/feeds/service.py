@@ -28,12 +28,11 @@ from bot.feeds.articles import article_from_item
 from bot.feeds.fetcher import FeedFetcher, FeedFetchError, FetchResult
 from bot.feeds.parser import FeedItem, FeedParseError, ParsedFeed, parse_feed
 from bot.feeds.urls import InvalidFeedUrl, check_url_syntax, validate_feed_url
-from bot.permissions import missing_posting_permissions
 from bot.polls.options import PollOption, article_poll_spec
 from bot.publishing import CannotPost
 from bot.storage.articles import AlreadyPosted, IntentHook
 from bot.storage.database import Database
-from bot.storage.feeds import Feed, FeedStore, NewSubscription, Subscription
+from bot.storage.feeds import Feed, FeedCheck, FeedStore, NewSubscription, Subscription
 from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,6 @@ class Subscribed:
     item_count: int
     posted: int
     not_posted: str | None  # why the backfill could not be posted yet
-    missing_permissions: list[str]
 
 
 @dataclass
@@ -100,6 +98,7 @@ class FeedService:
         allow_private: bool = False,
         jitter: float = 0.1,
         clock: Callable[[], datetime] = utcnow,
+        in_flight: int = 40,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
@@ -112,6 +111,8 @@ class FeedService:
         self._clock = clock
         self._cycle_lock = asyncio.Lock()
         self._blocked: dict[int, str] = {}  # subscription id → why it cannot post, to log once per change
+        self._pruned: dict[int, datetime] = {}  # subscription id → when its old seen items were last pruned
+        self._in_flight = asyncio.Semaphore(in_flight)
 
     async def close(self) -> None:
         await self._fetcher.close()
@@ -150,9 +151,8 @@ class FeedService:
             seen_keys=[item.key for item in parsed.items if item.key not in newest_keys],
         )  # fmt: skip
         posted, not_posted = await self._deliver(subscription, newest, _source(subscription.feed_title, url))
-        missing = missing_posting_permissions(channel, channel.guild.me, open_thread=open_thread, open_poll=open_poll)
         log.info("Channel %s subscribed to feed %s (%d items)", channel.id, subscription.feed_id, len(parsed.items))
-        return Subscribed(subscription, parsed.title or url, len(parsed.items), posted, not_posted, missing)
+        return Subscribed(subscription, parsed.title or url, len(parsed.items), posted, not_posted)
 
     async def _fetch_and_parse(self, url: str) -> tuple[FetchResult, ParsedFeed]:
         try:
@@ -208,32 +208,37 @@ class FeedService:
 
     async def _check(self, feeds: list[Feed]) -> CycleReport:
         report = CycleReport()
-        # The fetcher's semaphore bounds the network; each feed's outcome is independent of the others'.
-        for outcome in await asyncio.gather(*(self._check_feed(feed) for feed in feeds), return_exceptions=True):
+        checks: list[FeedCheck] = []
+        outcomes = await asyncio.gather(*(self._check_feed(feed) for feed in feeds), return_exceptions=True)
+        for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 log.error("Checking a feed failed unexpectedly", exc_info=outcome)
                 report.add(CycleReport(feeds=1, failed=1))
             else:
-                report.add(outcome)
+                report.add(outcome[0])
+                checks.append(outcome[1])
+        await self._store.record_checks(checks)
         return report
 
-    async def _check_feed(self, feed: Feed) -> CycleReport:
-        checked_at = self._clock()
-        try:
-            fetched = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-            if fetched.not_modified:
-                await self._store.record_not_modified(feed.id, checked_at=checked_at, next_check_at=self._next_check(0))
-                self._log_recovery(feed)
-                return CycleReport(feeds=1, not_modified=1)
-            parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.final_url, fetched.content_type)
-        except (FeedFetchError, FeedParseError) as error:
-            return await self._failed(feed, error, checked_at)
-        await self._store.record_fetched(
-            feed.id, title=parsed.title or None, etag=fetched.etag, last_modified=fetched.last_modified,
-            checked_at=checked_at, next_check_at=self._next_check(0),
-        )  # fmt: skip
-        self._log_recovery(feed)
-        return await self._distribute(feed, parsed, checked_at)
+    async def _check_feed(self, feed: Feed) -> tuple[CycleReport, FeedCheck]:
+        # Bounds the feeds in flight, so a big cycle holds a few parsed documents at a time, not all of them.
+        async with self._in_flight:
+            checked_at = self._clock()
+            try:
+                fetched = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+                if fetched.not_modified:
+                    self._log_recovery(feed)
+                    return CycleReport(feeds=1, not_modified=1), FeedCheck(feed.id, checked_at, self._next_check(0))
+                parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.final_url, fetched.content_type)
+            except (FeedFetchError, FeedParseError) as error:
+                return await self._failed(feed, error, checked_at)
+            self._log_recovery(feed)
+            report = await self._distribute(feed, parsed, checked_at)
+            check = FeedCheck(
+                feed.id, checked_at, self._next_check(0), fetched=True, title=parsed.title or None,
+                etag=fetched.etag, last_modified=fetched.last_modified, new_items=report.posted > 0,
+            )  # fmt: skip
+            return report, check
 
     async def _distribute(self, feed: Feed, parsed: ParsedFeed, checked_at: datetime) -> CycleReport:
         """Give each active subscription its unseen items."""
@@ -248,11 +253,16 @@ class FeedService:
             report.posted += posted
             if reason:
                 report.errors.append(reason)
-            # Only a feed that gained items can have dropped old ones: prune then, not every cycle.
-            await self._store.forget_old_seen(subscription.id, keys, checked_at - SEEN_RETENTION)
-        if report.posted:
-            await self._store.record_new_items(feed.id, checked_at)
+            await self._forget_old_seen(subscription, keys, checked_at)
         return report
+
+    async def _forget_old_seen(self, subscription: Subscription, keys: list[str], now: datetime) -> None:
+        """At most daily per subscription, and only after new items (only then can old ones have dropped off)."""
+        last = self._pruned.get(subscription.id)
+        if last is not None and now - last < timedelta(days=1):
+            return
+        self._pruned[subscription.id] = now
+        await self._store.forget_old_seen(subscription.id, keys, now - SEEN_RETENTION)
 
     async def _deliver(self, subscription: Subscription, items: list[FeedItem], source: str) -> tuple[int, str | None]:
         """Post items oldest first; stop at the first refusal (it is almost always the channel, not the item)."""
@@ -296,21 +306,21 @@ class FeedService:
 
     # --- failures, backoff and pausing ---------------------------------------------------------------
 
-    async def _failed(self, feed: Feed, error: FeedFetchError | FeedParseError, checked_at: datetime) -> CycleReport:
+    async def _failed(
+        self, feed: Feed, error: FeedFetchError | FeedParseError, checked_at: datetime
+    ) -> tuple[CycleReport, FeedCheck]:
         failures = feed.consecutive_failures + 1
         retry_after = getattr(error, "retry_after", None)
-        await self._store.record_failure(
-            feed.id, error.message, checked_at=checked_at, next_check_at=self._next_check(failures, retry_after)
-        )
+        check = FeedCheck(feed.id, checked_at, self._next_check(failures, retry_after), error=error.message)
         name = _source(feed.title, feed.url)
         if failures == 1:
             log.warning("Feed %s (%s) is failing: %s", feed.id, name, error.message)
         else:
             log.debug("Feed %s failed again (%d in a row): %s", feed.id, failures, error.message)
         if failures < self.max_failures:
-            return CycleReport(feeds=1, failed=1, errors=[f"{name}: {error.message}"])
+            return CycleReport(feeds=1, failed=1, errors=[f"{name}: {error.message}"]), check
         await self._pause(feed, name, failures, error.message)
-        return CycleReport(feeds=1, failed=1, paused_feeds=1, errors=[f"{name}: {error.message} (paused)"])
+        return CycleReport(feeds=1, failed=1, paused_feeds=1, errors=[f"{name}: {error.message} (paused)"]), check
 
     async def _pause(self, feed: Feed, name: str, failures: int, message: str) -> None:
         reason = f"failed {failures} times in a row; last error: {message}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -77,6 +78,21 @@ class Subscription:
             poll_options=row["poll_options"], paused=bool(row["paused"]), paused_reason=row["paused_reason"],
             created_by=row["created_by"], created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    """The outcome of fetching one feed in a cycle: a full fetch, a 304, or an error."""
+
+    feed_id: int
+    checked_at: datetime
+    next_check_at: datetime
+    fetched: bool = False  # a 200 that parsed: title and validators are new
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    new_items: bool = False
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,43 +278,35 @@ class FeedStore:
 
     # --- check outcomes -----------------------------------------------------------------------------
 
-    async def record_fetched(
-        self, feed_id: int, *, title: str | None, etag: str | None, last_modified: str | None,
-        checked_at: datetime, next_check_at: datetime,
-    ) -> None:  # fmt: skip
-        """A 200 that parsed: new validators, failures cleared."""
+    async def record_checks(self, checks: Iterable[FeedCheck]) -> None:
+        """Write a whole cycle's outcomes in one transaction (one per feed would cost a commit each)."""
+        fetched, unchanged, failed = [], [], []
+        for check in checks:
+            at, due = to_db(check.checked_at), to_db(check.next_check_at)
+            if check.error is not None:
+                failed.append((check.error[:500], at, due, check.feed_id))
+            elif check.fetched:
+                new_item_at = at if check.new_items else None
+                fetched.append((check.title, check.etag, check.last_modified, at, at, due, new_item_at, check.feed_id))
+            else:
+                unchanged.append((at, at, due, check.feed_id))
         async with self._db.transaction() as connection:
-            await connection.execute(
+            await connection.executemany(
                 "UPDATE feeds SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_checked_at = ?,"
-                " last_success_at = ?, consecutive_failures = 0, last_error = NULL, next_check_at = ? WHERE id = ?",
-                (title, etag, last_modified, to_db(checked_at), to_db(checked_at), to_db(next_check_at), feed_id),
+                " last_success_at = ?, consecutive_failures = 0, last_error = NULL, next_check_at = ?,"
+                " last_new_item_at = COALESCE(?, last_new_item_at) WHERE id = ?",
+                fetched,
             )
-
-    async def record_not_modified(self, feed_id: int, *, checked_at: datetime, next_check_at: datetime) -> None:
-        async with self._db.transaction() as connection:
-            await connection.execute(
+            await connection.executemany(
                 "UPDATE feeds SET last_checked_at = ?, last_success_at = ?, consecutive_failures = 0,"
                 " last_error = NULL, next_check_at = ? WHERE id = ?",
-                (to_db(checked_at), to_db(checked_at), to_db(next_check_at), feed_id),
+                unchanged,
             )
-
-    async def record_failure(
-        self, feed_id: int, error: str, *, checked_at: datetime, next_check_at: datetime
-    ) -> int:
-        """Count one more failure in a row; returns the new count."""
-        async with self._db.transaction() as connection:
-            cursor = await connection.execute(
+            await connection.executemany(
                 "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?,"
-                " last_checked_at = ?, next_check_at = ? WHERE id = ? RETURNING consecutive_failures",
-                (error[:500], to_db(checked_at), to_db(next_check_at), feed_id),
+                " last_checked_at = ?, next_check_at = ? WHERE id = ?",
+                failed,
             )
-            row = await cursor.fetchone()
-            await cursor.close()
-        return int(row[0]) if row else 0
-
-    async def record_new_items(self, feed_id: int, at: datetime) -> None:
-        async with self._db.transaction() as connection:
-            await connection.execute("UPDATE feeds SET last_new_item_at = ? WHERE id = ?", (to_db(at), feed_id))
 
     # --- seen items ---------------------------------------------------------------------------------
 
@@ -340,17 +348,11 @@ class FeedStore:
         """Drop seen items older than `before` that the feed no longer lists; they cannot come back as new
         unless the publisher re-lists them after that long, and the table would otherwise grow forever."""
         async with self._db.transaction() as connection:
-            await connection.execute("CREATE TEMP TABLE IF NOT EXISTS present_keys (item_key TEXT PRIMARY KEY)")
-            await connection.execute("DELETE FROM present_keys")
-            await connection.executemany(
-                "INSERT OR IGNORE INTO present_keys (item_key) VALUES (?)", [(key,) for key in present_keys]
-            )
             cursor = await connection.execute(
                 "DELETE FROM subscription_seen_items WHERE subscription_id = ? AND seen_at < ?"
-                " AND item_key NOT IN (SELECT item_key FROM present_keys)",
-                (subscription_id, to_db(before)),
+                " AND item_key NOT IN (SELECT value FROM json_each(?))",
+                (subscription_id, to_db(before), json.dumps(present_keys)),
             )
-            await connection.execute("DELETE FROM present_keys")
             return cursor.rowcount
 
 

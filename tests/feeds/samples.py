@@ -24,11 +24,13 @@ def article_html(n: int) -> str:
     )
 
 
-def rss_document(items: int = 50, *, channel: str = "Generated News") -> bytes:
-    """An RSS 2.0 feed, newest item first, with content:encoded, dc:creator and media images."""
+def rss_document(items: int = 50, *, channel: str = "Generated News", first: int = 1) -> bytes:
+    """An RSS 2.0 feed of items first..first+items-1, newest first, with content:encoded, dc:creator and
+    media images; raising `first` by k makes k new items appear on top and k old ones drop off."""
     entries = []
-    for n in range(items, 0, -1):
-        published = format_datetime(NEWEST - timedelta(hours=items - n), usegmt=True)
+    newest = first + items - 1
+    for n in range(newest, first - 1, -1):
+        published = format_datetime(NEWEST - timedelta(hours=newest - n), usegmt=True)
         entries.append(
             "<item>"
             f"<title>Article {n}: council &amp; budget news</title>"

@@ -1,0 +1,122 @@
+"""Feed, subscription and seen-item SQL against a real SQLite database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.storage import Database
+from bot.storage.feeds import AlreadySubscribed, FeedCheck, FeedStore, NewSubscription
+
+NOW = datetime(2024, 6, 5, 12, 0, tzinfo=UTC)
+GUILD = 1
+
+
+@pytest.fixture
+async def store(tmp_path):
+    db = await Database.open(tmp_path / "feeds.db")
+    yield FeedStore(db)
+    await db.close()
+
+
+def new(url: str = "https://a.example/feed", channel_id: int = 10, **changes) -> NewSubscription:  # type: ignore[no-untyped-def]
+    values = dict(url=url, title="A", etag='"1"', last_modified=None, next_check_at=NOW + timedelta(minutes=10),
+                  guild_id=GUILD, channel_id=channel_id, created_by=5)  # fmt: skip
+    values.update(changes)
+    return NewSubscription(**values)  # type: ignore[arg-type]
+
+
+async def test_one_feed_row_per_url_shared_by_subscriptions(store: FeedStore) -> None:
+    first = await store.subscribe(new(channel_id=10), ["k1"])
+    second = await store.subscribe(new(channel_id=11), [])
+    assert first.feed_id == second.feed_id
+    assert (first.feed_url, first.feed_title) == ("https://a.example/feed", "A")
+    with pytest.raises(AlreadySubscribed, match="<#10>"):
+        await store.subscribe(new(channel_id=10), [])
+    assert await store.unseen_keys(first.id, ["k1", "k2"]) == {"k2"}
+    assert await store.unseen_keys(second.id, ["k1"]) == {"k1"}
+
+
+async def test_due_feeds_need_an_active_subscription_and_a_due_time(store: FeedStore) -> None:
+    subscription = await store.subscribe(new(), [])
+    assert await store.due_feeds(NOW) == []
+    assert [feed.id for feed in await store.due_feeds(NOW + timedelta(minutes=10))] == [subscription.feed_id]
+    await store.set_paused(subscription.id, GUILD, "paused by Mod")
+    assert await store.due_feeds(NOW + timedelta(days=1)) == []
+    assert await store.guild_feeds(GUILD) == []
+
+
+async def test_cycle_outcomes_are_recorded_together(store: FeedStore) -> None:
+    ok = await store.subscribe(new("https://ok.example/"), [])
+    same = await store.subscribe(new("https://same.example/"), [])
+    bad = await store.subscribe(new("https://bad.example/"), [])
+    later = NOW + timedelta(hours=1)
+    await store.record_checks([
+        FeedCheck(ok.feed_id, NOW, later, fetched=True, title="OK", etag='"2"', last_modified="x", new_items=True),
+        FeedCheck(same.feed_id, NOW, later),
+        FeedCheck(bad.feed_id, NOW, later, error="HTTP 500"),
+    ])  # fmt: skip
+    await store.record_checks([FeedCheck(bad.feed_id, NOW, later, error="HTTP 503")])
+    fetched, unchanged, failing = [await store.feed(s.feed_id) for s in (ok, same, bad)]
+    assert fetched and (fetched.title, fetched.etag, fetched.last_new_item_at) == ("OK", '"2"', NOW)
+    assert unchanged and (unchanged.etag, unchanged.last_success_at, unchanged.next_check_at) == ('"1"', NOW, later)
+    assert failing and (failing.consecutive_failures, failing.last_error) == (2, "HTTP 503")
+    await store.record_checks([FeedCheck(bad.feed_id, NOW, later)])
+    recovered = await store.feed(bad.feed_id)
+    assert recovered and (recovered.consecutive_failures, recovered.last_error) == (0, None)
+
+
+async def test_resume_clears_failures_and_sets_the_due_time(store: FeedStore) -> None:
+    subscription = await store.subscribe(new(), [])
+    await store.record_checks([FeedCheck(subscription.feed_id, NOW, NOW + timedelta(days=1), error="down")])
+    assert [s.id for s in await store.pause_feed(subscription.feed_id, "failed")] == [subscription.id]
+    assert await store.pause_feed(subscription.feed_id, "failed") == []  # already paused
+    assert await store.set_paused(subscription.id, GUILD, None, due_at=NOW)
+    feed = await store.feed(subscription.feed_id)
+    assert feed and (feed.consecutive_failures, feed.next_check_at) == (0, NOW)
+    assert not await store.set_paused(subscription.id, GUILD + 1, None)  # another guild's id finds nothing
+
+
+async def test_many_keys_are_checked_in_chunks(store: FeedStore) -> None:
+    subscription = await store.subscribe(new(), [f"seen-{n}" for n in range(700)])
+    keys = [f"seen-{n}" for n in range(700)] + [f"new-{n}" for n in range(600)]
+    assert await store.unseen_keys(subscription.id, keys) == {f"new-{n}" for n in range(600)}
+
+
+async def test_seen_mark_runs_inside_another_transaction(store: FeedStore) -> None:
+    subscription = await store.subscribe(new(), [])
+    async with store._db.transaction() as connection:
+        await FeedStore.seen_with_intent(subscription.id, "k")(connection)
+    assert await store.unseen_keys(subscription.id, ["k"]) == set()
+    await store.forget_seen(subscription.id, "k")
+    assert await store.unseen_keys(subscription.id, ["k"]) == {"k"}
+
+
+async def test_old_seen_items_the_feed_dropped_are_forgotten(store: FeedStore) -> None:
+    subscription = await store.subscribe(new(), ["gone", "still listed"])
+    assert await store.forget_old_seen(subscription.id, ["still listed"], datetime.now(UTC) - timedelta(days=1)) == 0
+    assert await store.forget_old_seen(subscription.id, ["still listed"], datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert await store.unseen_keys(subscription.id, ["gone", "still listed"]) == {"gone"}
+
+
+async def test_removing_the_last_subscription_removes_the_feed(store: FeedStore) -> None:
+    first = await store.subscribe(new(channel_id=10), ["k"])
+    second = await store.subscribe(new(channel_id=11), ["k"])
+    assert not await store.remove_subscription(first.id, GUILD + 1)
+    assert await store.remove_subscription(first.id, GUILD)
+    assert await store.feed(first.feed_id) is not None
+    assert await store.remove_subscription(second.id, GUILD)
+    assert await store.feed(first.feed_id) is None
+    assert await store._db.fetch_value("SELECT COUNT(*) FROM subscription_seen_items") == 0
+
+
+async def test_search_matches_title_or_url_and_escapes_wildcards(store: FeedStore) -> None:
+    await store.subscribe(new("https://a.example/feed", title="Local 100% News"), [])
+    await store.subscribe(new("https://b.example/my_feed", channel_id=11, title="Other"), [])
+    assert [s.feed_title for s in await store.search_subscriptions(GUILD, "100%")] == ["Local 100% News"]
+    assert [s.feed_title for s in await store.search_subscriptions(GUILD, "my_f")] == ["Other"]
+    assert [s.feed_title for s in await store.search_subscriptions(GUILD, "")] == ["Local 100% News", "Other"]
+    assert await store.search_subscriptions(GUILD + 1, "") == []
+    [(listed, feed)] = (await store.subscriptions_in_guild(GUILD))[:1]
+    assert listed.feed_id == feed.id
