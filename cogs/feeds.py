@@ -201,8 +201,10 @@ def subscription_line(subscription: Subscription, feed: Feed, guild: discord.Gui
         parts.append(f"⚠️ failing ({feed.consecutive_failures} in a row): {feed.last_error}")
     else:
         parts.append("✅ active")
-    if feed.last_success_at:
-        parts.append(f"last read {discord.utils.format_dt(feed.last_success_at, 'R')}")
+    if feed.last_checked_at:
+        parts.append(f"checked {discord.utils.format_dt(feed.last_checked_at, 'R')}")
+    if feed.last_new_item_at:
+        parts.append(f"last new article {discord.utils.format_dt(feed.last_new_item_at, 'R')}")
     channel = guild.get_channel(subscription.channel_id)
     if channel is None:
         parts.append("⚠️ channel not found")

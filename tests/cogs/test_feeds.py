@@ -95,13 +95,16 @@ async def test_poll_options_and_question_are_kept_on_the_subscription(cog) -> No
 async def test_list_shows_each_subscription_with_its_state_and_problems(cog) -> None:
     await add(cog)
     await add(cog, READ_ONLY_CHANNEL_ID)
-    commands, bot, _, guild, _ = cog
+    commands, bot, _, guild, server = cog
+    server.add_item("Story 4")
+    await commands.check.callback(commands, moderator(bot, guild))
     interaction = moderator(bot, guild)
     await commands.list_feeds.callback(commands, interaction)
     [reply] = interaction.replies
     description = reply["embed"].description
     lines = description.splitlines()
     assert len(lines) == 2 and all("**Live News**" in line and "✅ active" in line for line in lines)
+    assert all("checked <t:" in line and "last new article <t:" in line for line in lines)
     assert f"<#{READ_ONLY_CHANNEL_ID}>" in description and "missing Send Messages" in description
     assert sum("missing" in line for line in lines) == 1
 
