@@ -1,4 +1,4 @@
-"""How long poll summaries, timelines, exports and charts take at 10k, 100k and 1M votes.
+"""How long poll summaries (now and at a past moment), timelines, exports and charts take at 10k-1M votes.
 
     .venv/bin/python -m bench.summary                    # 10k, 100k, 1M votes, 5 runs each
     .venv/bin/python -m bench.summary --sizes 10000 --runs 3
@@ -25,7 +25,7 @@ from bot.storage.database import Database
 from bot.storage.summaries import SummaryStore
 from bot.summaries import charts, csv_export, drawing
 from bot.summaries.figures import article_summary, poll_summary, poll_timeline
-from bot.timeutil import to_db
+from bot.timeutil import to_db, utcnow
 
 OUT = Path(__file__).parent / "out"
 OPTIONS = (("👍", "Agree"), ("👎", "Disagree"), ("🤷", "Not sure"), ("🔥", "Strongly agree"))
@@ -157,8 +157,15 @@ async def measure(path: Path, poll_id: int, runs: int) -> dict[str, list[float]]
         timeline = await poll_timeline(store, summary)
         article = await article_summary(store, 1, 1)
         assert article is not None
+        moment = min(START + SPAN + timedelta(hours=1), utcnow())
+        past = await poll_summary(store, poll_id, moment)
+        assert past is not None and past.options == summary.options  # every vote was cast by then
         return {
             "poll summary": await _time_ms(lambda: poll_summary(store, poll_id), runs),
+            # /poll results at: after the last vote, so the whole log is counted (the worst case).
+            "poll at moment": await _time_ms(lambda: poll_summary(store, poll_id, moment), runs),
+            # A multiple-choice poll also counts voters per person from the log's rows (no index has them).
+            "voters at, multiple": await _time_ms(lambda: store.voter_count_at(poll_id, to_db(moment)), runs),
             "timeline": await _time_ms(lambda: poll_timeline(store, summary), runs),
             "article summary": await _time_ms(lambda: article_summary(store, 1, 1), runs),
             "poll chart": await _time_ms(lambda: charts.render_poll_chart_async(summary, timeline), runs),

@@ -19,6 +19,7 @@ from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
 from bot.permissions import moderator_only
 from bot.polls.options import GuildEmoji, parse_options, validate_question
+from bot.summaries.moments import parse_moment
 from bot.summaries.reports import find_poll, poll_choices, poll_exports, poll_list_report, poll_report
 from bot.timeutil import utcnow
 
@@ -114,13 +115,17 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     @app_commands.describe(
         poll="The poll (search by question, or its number or message link); default: the poll of this thread",
         public="Post the results in this channel for everyone (default: only you see them)",
+        at="The tally at a past moment, in UTC: 2026-11-01 14:30, or how long ago: 2h (default: now)",
     )
     @moderator_only()
-    async def results(self, interaction: discord.Interaction, poll: str | None = None, public: bool = False) -> None:
+    async def results(
+        self, interaction: discord.Interaction, poll: str | None = None, public: bool = False, at: str | None = None
+    ) -> None:
         assert interaction.guild is not None and interaction.channel_id is not None
+        moment = parse_moment(at, utcnow()) if at is not None else None
         await self.bot.polls.recorder.flush()  # votes still queued in memory count too
         # Found before deferring: a mistake is answered privately even when public results were asked for.
-        summary = await find_poll(self.bot.summaries, interaction.guild.id, poll, interaction.channel_id)
+        summary = await find_poll(self.bot.summaries, interaction.guild.id, poll, interaction.channel_id, moment)
         await interaction.response.defer(ephemeral=not public, thinking=True)
         report = await poll_report(self.bot.summaries, summary)
         await interaction.followup.send(embed=report.embed, files=report.files, ephemeral=not public)

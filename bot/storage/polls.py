@@ -208,19 +208,6 @@ class PollStore:
         )
         return _counts(rows)
 
-    async def vote_counts_at(self, poll_id: int, moment: datetime) -> VoteCounts:
-        """The tally as it stood at `moment`, replayed from the event log: each vote's last event counts."""
-        # SQLite takes the bare columns of a MAX() aggregate from the row holding the maximum.
-        rows = await self._db.fetch_all(
-            "WITH last AS (SELECT option_id, voter_id, action, MAX(id) FROM vote_events"
-            " WHERE poll_id = :poll AND at <= :moment GROUP BY option_id, voter_id),"
-            " counted AS (SELECT option_id, voter_id FROM last WHERE action = 'added')"
-            " SELECT option_id, COUNT(*), (SELECT COUNT(DISTINCT voter_id) FROM counted)"
-            " FROM counted GROUP BY option_id",
-            {"poll": poll_id, "moment": to_db(moment)},
-        )
-        return _counts(rows)
-
 
 def _counts(rows: list[aiosqlite.Row]) -> VoteCounts:
     return VoteCounts({row[0]: row[1] for row in rows}, rows[0][2] if rows else 0)

@@ -23,6 +23,8 @@ from bot.storage.database import Database
 from bot.storage.summaries import SummaryStore
 from bot.summaries import csv_export, text
 from bot.summaries.figures import article_summary, poll_summary
+from bot.summaries.moments import InvalidMoment, parse_moment
+from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,12 @@ def add_summary_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     parser.add_argument(
         "--guild", type=int, metavar="ID", help="with --article: count only this server's poll and replies"
+    )
+    parser.add_argument(
+        "--at",
+        metavar="WHEN",
+        help="with --poll: the figures as they stood at a past moment, from the vote log: "
+        "an ISO date/time in UTC (2026-11-01T14:30; an offset like +02:00 is converted) or how long ago (2h, 1d12h)",
     )
     parser.add_argument(
         "--export",
@@ -67,8 +75,15 @@ def run_summary(args: argparse.Namespace) -> int:
     if args.export and args.poll is None:
         print("--export needs --poll.", file=sys.stderr)
         return 1
+    if args.at is not None and (args.poll is None or args.export):
+        print("--at needs --poll (and gives figures, not an --export).", file=sys.stderr)
+        return 1
     try:
+        args.moment = parse_moment(args.at, utcnow()) if args.at is not None else None
         output = asyncio.run(_export(path, args) if args.export else _render(path, args))
+    except InvalidMoment as error:
+        print(str(error).replace("`", ""), file=sys.stderr)
+        return 1
     except (sqlite3.Error, ValueError) as error:
         print(f"Could not read {path}: {error}", file=sys.stderr)
         return 1
@@ -110,7 +125,7 @@ async def _render(path: Path, args: argparse.Namespace) -> str | None:
     try:
         store = SummaryStore(db)
         if args.poll is not None:
-            summary = await poll_summary(store, args.poll)
+            summary = await poll_summary(store, args.poll, args.moment)
             if summary is None:
                 return None
             return _formatted(args.format, summary, text.poll_text, text.poll_dict, text.poll_csv)

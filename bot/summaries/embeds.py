@@ -12,7 +12,7 @@ from datetime import datetime
 import discord
 
 from bot.summaries.figures import ArticleSummary, DiscussionFigures, PollListEntry, PollSummary
-from bot.summaries.text import format_percent, headline, option_name, status_text, text_bar
+from bot.summaries.text import format_moment, format_percent, headline, option_name, status_text, text_bar
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +24,16 @@ _LABEL_LIMIT = 80
 
 
 def poll_results_embed(summary: PollSummary, chart_filename: str | None = None) -> discord.Embed:
+    as_of = "" if summary.as_of is None else f"As of {format_moment(summary.as_of)}: "
     embed = discord.Embed(
         title=_cut(f"📊 {summary.question}", _TITLE_LIMIT),
-        description=_cut(f"**{headline(summary)}**\n\n" + "\n".join(_option_lines(summary)), _DESCRIPTION_LIMIT),
+        description=_cut(f"**{as_of}{headline(summary)}**\n\n" + "\n".join(_option_lines(summary)), _DESCRIPTION_LIMIT),
         colour=COLOUR,
     )
+    if summary.as_of is not None:
+        embed.add_field(
+            name="As of", value=f"{format_moment(summary.as_of)} ({_when(summary.as_of, 'R')})", inline=False
+        )
     embed.add_field(name="Status", value=status_text(summary).capitalize(), inline=True)
     embed.add_field(name="Voters", value=f"{summary.voters} ({summary.total_votes} votes)", inline=True)
     embed.add_field(name="Opened", value=_when(summary.opened_at), inline=True)
@@ -38,7 +43,8 @@ def poll_results_embed(summary: PollSummary, chart_filename: str | None = None) 
         relative = f" ({discord.utils.format_dt(summary.deadline_at, 'R')})" if summary.status == "open" else ""
         embed.add_field(name="Deadline", value=_when(summary.deadline_at) + relative, inline=True)
     note = " · multiple choice: percentages are of voters" if summary.multiple else ""
-    embed.set_footer(text=f"Poll #{summary.poll_id}{note}")
+    past = " · votes held at the time shown, from the vote log" if summary.as_of is not None else ""
+    embed.set_footer(text=f"Poll #{summary.poll_id}{note}{past}")
     if chart_filename:
         embed.set_image(url=f"attachment://{chart_filename}")
     return embed
@@ -128,8 +134,8 @@ def _add_discussion_fields(embed: discord.Embed, figures: DiscussionFigures) -> 
     embed.add_field(name="Most active", value=active, inline=False)
 
 
-def _when(moment: datetime | None) -> str:
-    return "—" if moment is None else discord.utils.format_dt(moment, "f")
+def _when(moment: datetime | None, style: discord.utils.TimestampStyle = "f") -> str:
+    return "—" if moment is None else discord.utils.format_dt(moment, style)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -2,7 +2,8 @@
 
 Discord embeds, the CLI, CSV and charts all render these objects, so they cannot disagree.
 Percentages are of voters (people), not of votes: in a multiple-choice poll they may add up
-to more than 100 %, and a single-choice poll reads the same either way.
+to more than 100 %, and a single-choice poll reads the same either way. A poll's figures at a
+past moment (`poll_summary(..., at=...)`) are the same objects, counted from the vote log.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bot.storage.summaries import OptionCount, PollRow, SummaryStore
-from bot.timeutil import to_db
+from bot.summaries.moments import check_moment
+from bot.timeutil import to_db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class PollSummary:
     closed_at: datetime | None
     options: tuple[OptionFigure, ...]
     voters: int
+    as_of: datetime | None = None  # the past moment these figures are of; None: now
 
     @property
     def total_votes(self) -> int:
@@ -128,16 +131,29 @@ class ArticleSummary:
         return max(self.polls, key=lambda poll: poll.voters, default=None)
 
 
-async def poll_summary(store: SummaryStore, poll_id: int) -> PollSummary | None:
+async def poll_summary(
+    store: SummaryStore, poll_id: int, at: datetime | None = None, *, now: datetime | None = None
+) -> PollSummary | None:
+    """The poll's figures now, or as they stood at the past moment `at` (InvalidMoment when the
+    poll was not open yet then, or `at` is after `now`)."""
     poll = await store.poll(poll_id)
     if poll is None:
         return None
-    counts = await store.option_counts(poll_id)
-    voters = await store.voter_count(poll_id)
-    return _build_poll_summary(poll, counts, voters)
+    if at is None:
+        counts = await store.option_counts(poll_id)
+        voters = await store.voter_count(poll_id)
+        return _build_poll_summary(poll, counts, voters)
+    check_moment(poll_id, _time(poll.created_at), at, now or utcnow())
+    counts = await store.option_counts_at(poll_id, to_db(at))
+    # One vote per voter at any moment of a single-choice poll: a switch's withdrawal and new vote
+    # are logged with one timestamp. Only several choices need the per-voter count.
+    voters = await store.voter_count_at(poll_id, to_db(at)) if poll.multiple else sum(c.votes for c in counts)
+    return _build_poll_summary(poll, counts, voters, at)
 
 
-def _build_poll_summary(poll: PollRow, counts: list[OptionCount], voters: int) -> PollSummary:
+def _build_poll_summary(
+    poll: PollRow, counts: list[OptionCount], voters: int, as_of: datetime | None = None
+) -> PollSummary:
     options = tuple(
         OptionFigure(c.option_id, c.position, c.emoji, c.label, c.votes, c.votes / voters if voters else 0.0)
         for c in counts
@@ -157,22 +173,27 @@ def _build_poll_summary(poll: PollRow, counts: list[OptionCount], voters: int) -
         closed_at=_optional_time(poll.closed_at),
         options=options,
         voters=voters,
+        as_of=as_of,
     )
 
 
 async def poll_timeline(store: SummaryStore, summary: PollSummary, buckets: int = TIMELINE_BUCKETS) -> Timeline:
-    """Votes over time, cut into `buckets` equal intervals from the poll's opening to its last event."""
+    """Votes over time, cut into `buckets` equal intervals from the poll's opening to its last event
+    (to `summary.as_of` for figures at a past moment, so the curves end at the figures' counts)."""
     span = await store.event_span(summary.poll_id)
     if span is None:
         return Timeline(times=(summary.opened_at,), counts=tuple((0,) for _ in summary.options))
     start = min(summary.opened_at, _time(span[0]))
-    end = max(_time(span[1]), summary.closed_at or start)
+    end = max(_time(span[1]), summary.closed_at or start) if summary.as_of is None else max(summary.as_of, start)
     width = max((end - start) / buckets, timedelta(milliseconds=1))
     times = tuple(start + width * i for i in range(buckets + 1))
     # Stored times are to_db text, which orders as time does, so buckets are text ranges. The
     # outer bounds are open ("" and "~" sort before and after any time) so that no event is
-    # lost to a rounding of the edges.
-    edges = ["", *(to_db(moment) for moment in times[1:-1]), "~"]
+    # lost to a rounding of the edges; at a past moment the last bound is that moment plus "~",
+    # which sorts after it and before the next millisecond: events at the moment itself count,
+    # as they do in the figures.
+    last = "~" if summary.as_of is None else to_db(summary.as_of) + "~"
+    edges = ["", *(to_db(moment) for moment in times[1:-1]), last]
     rows = await store.event_net_by_bucket(summary.poll_id, list(itertools.pairwise(edges)))
     return _accumulate(summary, rows, times)
 

@@ -15,6 +15,7 @@ import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import BinaryIO
 
 import discord
@@ -132,8 +133,13 @@ def _choice_name(text: str) -> str:
     return text if len(text) <= 100 else text[:99] + "…"  # Discord's limit for a choice's name
 
 
-async def find_poll(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> PollSummary:
-    """The poll named by number, message id or link; without one, the poll of this thread or channel."""
+async def find_poll(
+    store: SummaryStore, guild_id: int, reference: str | None, channel_id: int, at: datetime | None = None
+) -> PollSummary:
+    """The poll named by number, message id or link; without one, the poll of this thread or channel.
+
+    With `at`, its figures as they stood then (InvalidMoment before it opened or in the future).
+    """
     if reference is None or not reference.strip():
         poll_id = await store.poll_in_channel(guild_id, channel_id)
         if poll_id is None:
@@ -143,7 +149,7 @@ async def find_poll(store: SummaryStore, guild_id: int, reference: str | None, c
         poll_id = None if number is None else await store.poll_by_number(guild_id, number)
         if poll_id is None:
             raise SummaryNotFound(f"No poll matches `{reference.strip()}` in this server: `/poll list` shows them.")
-    summary = await poll_summary(store, poll_id)
+    summary = await poll_summary(store, poll_id, at)
     if summary is None:  # an unsent poll discarded in the meantime
         raise SummaryNotFound(f"Poll #{poll_id} no longer exists.")
     return summary

@@ -45,6 +45,11 @@ def format_time(moment: datetime | None) -> str:
     return "—" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def format_moment(moment: datetime) -> str:
+    """A chosen past moment, to the second: it may fall within the minute of the votes it separates."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
@@ -71,7 +76,7 @@ def headline(summary: PollSummary) -> str:
     of = f"of {summary.voters} voter{'s' if summary.voters != 1 else ''}"
     if len(leaders) > 1:
         return f"Tie between {' and '.join(option_name(o) for o in leaders)}, {share} each {of}."
-    verb = "leads" if summary.status == "open" else "won"
+    verb = "led" if summary.as_of is not None else "leads" if summary.status == "open" else "won"
     return f"{option_name(leaders[0])} {verb} with {share} {of}."
 
 
@@ -87,6 +92,8 @@ def poll_text(summary: PollSummary) -> str:
     ]
     if summary.closed_at is not None:
         lines.append(f"Closed:   {format_time(summary.closed_at)}")
+    if summary.as_of is not None:
+        lines.append(f"As of:    {format_moment(summary.as_of)} (the votes held then)")
     kind = "multiple choice, percentages are of voters" if summary.multiple else "single choice"
     lines.append(f"Voters:   {summary.voters} ({summary.total_votes} votes, {kind})")
     lines.append(f"Result:   {headline(summary)}")
@@ -121,6 +128,7 @@ def poll_dict(summary: PollSummary) -> dict[str, Any]:
         "opened_at": iso(summary.opened_at),
         "deadline_at": iso(summary.deadline_at),
         "closed_at": iso(summary.closed_at),
+        "as_of": iso(summary.as_of),
         "voters": summary.voters,
         "votes": summary.total_votes,
         "options": [
@@ -136,7 +144,9 @@ def poll_dict(summary: PollSummary) -> dict[str, Any]:
     }
 
 
-POLL_CSV_HEADER = ("poll_id", "question", "status", "voters", "position", "emoji", "label", "votes", "percent")
+POLL_CSV_HEADER = (
+    "poll_id", "question", "status", "voters", "position", "emoji", "label", "votes", "percent", "as_of"
+)  # fmt: skip
 
 
 def poll_csv(summary: PollSummary) -> str:
@@ -152,6 +162,7 @@ def poll_csv(summary: PollSummary) -> str:
             option.label,
             option.votes,
             percent_value(option.share),
+            iso(summary.as_of) or "",
         )
         for option in summary.options
     ]

@@ -10,6 +10,7 @@ import pytest
 from bot.polls.options import PollOption
 from bot.storage import Database
 from bot.storage.polls import PollStore
+from bot.storage.summaries import SummaryStore
 from bot.timeutil import to_db, utcnow
 
 OPTIONS = (PollOption("👍", "Yes"), PollOption("👎", "No"), PollOption("🤷", "Unsure"))
@@ -131,20 +132,30 @@ async def test_vote_counts_per_option_and_distinct_voters(store):
     assert unsure not in counts.per_option
 
 
-async def test_tally_at_a_past_moment_replays_the_event_log(store):
-    poll = await new_poll(store)
+@pytest.mark.parametrize("multiple", [False, True])
+async def test_the_log_this_store_writes_replays_to_the_tally_at_each_moment(store, db, multiple):
+    """Summaries count past tallies as added minus removed events: true only while every logged
+    change is one the current votes made, batches with a vote added and withdrawn repeatedly included."""
+    poll = await new_poll(store, multiple=multiple)
     yes, no, _ = (o.id for o in poll.options)
     await store.record_vote_events([
         (poll.id, yes, 1, "added", "live", at(10)),
         (poll.id, yes, 2, "added", "live", at(20)),
+        (poll.id, yes, 2, "removed", "live", at(20)),
+        (poll.id, yes, 2, "added", "live", at(20)),
+    ])  # fmt: skip
+    await store.record_vote_events([
         (poll.id, yes, 1, "removed", "live", at(30)),
         (poll.id, no, 1, "added", "live", at(30)),
         (poll.id, yes, 2, "removed", "reconciled", at(40)),
     ])  # fmt: skip
-    moments = {5: ({}, 0), 10: ({yes: 1}, 1), 25: ({yes: 2}, 2), 30: ({yes: 1, no: 1}, 2), 45: ({no: 1}, 1)}
+    summaries = SummaryStore(db)
+    moments = {5: ([0, 0, 0], 0), 10: ([1, 0, 0], 1), 25: ([2, 0, 0], 2), 30: ([1, 1, 0], 2), 45: ([0, 1, 0], 1)}
     for seconds, (per_option, voters) in moments.items():
-        counts = await store.vote_counts_at(poll.id, T0 + timedelta(seconds=seconds))
-        assert (counts.per_option, counts.voters) == (per_option, voters), f"at +{seconds}s"
+        counts = [c.votes for c in await summaries.option_counts_at(poll.id, at(seconds))]
+        assert (counts, await summaries.voter_count_at(poll.id, at(seconds))) == (per_option, voters), seconds
+    now = await store.vote_counts(poll.id)
+    assert (now.in_order(poll), now.voters) == moments[45]
 
 
 async def test_poll_for_delivery_and_open_polls_in_a_channel(store, db):

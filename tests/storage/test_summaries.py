@@ -133,6 +133,11 @@ async def test_discussion_queries_are_scoped_to_the_guild(seed, store):
         ("SELECT COUNT(*) FROM votes WHERE poll_id = 1 AND option_id = 1", "PRIMARY KEY (poll_id=? AND option_id=?)"),
         ("SELECT COUNT(DISTINCT voter_id) FROM votes WHERE poll_id = 1", "COVERING INDEX votes_by_voter"),
         ("SELECT MIN(at) FROM vote_events WHERE poll_id = 1", "vote_events_by_poll_time"),
+        (  # a tally at a past moment (option_counts_at): the migrations' covering index, no table row
+            "SELECT TOTAL(CASE action WHEN 'added' THEN 1 ELSE -1 END) FROM vote_events"
+            " WHERE poll_id = 1 AND option_id = 1 AND at <= '2026'",
+            "COVERING INDEX vote_events_timeline (poll_id=? AND option_id=? AND at<?)",
+        ),
     ],
 )
 async def test_big_aggregates_read_an_index_not_the_table(db, sql, index):

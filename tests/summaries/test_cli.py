@@ -101,3 +101,47 @@ def test_export_needs_a_poll(database_file, capsys):
     path, _, article = database_file
     assert main(["summary", "--article", str(article), "--export", "events", "--db", str(path)]) == 1
     assert "--export needs --poll" in capsys.readouterr().err
+
+
+def test_poll_at_a_past_moment_in_every_format(database_file, capsys):
+    path, poll_id, _ = database_file
+    command = ["summary", "--poll", str(poll_id), "--db", str(path), "--at", "2026-11-01T12:02"]
+    assert main([*command, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["as_of"], data["voters"]) == ("2026-11-01T12:02:00+00:00", 2)
+    assert [(o["votes"], o["percent"]) for o in data["options"]] == [(2, 100.0), (0, 0.0)]
+    assert main([*command, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["votes"], r["voters"], r["as_of"]) for r in rows] == [("2", "2", data["as_of"])] + [
+        ("0", "2", data["as_of"])
+    ]
+    assert main(command) == 0
+    out = capsys.readouterr().out
+    assert "As of:    2026-11-01 12:02:00 UTC" in out and "Yes led with 100.0% of 2 voters" in out
+
+
+def test_poll_at_a_moment_given_as_how_long_ago(database_file, capsys):
+    path, poll_id, _ = database_file
+    assert main(["summary", "--poll", str(poll_id), "--db", str(path), "--at", "1h", "--format", "json"]) == 0
+    assert [o["votes"] for o in json.loads(capsys.readouterr().out)["options"]] == [2, 1]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--at", "2999-01-01"], "is in the future"),
+        (["--at", "2026-10-31"], "opened at 2026-11-01 12:00:00 UTC"),
+        (["--at", "soon"], "soon is not a time"),
+    ],
+)
+def test_poll_at_an_impossible_moment_fails_with_a_message(database_file, capsys, extra, message):
+    path, poll_id, _ = database_file
+    assert main(["summary", "--poll", str(poll_id), "--db", str(path), *extra]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_at_needs_a_poll_and_no_export(database_file, capsys):
+    path, poll_id, article = database_file
+    assert main(["summary", "--article", str(article), "--at", "1h", "--db", str(path)]) == 1
+    assert main(["summary", "--poll", str(poll_id), "--export", "votes", "--at", "1h", "--db", str(path)]) == 1
+    assert capsys.readouterr().err.count("--at needs --poll") == 2

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from bot.summaries.figures import article_summary, poll_list, poll_summary, poll_timeline
+from bot.summaries.moments import InvalidMoment
 from tests.summaries.factories import GUILD, OTHER_GUILD, START, at
 
 
@@ -221,3 +222,71 @@ async def test_replies_per_day_counts_calendar_days_between_first_and_last(seed,
     await seed.reply(article, delivery, 1, int(timedelta(days=9).total_seconds() // 60))
     figures = (await article_summary(store, article, GUILD)).discussion
     assert figures.days_spanned == 10 and figures.replies_per_day == pytest.approx(0.2)
+
+
+# --- figures at a past moment ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def switched_poll(seed):
+    """Yes 2, then voter 7 switches to No at minute 10 and voter 8 withdraws at minute 20."""
+    poll = await seed.poll()
+    await seed.vote(poll, 0, voter=7, minute=1)
+    await seed.vote(poll, 0, voter=8, minute=2)
+    await seed.vote(poll, 1, voter=9, minute=3)
+    await seed.switch(poll, 0, 1, voter=7, minute=10)
+    await seed.unvote(poll, 0, voter=8, minute=20)
+    return poll
+
+
+@pytest.mark.parametrize(
+    ("minute", "expected", "voters", "percents"),
+    [
+        (0.5, [0, 0], 0, [0.0, 0.0]),
+        (2, [2, 0], 2, [100.0, 0.0]),
+        (5, [2, 1], 3, [pytest.approx(200 / 3), pytest.approx(100 / 3)]),
+        (10, [1, 2], 3, [pytest.approx(100 / 3), pytest.approx(200 / 3)]),  # the switch's own moment counts
+        (30, [0, 2], 2, [0.0, 100.0]),
+    ],
+)
+async def test_figures_at_a_past_moment_are_the_votes_held_then(
+    store, switched_poll, minute, expected, voters, percents
+):
+    summary = await poll_summary(store, switched_poll.id, at(minute))
+    assert (counts(summary), summary.voters, summary.as_of) == (expected, voters, at(minute))
+    assert [option.percent for option in summary.options] == percents
+
+
+async def test_figures_at_the_last_event_are_the_current_ones(store, switched_poll):
+    now = await poll_summary(store, switched_poll.id)
+    then = await poll_summary(store, switched_poll.id, at(20))
+    assert (then.options, then.voters) == (now.options, now.voters) and now.as_of is None
+
+
+async def test_multiple_choice_voters_at_a_moment_are_people_not_votes(seed, store):
+    poll = await seed.poll(multiple=True, options=(("1️⃣", "A"), ("2️⃣", "B"), ("3️⃣", "C")))
+    for option in (0, 1, 2):
+        await seed.vote(poll, option, voter=7, minute=1)
+    await seed.vote(poll, 1, voter=8, minute=2)
+    await seed.unvote(poll, 1, voter=8, minute=3)
+    summary = await poll_summary(store, poll.id, at(2))
+    assert (counts(summary), summary.voters) == ([1, 2, 1], 2)
+    assert [round(option.percent) for option in summary.options] == [50, 100, 50]
+    assert (await poll_summary(store, poll.id, at(3))).voters == 1
+
+
+@pytest.mark.parametrize(
+    ("moment", "message"),
+    [(START - timedelta(seconds=1), "opened at 2026-11-01 12:00:00 UTC"), (at(61), "is in the future")],
+)
+async def test_a_moment_before_opening_or_after_now_is_refused(store, switched_poll, moment, message):
+    with pytest.raises(InvalidMoment, match=message):
+        await poll_summary(store, switched_poll.id, moment, now=at(60))
+
+
+async def test_timeline_at_a_moment_ends_at_that_moments_counts(store, switched_poll):
+    summary = await poll_summary(store, switched_poll.id, at(10))
+    timeline = await poll_timeline(store, summary, buckets=7)
+    assert abs(timeline.times[-1] - at(10)) < timedelta(milliseconds=1)  # buckets of equal width, rounded
+    assert [series[-1] for series in timeline.counts] == counts(summary) == [1, 2]
+    assert max(timeline.counts[0]) == 2

@@ -18,6 +18,7 @@ from bot.storage.polls import PollStore
 from bot.storage.settings import SettingsStore
 from bot.storage.summaries import SummaryStore
 from bot.summaries import charts
+from bot.summaries.moments import InvalidMoment
 from bot.summaries.reports import (
     SummaryNotFound,
     article_choices,
@@ -251,3 +252,39 @@ async def test_poll_list_is_open_to_everyone(poll_cog, poll):
     await cog.list_polls.callback(cog, interaction, "open")
     [reply] = interaction.replies
     assert reply["ephemeral"] and f"`#{poll.id}`" in embed_text(reply["embed"])
+
+
+async def test_results_at_a_past_moment_show_the_tally_then(poll_cog, poll, seed):
+    cog, bot, guild = poll_cog
+    await seed.switch(poll, 0, 1, VOTERS[0], minute=10)
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
+    await cog.results.callback(cog, interaction, None, False, "2026-11-01 12:05")
+    [reply] = interaction.replies
+    text = embed_text(reply["embed"])
+    assert reply["ephemeral"] and "👍 Yes — **2** · 66.7%" in text and "👎 No — **1** · 33.3%" in text
+    assert "As of 2026-11-01 12:05:00 UTC: 👍 Yes led with 66.7% of 3 voters." in text
+    now = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
+    await cog.results.callback(cog, now, None)
+    assert "👎 No — **2** · 66.7%" in embed_text(now.replies[0]["embed"])
+
+
+@pytest.mark.parametrize(
+    ("at", "message"),
+    [
+        ("2026-10-31 23:00", "opened at 2026-11-01 12:00:00 UTC"),
+        ("2999-01-01", "is in the future"),
+        ("last week", "is not a time"),
+    ],
+)
+async def test_an_impossible_moment_is_refused_privately_before_deferring(poll_cog, at, message):
+    cog, bot, guild = poll_cog
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
+    with pytest.raises(InvalidMoment, match=message):
+        await cog.results.callback(cog, interaction, None, True, at)
+    assert interaction.deferred_ephemeral is None and interaction.replies == []
+
+
+def test_the_at_option_says_its_times_are_utc(poll_cog):
+    cog, _, _ = poll_cog
+    [at] = [parameter for parameter in cog.results.parameters if parameter.name == "at"]
+    assert "UTC" in at.description and not at.required
