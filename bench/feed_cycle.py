@@ -38,8 +38,7 @@ from bot.feeds.service import CycleReport, FeedService  # noqa: E402
 from bot.storage import Database  # noqa: E402
 from bot.storage.articles import ArticleStore, IntentHook  # noqa: E402
 from bot.storage.feeds import FeedStore  # noqa: E402
-from bot.timeutil import utcnow  # noqa: E402
-from tests.feeds.samples import rss_document  # noqa: E402
+from tests.feeds.samples import NEWEST, rss_document  # noqa: E402
 
 ITEMS = 50
 
@@ -128,7 +127,9 @@ async def build(base: str, feeds: int, folder: Path) -> Setup:
     publisher = StorePublisher(ArticleStore(db))
     channels = {n: SimpleNamespace(id=10_000 + n, guild=SimpleNamespace(id=1, me=None), mention=f"#c{n}")
                 for n in range(feeds)}  # fmt: skip
-    clock = [utcnow()]
+    # The service's clock starts at the documents' own dates: items dated before the seen-items horizon
+    # (90 days) are never posted, and the generated items are dated June 2024.
+    clock = [NEWEST]
     service = FeedService(
         FeedStore(db), FeedFetcher(allow_private=True, concurrency=20), publisher, lambda cid: channels[cid - 10_000],
         interval=600, max_failures=5, allow_private=True, clock=lambda: clock[0],

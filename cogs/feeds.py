@@ -205,6 +205,9 @@ def subscription_line(subscription: Subscription, feed: Feed, guild: discord.Gui
         parts.append(f"checked {discord.utils.format_dt(feed.last_checked_at, 'R')}")
     if feed.last_new_item_at:
         parts.append(f"last new article {discord.utils.format_dt(feed.last_new_item_at, 'R')}")
+    if subscription.last_error:
+        when = f" {discord.utils.format_dt(subscription.last_error_at, 'R')}" if subscription.last_error_at else ""
+        parts.append(f"⚠️ last error{when}: {subscription.last_error}")
     channel = guild.get_channel(subscription.channel_id)
     if channel is None:
         parts.append("⚠️ channel not found")

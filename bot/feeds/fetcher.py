@@ -10,6 +10,7 @@ Last-Modified so unchanged feeds cost a 304 and no parsing.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import logging
 import time
@@ -45,6 +46,7 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_REDIRECTS = 5
 DEFAULT_CONCURRENCY = 20
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT_REDIRECTS = frozenset({301, 308})
 _CHUNK = 64 * 1024
 
 
@@ -88,6 +90,9 @@ class FetchResult:
     final_url: str
     not_modified: bool
     content_type: str | None
+    # Where the feed has moved for good: the address reached through permanent redirects (301/308) alone,
+    # from the requested one up to the first temporary redirect. None when the first hop was not permanent.
+    moved_to: str | None = None
 
 
 class FeedFetcher:
@@ -166,6 +171,8 @@ class FeedFetcher:
     async def _follow(self, url: str, headers: dict[str, str]) -> FetchResult:
         """Request url, following redirects one validated hop at a time."""
         visited: set[str] = set()
+        moved_to: str | None = None
+        permanent = True  # every hop so far was a permanent redirect
         for _ in range(self.max_redirects + 1):
             target = self._check(url)
             if target.url in visited:
@@ -173,10 +180,14 @@ class FeedFetcher:
                     FetchErrorKind.REDIRECT_LOOP, f"{target.host} redirects in a loop and never serves the feed."
                 )
             visited.add(target.url)
+            if permanent and len(visited) > 1:
+                moved_to = target.url
             async with self._get_session().get(target.url, headers=headers, allow_redirects=False) as response:
                 if response.status not in _REDIRECTS:
-                    return await self._result(response, target)
+                    result = await self._result(response, target)
+                    return dataclasses.replace(result, moved_to=moved_to) if moved_to else result
                 url = _redirect_target(response, target)
+                permanent = permanent and response.status in _PERMANENT_REDIRECTS
         raise FeedFetchError(
             FetchErrorKind.TOO_MANY_REDIRECTS,
             f"The feed address redirected more than {self.max_redirects} times; use its final address.",

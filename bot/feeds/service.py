@@ -5,7 +5,9 @@ the items it has not seen, oldest first, through the same publisher `/article po
 marked seen in the transaction that records its pending delivery, so a restart at any point neither
 loses an item (the pending delivery is finished on start) nor posts it twice (seen, or refused as
 already posted). Failing feeds back off exponentially and are paused after FEED_MAX_FAILURES failures
-in a row, with a short notice in each subscribed channel.
+in a row, with a short notice in each subscribed channel. An item Discord refuses is retried for
+MAX_ITEM_ATTEMPTS cycles, then skipped. A feed that moved for good (301/308) is fetched at its new address
+from then on.
 """
 
 from __future__ import annotations
@@ -39,8 +41,15 @@ log = logging.getLogger(__name__)
 
 MAX_BACKFILL = 5
 MAX_BACKOFF = timedelta(hours=24)
-# Seen items the feed no longer lists are forgotten after this long (the table would grow forever).
+# The seen-items horizon. Seen items dated before it that the feed no longer lists are forgotten (the table
+# would grow forever), and the cycle never posts an unseen item dated before it. Together the two rules make
+# a forgotten item that comes back impossible to repost: it was forgotten because its date is older than the
+# horizon, so it is older still when it returns. It also spares channels a burst of old news when a feed
+# re-lists its archive or a subscription resumes after months. Undated items are never forgotten (they
+# cannot be refused by date); an item re-dated by its publisher into the horizon counts as re-issued news.
 SEEN_RETENTION = timedelta(days=90)
+# Cycles in a row Discord may refuse one item (HTTP 400-class: the item, not the channel) before it is skipped.
+MAX_ITEM_ATTEMPTS = 3
 
 
 class FeedError(AgoraError):
@@ -74,6 +83,7 @@ class CycleReport:
     failed: int = 0
     posted: int = 0
     paused_feeds: int = 0
+    waiting: int = 0  # subscriptions with items not delivered, tried again next cycle
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: CycleReport) -> None:
@@ -82,6 +92,7 @@ class CycleReport:
         self.failed += other.failed
         self.posted += other.posted
         self.paused_feeds += other.paused_feeds
+        self.waiting += other.waiting
         self.errors += other.errors
 
 
@@ -139,6 +150,7 @@ class FeedService:
         except InvalidFeedUrl as error:
             raise FeedError(error.message) from error
         fetched, parsed = await self._fetch_and_parse(url)
+        url = fetched.moved_to or url  # follow a permanent redirect from the start
         newest = parsed.items[max(len(parsed.items) - backfill, 0) :] if backfill else []
         newest_keys = {item.key for item in newest}
         subscription = await self._store.subscribe(
@@ -148,7 +160,7 @@ class FeedService:
                 created_by=created_by, open_thread=open_thread, open_poll=open_poll,
                 poll_question_template=poll_question, poll_options=_options_json(poll_options),
             ),
-            seen_keys=[item.key for item in parsed.items if item.key not in newest_keys],
+            seen=[(item.key, item.published) for item in parsed.items if item.key not in newest_keys],
         )  # fmt: skip
         posted, not_posted = await self._deliver(subscription, newest, _source(subscription.feed_title, url))
         log.info("Channel %s subscribed to feed %s (%d items)", channel.id, subscription.feed_id, len(parsed.items))
@@ -228,15 +240,20 @@ class FeedService:
                 fetched = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
                 if fetched.not_modified:
                     self._log_recovery(feed)
+                    await self._moved(feed, fetched.moved_to)
                     return CycleReport(feeds=1, not_modified=1), FeedCheck(feed.id, checked_at, self._next_check(0))
                 parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.final_url, fetched.content_type)
             except (FeedFetchError, FeedParseError) as error:
                 return await self._failed(feed, error, checked_at)
             self._log_recovery(feed)
             report = await self._distribute(feed, parsed, checked_at)
+            await self._moved(feed, fetched.moved_to)
+            # Items left undelivered are tried again next cycle even if the feed is unchanged: no 304.
+            retry = report.waiting > 0
             check = FeedCheck(
                 feed.id, checked_at, self._next_check(0), fetched=True, title=parsed.title or None,
-                etag=fetched.etag, last_modified=fetched.last_modified, new_items=report.posted > 0,
+                etag=None if retry else fetched.etag, last_modified=None if retry else fetched.last_modified,
+                new_items=report.posted > 0,
             )  # fmt: skip
             return report, check
 
@@ -245,13 +262,24 @@ class FeedService:
         report = CycleReport(feeds=1)
         keys = [item.key for item in parsed.items]
         source = _source(parsed.title or feed.title, feed.url)
+        horizon = checked_at - SEEN_RETENTION
         for subscription in await self._store.active_subscriptions(feed.id):
             unseen = await self._store.unseen_keys(subscription.id, keys)
             if not unseen:
                 continue
-            posted, reason = await self._deliver(subscription, [i for i in parsed.items if i.key in unseen], source)
+            fresh = [item for item in parsed.items if item.key in unseen]
+            # Dated before the horizon: seen long ago and forgotten, or old news; never posted (SEEN_RETENTION).
+            stale = [item for item in fresh if item.published is not None and item.published < horizon]
+            if stale:
+                await self._store.mark_seen(subscription.id, [(item.key, item.published) for item in stale])
+                log.info("Subscription %s: %d items dated before %s are not posted", subscription.id,
+                         len(stale), horizon.date())  # fmt: skip
+                stale_keys = {item.key for item in stale}
+                fresh = [item for item in fresh if item.key not in stale_keys]
+            posted, reason = await self._deliver(subscription, fresh, source)
             report.posted += posted
             if reason:
+                report.waiting += 1
                 report.errors.append(reason)
             await self._forget_old_seen(subscription, keys, checked_at)
         return report
@@ -264,8 +292,11 @@ class FeedService:
         self._pruned[subscription.id] = now
         await self._store.forget_old_seen(subscription.id, keys, now - SEEN_RETENTION)
 
-    async def _deliver(self, subscription: Subscription, items: list[FeedItem], source: str) -> tuple[int, str | None]:
-        """Post items oldest first; stop at the first refusal (it is almost always the channel, not the item)."""
+    async def _deliver(
+        self, subscription: Subscription, items: list[FeedItem], source: str
+    ) -> tuple[int, str | None]:
+        """Post items oldest first; stop at the first refusal (it is almost always the channel, not the item),
+        except that an item Discord refuses for itself MAX_ITEM_ATTEMPTS times is skipped."""
         if not items:
             return 0, None
         channel = self._get_channel(subscription.channel_id)
@@ -276,13 +307,26 @@ class FeedService:
                                            open_poll=subscription.open_poll)  # fmt: skip
         except CannotPost as refusal:
             return 0, self._blocked_by(subscription, str(refusal))
-        articles = await asyncio.to_thread(_articles_for, _unique(items), subscription.feed_url, source)
+        unique = _unique(items)
+        articles = await asyncio.to_thread(_articles_for, unique, subscription.feed_url, source)
         posted = 0
-        for key, article in articles:
+        refusal_pending = subscription.refused_item_key is not None
+        for item, (key, article) in zip(unique, articles, strict=True):
             try:
-                if await self._post(subscription, key, article, channel, source):
+                if await self._post(subscription, item, article, channel, source):
                     posted += 1
+                    if refusal_pending:
+                        await self._store.clear_refusal(subscription.id)
+                        refusal_pending = False
             except CannotPost as refusal:
+                if _refused_for_this_item(refusal):
+                    attempts = await self._store.record_refusal(subscription.id, key, str(refusal))
+                    refusal_pending = True
+                    if attempts >= MAX_ITEM_ATTEMPTS:
+                        # Stays seen (the delivery intent marked it): later items must not wait behind it.
+                        await self._skip(subscription, article, attempts, refusal)
+                        refusal_pending = False
+                        continue
                 # Not seen after all: the next cycle tries again (a post that did go out is then refused
                 # as already posted, and finished on restart by the publisher).
                 await self._store.forget_seen(subscription.id, key)
@@ -290,19 +334,39 @@ class FeedService:
         self._unblocked(subscription)
         return posted, None
 
-    async def _post(self, subscription: Subscription, key: str, article: Article, channel: Any, source: str) -> bool:
+    async def _skip(self, subscription: Subscription, article: Article, attempts: int, refusal: CannotPost) -> None:
+        title = article.title if len(article.title) <= 80 else article.title[:79] + "…"
+        error = f"skipped “{title}”: Discord refused it {attempts} times ({refusal})"
+        await self._store.skip_refused(subscription.id, error)
+        log.warning("Subscription %s (channel %s) %s", subscription.id, subscription.channel_id, error)
+
+    async def _post(
+        self, subscription: Subscription, item: FeedItem, article: Article, channel: Any, source: str
+    ) -> bool:
         spec = article_poll_spec(subscription.poll_question_template, subscription.poll_options)
         try:
             await self._publisher.publish(
                 article, channel, source=source, open_thread=subscription.open_thread,
                 open_poll=subscription.open_poll, poll_spec=spec,
-                with_intent=FeedStore.seen_with_intent(subscription.id, key),
+                with_intent=FeedStore.seen_with_intent(subscription.id, (item.key, item.published)),
             )  # fmt: skip
         except AlreadyPosted:
             # Posted before a restart, or the same story from another feed in this channel.
-            await self._store.mark_seen(subscription.id, [key])
+            await self._store.mark_seen(subscription.id, [(item.key, item.published)])
             return False
         return True
+
+    async def _moved(self, feed: Feed, new_url: str | None) -> None:
+        """After a permanent redirect to a feed that parsed (or answered 304): fetch its new address from now on."""
+        if not new_url or new_url == feed.url:
+            return
+        feed_id = await self._store.move_feed(feed.id, new_url)
+        name = _source(feed.title, new_url)
+        if feed_id == feed.id:
+            log.info("Feed %s (%s) moved permanently; following its new address", feed.id, name)
+        else:
+            log.info("Feed %s (%s) moved permanently to the address of feed %s; its subscriptions joined it",
+                     feed.id, name, feed_id)  # fmt: skip
 
     # --- failures, backoff and pausing ---------------------------------------------------------------
 
@@ -385,6 +449,19 @@ def build_feed_service(
 def _articles_for(items: list[FeedItem], feed_url: str, source: str) -> list[tuple[str, Article]]:
     """Articles for the items (markdown conversion is CPU work: this runs in a thread)."""
     return [(item.key, article_from_item(item, feed_url, source)) for item in items]
+
+
+_NOT_THE_ITEMS_FAULT = frozenset({401, 403, 404, 429})
+
+
+def _refused_for_this_item(refusal: CannotPost) -> bool:
+    """Discord rejected this post itself (400-class: bad embed, blocked by AutoMod...). Missing access (403),
+    an unknown channel (404), rate limits and server errors are the channel's or Discord's: retried, never
+    skipped, so a broken channel does not eat its items one by one."""
+    cause = refusal.__cause__
+    if not isinstance(cause, discord.HTTPException):
+        return False
+    return 400 <= cause.status < 500 and cause.status not in _NOT_THE_ITEMS_FAULT
 
 
 def _unique(items: list[FeedItem]) -> list[FeedItem]:

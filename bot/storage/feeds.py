@@ -17,8 +17,11 @@ from bot.timeutil import from_db, now_db, to_db
 
 _SUBSCRIPTION_COLUMNS = "s.*, f.url AS feed_url, f.title AS feed_title"
 _INSERT_SEEN = (
-    "INSERT OR IGNORE INTO subscription_seen_items (subscription_id, item_key, seen_at) VALUES (?, ?, ?)"
+    "INSERT OR IGNORE INTO subscription_seen_items (subscription_id, item_key, seen_at, published_at)"
+    " VALUES (?, ?, ?, ?)"
 )
+# An item as the seen table records it: its key and the date its feed gives it (None when undated).
+SeenItem = tuple[str, datetime | None]
 # SQLite's default limit on bound parameters is far above this; chunks keep each statement small.
 _KEYS_PER_QUERY = 500
 
@@ -68,6 +71,10 @@ class Subscription:
     paused_reason: str | None
     created_by: int | None
     created_at: datetime
+    refused_item_key: str | None = None  # the item Discord refused last, retried until it is skipped
+    refused_attempts: int = 0
+    last_error: str | None = None  # the last delivery refusal or skipped item, for /feed list
+    last_error_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Subscription:
@@ -77,6 +84,8 @@ class Subscription:
             open_poll=bool(row["open_poll"]), poll_question_template=row["poll_question_template"],
             poll_options=row["poll_options"], paused=bool(row["paused"]), paused_reason=row["paused_reason"],
             created_by=row["created_by"], created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
+            refused_item_key=row["refused_item_key"], refused_attempts=row["refused_attempts"],
+            last_error=row["last_error"], last_error_at=from_db(row["last_error_at"]),
         )  # fmt: skip
 
 
@@ -119,7 +128,7 @@ class FeedStore:
 
     # --- subscriptions ------------------------------------------------------------------------------
 
-    async def subscribe(self, new: NewSubscription, seen_keys: Iterable[str]) -> Subscription:
+    async def subscribe(self, new: NewSubscription, seen: Iterable[SeenItem]) -> Subscription:
         """Create the subscription (and the feed row, shared by URL) with the items it starts having seen."""
         now = now_db()
         async with self._db.transaction() as connection:
@@ -140,7 +149,7 @@ class FeedStore:
             except sqlite3.IntegrityError:
                 raise AlreadySubscribed(new.channel_id) from None
             subscription_id = cursor.lastrowid
-            await connection.executemany(_INSERT_SEEN, [(subscription_id, key, now) for key in seen_keys])
+            await connection.executemany(_INSERT_SEEN, [_seen_row(subscription_id, item, now) for item in seen])
             async with connection.execute(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
                 " WHERE s.id = ?",
@@ -324,9 +333,10 @@ class FeedStore:
             seen.update(row["item_key"] for row in rows)
         return set(keys) - seen
 
-    async def mark_seen(self, subscription_id: int, keys: Iterable[str]) -> None:
+    async def mark_seen(self, subscription_id: int, items: Iterable[SeenItem]) -> None:
+        now = now_db()
         async with self._db.transaction() as connection:
-            await connection.executemany(_INSERT_SEEN, [(subscription_id, key, now_db()) for key in keys])
+            await connection.executemany(_INSERT_SEEN, [_seen_row(subscription_id, item, now) for item in items])
 
     async def forget_seen(self, subscription_id: int, key: str) -> None:
         """Un-see an item whose post Discord refused, so a later cycle tries it again."""
@@ -336,24 +346,88 @@ class FeedStore:
             )
 
     @staticmethod
-    def seen_with_intent(subscription_id: int, key: str) -> IntentHook:
+    def seen_with_intent(subscription_id: int, item: SeenItem) -> IntentHook:
         """Marks the item seen inside the publisher's delivery-intent transaction, so both commit together."""
 
         async def mark(connection: aiosqlite.Connection) -> None:
-            await connection.execute(_INSERT_SEEN, (subscription_id, key, now_db()))
+            await connection.execute(_INSERT_SEEN, _seen_row(subscription_id, item, now_db()))
 
         return mark
 
     async def forget_old_seen(self, subscription_id: int, present_keys: list[str], before: datetime) -> int:
-        """Drop seen items older than `before` that the feed no longer lists; they cannot come back as new
-        unless the publisher re-lists them after that long, and the table would otherwise grow forever."""
+        """Drop seen items dated before `before` that the feed no longer lists (the table would otherwise grow
+        forever). Undated items are kept: only a date lets the cycle refuse a forgotten item that comes back."""
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
-                "DELETE FROM subscription_seen_items WHERE subscription_id = ? AND seen_at < ?"
+                "DELETE FROM subscription_seen_items WHERE subscription_id = ? AND published_at < ?"
                 " AND item_key NOT IN (SELECT value FROM json_each(?))",
                 (subscription_id, to_db(before), json.dumps(present_keys)),
             )
             return cursor.rowcount
+
+    # --- items Discord refuses ----------------------------------------------------------------------
+
+    async def record_refusal(self, subscription_id: int, key: str, error: str) -> int:
+        """Count one more refusal of this item (a different item starts at 1); returns the count."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE subscriptions SET refused_attempts = CASE WHEN refused_item_key = ?"
+                " THEN refused_attempts + 1 ELSE 1 END, refused_item_key = ?, last_error = ?, last_error_at = ?"
+                " WHERE id = ? RETURNING refused_attempts",
+                (key, key, error[:500], now_db(), subscription_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return int(row[0]) if row else 0
+
+    async def skip_refused(self, subscription_id: int, error: str) -> None:
+        """The refused item is given up (it stays seen); the reason stays for /feed list."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE subscriptions SET refused_item_key = NULL, refused_attempts = 0, last_error = ?,"
+                " last_error_at = ? WHERE id = ?",
+                (error[:500], now_db(), subscription_id),
+            )
+
+    async def clear_refusal(self, subscription_id: int) -> None:
+        """A post went through: a pending refusal is over (a skipped item's notice stays)."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE subscriptions SET refused_item_key = NULL, refused_attempts = 0, last_error = NULL,"
+                " last_error_at = NULL WHERE id = ? AND refused_item_key IS NOT NULL",
+                (subscription_id,),
+            )
+
+    # --- permanent redirects ------------------------------------------------------------------------
+
+    async def move_feed(self, feed_id: int, new_url: str) -> int:
+        """The feed moved for good to `new_url`; returns the id of the feed row that now has that URL.
+
+        When another row already has the new URL, this feed's subscriptions join it (keeping their seen
+        items; a channel subscribed to both keeps the other subscription) and this row goes.
+        """
+        async with self._db.transaction() as connection:
+            async with connection.execute("SELECT id FROM feeds WHERE url = ?", (new_url,)) as rows:
+                existing = await rows.fetchone()
+            if existing is None:
+                await connection.execute("UPDATE feeds SET url = ? WHERE id = ?", (new_url, feed_id))
+                return feed_id
+            target = int(existing[0])
+            if target == feed_id:
+                return feed_id
+            await connection.execute(
+                "DELETE FROM subscriptions WHERE feed_id = ?"
+                " AND channel_id IN (SELECT channel_id FROM subscriptions WHERE feed_id = ?)",
+                (feed_id, target),
+            )
+            await connection.execute("UPDATE subscriptions SET feed_id = ? WHERE feed_id = ?", (target, feed_id))
+            await connection.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            return target
+
+
+def _seen_row(subscription_id: int, item: SeenItem, now: str) -> tuple[int, str, str, str | None]:
+    key, published = item
+    return subscription_id, key, now, to_db(published) if published else None
 
 
 async def _scalar(connection: aiosqlite.Connection, sql: str, params: tuple) -> int:

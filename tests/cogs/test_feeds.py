@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import discord
 import pytest
 
 from bot.client import AgoraBot
@@ -18,7 +19,14 @@ from bot.storage.articles import ArticleStore
 from bot.storage.feeds import FeedStore
 from bot.storage.settings import SettingsStore
 from cogs.feeds import FeedCommands, check_text, fit_lines
-from tests.discord_fakes import READ_ONLY_CHANNEL_ID, TEXT_CHANNEL_ID, FakeDiscordHTTP, FakeInteraction, add_guild
+from tests.discord_fakes import (
+    READ_ONLY_CHANNEL_ID,
+    TEXT_CHANNEL_ID,
+    FakeDiscordHTTP,
+    FakeInteraction,
+    _FakeResponse,
+    add_guild,
+)
 from tests.feeds.conftest import FeedServer, feed_server  # noqa: F401 — the local feed server fixture
 
 
@@ -107,6 +115,20 @@ async def test_list_shows_each_subscription_with_its_state_and_problems(cog) -> 
     assert all("checked <t:" in line and "last new article <t:" in line for line in lines)
     assert f"<#{READ_ONLY_CHANNEL_ID}>" in description and "missing Send Messages" in description
     assert sum("missing" in line for line in lines) == 1
+
+
+async def test_list_shows_an_item_discord_refused_and_that_it_was_skipped(cog) -> None:
+    await add(cog)
+    commands, bot, http, guild, server = cog
+    server.add_item("Story 4")
+    for _ in range(3):
+        http.fail_next["send_message"] = discord.HTTPException(_FakeResponse(400), {"message": "Invalid Form Body"})
+        await commands.check.callback(commands, moderator(bot, guild))
+    interaction = moderator(bot, guild)
+    await commands.list_feeds.callback(commands, interaction)
+    [line] = interaction.replies[0]["embed"].description.splitlines()
+    assert "✅ active" in line and "⚠️ last error <t:" in line
+    assert "skipped “Story 4”: Discord refused it 3 times" in line and "Invalid Form Body" in line
 
 
 async def test_list_without_feeds_says_how_to_add_one(cog) -> None:

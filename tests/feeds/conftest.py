@@ -9,6 +9,8 @@ import hashlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -38,22 +40,39 @@ class FeedServer:
     live_items: list[tuple[str, str]] = field(default_factory=list)
     live_status: int = 200
     live_retry_after: str | None = None
+    live_dates: dict[str, datetime] = field(default_factory=dict)  # link → pubDate, for dated items
+    # /old serves the live feed until this is a redirect status; then it redirects there to /live.
+    old_redirect: int | None = None
+    added: int = 0  # items ever added, so a dropped item's link is never reused
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
 
-    def add_item(self, title: str) -> str:
-        link = f"https://news.example.com/live/{len(self.live_items) + 1}"
+    def add_item(self, title: str, published: datetime | None = None) -> str:
+        self.added += 1
+        link = f"https://news.example.com/live/{self.added}"
         self.live_items.append((title, link))
+        if published is not None:
+            self.live_dates[link] = published
         return link
+
+    def drop_item(self, title: str) -> tuple[str, str]:
+        """Take an item off the feed; returns it so a test can put it back (live_items.append)."""
+        item = next(item for item in self.live_items if item[0] == title)
+        self.live_items.remove(item)
+        return item
 
     def live_document(self) -> bytes:
         items = "".join(
             f"<item><title>{escape(title)}</title><link>{link}</link><guid>{link}</guid>"
-            f"<description>{escape(title)}: the story.</description></item>"
+            f"<description>{escape(title)}: the story.</description>{self._pub_date(link)}</item>"
             for title, link in reversed(self.live_items)
         )
         return f"<rss version='2.0'><channel><title>Live News</title>{items}</channel></rss>".encode()
+
+    def _pub_date(self, link: str) -> str:
+        published = self.live_dates.get(link)
+        return f"<pubDate>{format_datetime(published)}</pubDate>" if published else ""
 
     def count(self, path: str) -> int:
         return sum(1 for request in self.requests if request.path == path)
@@ -171,6 +190,12 @@ def _app(state: FeedServer) -> web.Application:
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
         return web.Response(body=body, headers={"ETag": etag, "Content-Type": "application/rss+xml"})
+
+    @routes.get("/old")
+    async def old(request: web.Request) -> web.Response:
+        if state.old_redirect is not None:
+            return web.Response(status=state.old_redirect, headers={"Location": "/live"})
+        return await live(request)
 
     @routes.get("/busy")
     async def busy(request: web.Request) -> web.Response:

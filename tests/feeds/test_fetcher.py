@@ -94,6 +94,22 @@ async def test_follows_up_to_five_redirects(fetcher: FeedFetcher, feed_server: F
     assert feed_server.paths() == [f"/chain/{hops}" for hops in range(5, -1, -1)]
 
 
+@pytest.mark.parametrize(
+    ("path", "moved_to"),
+    [
+        ("/redirect?to=/conditional", "/conditional"),  # 301
+        ("/redirect?to=/redirect%3Fto%3D/chain/1", "/chain/1"),  # 301, 301, then a temporary redirect
+        ("/chain/1", None),  # 302
+        ("/conditional", None),
+    ],
+)
+async def test_only_permanent_redirects_from_the_start_say_where_the_feed_moved(
+    fetcher: FeedFetcher, feed_server: FeedServer, path: str, moved_to: str | None
+) -> None:
+    result = await fetcher.fetch(feed_server.url(path))
+    assert result.moved_to == (feed_server.url(moved_to) if moved_to else None)
+
+
 async def test_too_many_redirects(fetcher: FeedFetcher, feed_server: FeedServer) -> None:
     error = await fetch_error(fetcher, feed_server.url("/chain/6"))
     assert error.kind is FetchErrorKind.TOO_MANY_REDIRECTS

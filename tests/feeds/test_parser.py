@@ -16,6 +16,8 @@ from bot.feeds.parser import (
 from tests.feeds.conftest import FIXTURES
 from tests.feeds.samples import atom_document, rss_document
 
+CORPUS = FIXTURES.parent / "feedparser-tests"
+
 BASE = "https://news.example.com/feeds/main.xml"
 
 
@@ -233,6 +235,22 @@ def test_http_charset_is_applied_to_documents_without_a_declaration() -> None:
     body = "<rss version='2.0'><channel><title>Café</title><item><title>Crème</title></item></channel></rss>"
     feed = parse_feed(body.encode("latin-1"), BASE, "text/xml; charset=iso-8859-1")
     assert (feed.title, feed.items[0].title) == ("Café", "Crème")
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("koi8r.xml", "Как пережить новогоднюю ночь"),
+        ("shiftjis.xml", "DrecomRSSに記事投稿が反映されない…"),
+        ("euckr.xml", "EUC-KR 에서 TypeKey 한글닉네임 표시하기"),
+        ("gb2312.xml", "不归移民漫画系列：专业工作"),
+    ],
+)
+def test_undeclared_legacy_encodings_are_detected(name: str, title: str) -> None:
+    """feedparser guesses the encoding with chardet (a dependency for this); without it these are mojibake."""
+    body = (CORPUS / "illformed" / "chardet" / name).read_bytes()
+    feed = parse_feed(body, BASE, "text/xml")
+    assert [item.title for item in feed.items] == [title]
 
 
 @pytest.mark.parametrize("document", [rss_document(50), atom_document(50)], ids=["rss", "atom"])

@@ -364,3 +364,141 @@ async def test_next_check_is_spread_by_jitter(world: World) -> None:
     checks = {world.service._next_check(0) - world.clock.now for _ in range(50)}
     assert len(checks) > 1
     assert all(INTERVAL * 0.9 <= delay <= INTERVAL * 1.1 for delay in checks)
+
+
+# --- old items that come back -----------------------------------------------------------------------
+
+
+async def test_forgotten_item_that_comes_back_is_never_posted_again(world: World) -> None:
+    await world.subscribe()  # Story 1-3 are undated
+    world.server.add_item("Dated story", published=START - timedelta(days=1))
+    await world.cycle()
+    assert world.posted_titles() == ["Story 3", "Dated story"]
+    dated = world.server.drop_item("Dated story")
+    undated = world.server.drop_item("Story 1")
+    world.clock.advance(timedelta(days=100))
+    world.server.add_item("Story 5")
+    await world.cycle()  # new items: the seen items the feed dropped are pruned
+    keys = await world.db.fetch_all("SELECT item_key FROM subscription_seen_items")
+    assert dated[1] not in {row["item_key"] for row in keys}  # the dated item really was forgotten
+    assert undated[1] in {row["item_key"] for row in keys}  # an undated one never is
+
+    world.server.live_items += [dated, undated]
+    world.server.add_item("Story 7")
+    report = await world.cycle()
+    assert report.posted == 1
+    assert world.posted_titles() == ["Story 3", "Dated story", "Story 5", "Story 7"]
+    assert await world.store.unseen_keys(1, [dated[1], undated[1]]) == set()  # seen again, not pending
+
+
+async def test_new_item_dated_before_the_horizon_is_not_posted(world: World) -> None:
+    await world.subscribe()
+    world.server.add_item("Archive piece", published=START - timedelta(days=91))
+    world.server.add_item("Fresh piece", published=START)
+    report = await world.cycle()
+    assert report.posted == 1
+    assert world.posted_titles() == ["Story 3", "Fresh piece"]
+    assert await seen_count(world) == 5
+
+
+# --- items Discord refuses ---------------------------------------------------------------------------
+
+
+def invalid_form_body() -> discord.HTTPException:
+    return discord.HTTPException(_FakeResponse(400), {"message": "Invalid Form Body", "code": 50035})
+
+
+async def test_item_discord_refuses_is_skipped_after_three_cycles_and_later_items_flow(world: World, caplog) -> None:
+    subscribed = await world.subscribe()
+    world.server.add_item("Refused story")
+    with caplog.at_level(logging.WARNING, logger="bot.feeds.service"):
+        for attempt in range(1, 4):
+            world.http.fail_next["send_message"] = invalid_form_body()
+            report = await world.cycle()  # the feed does not change: the item is retried all the same
+            assert report.posted == 0
+            assert ["Invalid Form Body" in error for error in report.errors] == ([True] if attempt < 3 else [])
+            [(listed, _)] = await world.service.subscriptions(world.guild.id)
+            assert listed.refused_attempts == (attempt if attempt < 3 else 0)
+    retries = world.server.requests[2:]  # after the first refusal: fetched in full, not answered 304
+    assert len(retries) == 2 and all(request.headers.get("If-None-Match") is None for request in retries)
+    assert "Invalid Form Body" in (listed.last_error or "") and "skipped “Refused story”" in (listed.last_error or "")
+    assert sum("skipped" in record.message for record in caplog.records) == 1
+
+    world.server.add_item("Later story")
+    report = await world.cycle()
+    assert report.posted == 1 and report.errors == []
+    assert world.posted_titles() == ["Story 3", "Later story"]
+    assert await world.store.unseen_keys(subscribed.subscription.id, ["https://news.example.com/live/4"]) == set()
+    [(listed, _)] = await world.service.subscriptions(world.guild.id)
+    assert "skipped" in (listed.last_error or "")  # moderators still see what was skipped
+
+
+async def test_item_refused_once_then_posted_clears_the_error(world: World) -> None:
+    await world.subscribe()
+    world.server.add_item("Story 4")
+    world.http.fail_next["send_message"] = invalid_form_body()
+    await world.cycle()
+    report = await world.cycle()  # unchanged feed, fetched in full because an item waits
+    assert report.posted == 1 and world.posted_titles() == ["Story 3", "Story 4"]
+    [(listed, _)] = await world.service.subscriptions(world.guild.id)
+    assert (listed.refused_item_key, listed.refused_attempts, listed.last_error) == (None, 0, None)
+    assert (await world.cycle()).not_modified == 1  # nothing waits: conditional requests again
+
+
+async def test_channel_refusals_never_skip_an_item(world: World) -> None:
+    await world.subscribe()
+    world.server.add_item("Story 4")
+    for _ in range(4):
+        world.http.fail_next["send_message"] = discord.Forbidden(_FakeResponse(403), {"message": "Missing Access"})
+        assert (await world.cycle()).posted == 0
+    assert (await world.cycle()).posted == 1
+    assert world.posted_titles() == ["Story 3", "Story 4"]
+
+
+# --- permanent and temporary redirects ---------------------------------------------------------------
+
+
+async def stored_url(world: World) -> str:
+    return str(await world.db.fetch_value("SELECT url FROM feeds"))
+
+
+@pytest.mark.parametrize(("status", "moves"), [(301, True), (308, True), (302, False), (307, False)])
+async def test_only_a_permanent_redirect_changes_the_feed_address(world: World, status: int, moves: bool) -> None:
+    await world.service.subscribe(world.channel(), world.server.url("/old"), created_by=1)
+    world.server.old_redirect = status
+    world.server.add_item("Story 4")
+    await world.cycle()
+    assert await stored_url(world) == world.server.url("/live" if moves else "/old")
+    world.server.add_item("Story 5")
+    old_hits = world.server.count("/old")
+    await world.cycle()
+    assert world.server.count("/old") == old_hits + (0 if moves else 1)
+    assert world.posted_titles() == ["Story 3", "Story 4", "Story 5"]
+
+
+async def test_permanent_redirect_to_a_followed_address_merges_the_subscriptions(world: World) -> None:
+    await world.service.subscribe(world.channel(TEXT_CHANNEL_ID), world.server.url("/old"), created_by=1)
+    await world.service.subscribe(world.channel(FORUM_CHANNEL_ID), world.server.url("/live"), created_by=1)
+    world.server.old_redirect = 301
+    await world.cycle()
+    assert await world.db.fetch_value("SELECT COUNT(*) FROM feeds") == 1
+    assert await stored_url(world) == world.server.url("/live")
+    world.server.add_item("Story 4")
+    old_hits = world.server.count("/old")
+    report = await world.cycle()
+    assert world.server.count("/old") == old_hits
+    assert report.posted == 2 and world.posted_titles().count("Story 4") == 2  # once per channel
+
+
+async def test_permanent_redirect_to_something_not_a_feed_keeps_the_address(world: World) -> None:
+    subscribed = await world.subscribe()
+    to_a_web_page = world.server.url("/redirect?to=/fixtures/not_a_feed.html")
+    await world.store.move_feed(subscribed.subscription.feed_id, to_a_web_page)
+    report = await world.cycle()
+    assert report.failed == 1 and await stored_url(world) == to_a_web_page
+
+
+async def test_subscribing_through_a_permanent_redirect_stores_the_new_address(world: World) -> None:
+    world.server.old_redirect = 308
+    await world.service.subscribe(world.channel(), world.server.url("/old"), created_by=1)
+    assert await stored_url(world) == world.server.url("/live")

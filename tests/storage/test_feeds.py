@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.storage import Database
-from bot.storage.feeds import AlreadySubscribed, FeedCheck, FeedStore, NewSubscription
+from bot.storage.database import bundled_migrations
+from bot.storage.feeds import AlreadySubscribed, FeedCheck, FeedStore, NewSubscription, SeenItem
 
 NOW = datetime(2024, 6, 5, 12, 0, tzinfo=UTC)
 GUILD = 1
@@ -27,8 +28,12 @@ def new(url: str = "https://a.example/feed", channel_id: int = 10, **changes) ->
     return NewSubscription(**values)  # type: ignore[arg-type]
 
 
+def undated(*keys: str) -> list[SeenItem]:
+    return [(key, None) for key in keys]
+
+
 async def test_one_feed_row_per_url_shared_by_subscriptions(store: FeedStore) -> None:
-    first = await store.subscribe(new(channel_id=10), ["k1"])
+    first = await store.subscribe(new(channel_id=10), undated("k1"))
     second = await store.subscribe(new(channel_id=11), [])
     assert first.feed_id == second.feed_id
     assert (first.feed_url, first.feed_title) == ("https://a.example/feed", "A")
@@ -79,7 +84,7 @@ async def test_resume_clears_failures_and_sets_the_due_time(store: FeedStore) ->
 
 
 async def test_many_keys_are_checked_in_chunks(store: FeedStore) -> None:
-    subscription = await store.subscribe(new(), [f"seen-{n}" for n in range(700)])
+    subscription = await store.subscribe(new(), undated(*(f"seen-{n}" for n in range(700))))
     keys = [f"seen-{n}" for n in range(700)] + [f"new-{n}" for n in range(600)]
     assert await store.unseen_keys(subscription.id, keys) == {f"new-{n}" for n in range(600)}
 
@@ -87,22 +92,99 @@ async def test_many_keys_are_checked_in_chunks(store: FeedStore) -> None:
 async def test_seen_mark_runs_inside_another_transaction(store: FeedStore) -> None:
     subscription = await store.subscribe(new(), [])
     async with store._db.transaction() as connection:
-        await FeedStore.seen_with_intent(subscription.id, "k")(connection)
+        await FeedStore.seen_with_intent(subscription.id, ("k", NOW))(connection)
     assert await store.unseen_keys(subscription.id, ["k"]) == set()
     await store.forget_seen(subscription.id, "k")
     assert await store.unseen_keys(subscription.id, ["k"]) == {"k"}
 
 
-async def test_old_seen_items_the_feed_dropped_are_forgotten(store: FeedStore) -> None:
-    subscription = await store.subscribe(new(), ["gone", "still listed"])
-    assert await store.forget_old_seen(subscription.id, ["still listed"], datetime.now(UTC) - timedelta(days=1)) == 0
-    assert await store.forget_old_seen(subscription.id, ["still listed"], datetime.now(UTC) + timedelta(seconds=1)) == 1
-    assert await store.unseen_keys(subscription.id, ["gone", "still listed"]) == {"gone"}
+async def test_only_seen_items_dated_before_the_horizon_and_dropped_by_the_feed_are_forgotten(
+    store: FeedStore,
+) -> None:
+    old, recent = NOW - timedelta(days=100), NOW - timedelta(days=10)
+    seen = [("old gone", old), ("old listed", old), ("recent gone", recent), ("undated gone", None)]
+    subscription = await store.subscribe(new(), seen)
+    assert await store.forget_old_seen(subscription.id, ["old listed"], NOW - timedelta(days=90)) == 1
+    keys = [key for key, _ in seen]
+    assert await store.unseen_keys(subscription.id, keys) == {"old gone"}
+    # Undated items are kept whatever their age: no date could refuse them if they came back.
+    assert await store.forget_old_seen(subscription.id, [], NOW + timedelta(days=3650)) == 2
+    assert await store.unseen_keys(subscription.id, keys) == {"old gone", "old listed", "recent gone"}
+
+
+async def test_refusals_are_counted_per_item_and_skipping_keeps_the_reason(store: FeedStore) -> None:
+    subscription = await store.subscribe(new(), [])
+    assert await store.record_refusal(subscription.id, "a", "refused a") == 1
+    assert await store.record_refusal(subscription.id, "a", "refused a again") == 2
+    assert await store.record_refusal(subscription.id, "b", "refused b") == 1  # another item starts over
+    [(listed, _)] = await store.subscriptions_in_guild(GUILD)
+    assert (listed.refused_item_key, listed.refused_attempts, listed.last_error) == ("b", 1, "refused b")
+    assert listed.last_error_at is not None
+    await store.skip_refused(subscription.id, "skipped b")
+    await store.clear_refusal(subscription.id)  # nothing pending: the skip notice stays
+    [(listed, _)] = await store.subscriptions_in_guild(GUILD)
+    assert (listed.refused_item_key, listed.refused_attempts, listed.last_error) == (None, 0, "skipped b")
+    await store.record_refusal(subscription.id, "c", "refused c")
+    await store.clear_refusal(subscription.id)
+    [(listed, _)] = await store.subscriptions_in_guild(GUILD)
+    assert (listed.refused_item_key, listed.last_error, listed.last_error_at) == (None, None, None)
+
+
+async def test_moved_feed_keeps_its_row_when_the_new_address_is_free(store: FeedStore) -> None:
+    subscription = await store.subscribe(new("https://old.example/feed"), undated("k"))
+    assert await store.move_feed(subscription.feed_id, "https://new.example/feed") == subscription.feed_id
+    [(listed, feed)] = await store.subscriptions_in_guild(GUILD)
+    assert (listed.id, feed.url) == (subscription.id, "https://new.example/feed")
+    assert await store.unseen_keys(subscription.id, ["k"]) == set()
+
+
+async def test_moved_feed_joins_the_feed_already_at_the_new_address(store: FeedStore) -> None:
+    moving_only = await store.subscribe(new("https://old.example/feed", channel_id=10), undated("seen here"))
+    moving_both = await store.subscribe(new("https://old.example/feed", channel_id=11), [])
+    staying = await store.subscribe(new("https://new.example/feed", channel_id=11), [])
+    assert await store.move_feed(moving_only.feed_id, "https://new.example/feed") == staying.feed_id
+    listed = {s.id: (s.feed_id, s.feed_url) for s, _ in await store.subscriptions_in_guild(GUILD)}
+    # Channel 11 had both: it keeps one subscription; channel 10's moves with its seen items.
+    assert listed == {moving_only.id: (staying.feed_id, "https://new.example/feed"),
+                      staying.id: (staying.feed_id, "https://new.example/feed")}  # fmt: skip
+    assert moving_both.id not in listed
+    assert await store.feed(moving_only.feed_id) is None
+    assert await store.unseen_keys(moving_only.id, ["seen here"]) == set()
+
+
+async def test_database_of_schema_2_upgrades_and_keeps_its_feeds(tmp_path) -> None:
+    """Seen items from before dates were stored keep their rows, stay seen and are never forgotten."""
+    path = tmp_path / "agora.db"
+    old = await Database.open(path, migrations=bundled_migrations()[:2])
+    async with old.transaction() as connection:
+        await connection.execute("INSERT INTO feeds (id, url, title) VALUES (1, 'https://a.example/feed', 'A')")
+        await connection.execute(
+            "INSERT INTO subscriptions (id, feed_id, guild_id, channel_id, created_at, paused, paused_reason)"
+            " VALUES (7, 1, ?, 10, '2024-01-01T00:00:00.000+00:00', 1, 'paused by Mod')",
+            (GUILD,),
+        )
+        await connection.execute(
+            "INSERT INTO subscription_seen_items (subscription_id, item_key, seen_at)"
+            " VALUES (7, 'old item', '2023-01-01T00:00:00.000+00:00')"
+        )
+    await old.close()
+
+    db = await Database.open(path)
+    try:
+        assert await db.schema_version() == 3
+        store = FeedStore(db)
+        [(subscription, feed)] = await store.subscriptions_in_guild(GUILD)
+        assert (subscription.id, subscription.paused_reason, feed.title) == (7, "paused by Mod", "A")
+        assert (subscription.refused_attempts, subscription.last_error) == (0, None)
+        assert await store.unseen_keys(7, ["old item", "new item"]) == {"new item"}
+        assert await store.forget_old_seen(7, [], NOW) == 0
+    finally:
+        await db.close()
 
 
 async def test_removing_the_last_subscription_removes_the_feed(store: FeedStore) -> None:
-    first = await store.subscribe(new(channel_id=10), ["k"])
-    second = await store.subscribe(new(channel_id=11), ["k"])
+    first = await store.subscribe(new(channel_id=10), undated("k"))
+    second = await store.subscribe(new(channel_id=11), undated("k"))
     assert not await store.remove_subscription(first.id, GUILD + 1)
     assert await store.remove_subscription(first.id, GUILD)
     assert await store.feed(first.feed_id) is not None

@@ -1,0 +1,151 @@
+"""Feed scenarios: the real bot process against the emulated Discord and a feed server on 127.0.0.1.
+
+Checks are driven with /feed check (the background interval is an hour), so nothing waits on a timer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from .driver import BotProcess
+from .emulator import Emulator, Reply
+from .emulator.state import Channel, Member, Message
+
+REPLY_WAIT = 20.0
+FEED_ENV = {"FEED_ALLOW_PRIVATE_ADDRESSES": "true", "FEED_CHECK_INTERVAL_SECONDS": "3600", "FEED_MAX_FAILURES": "2"}
+
+
+class FlakyFeed:
+    """An RSS feed on 127.0.0.1 whose items and HTTP status a test controls."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+        self.status = 200
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    def add(self, title: str) -> None:
+        self.items.append((title, f"https://news.example/flaky/{len(self.items) + 1}"))
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/feed.xml", self._serve)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/feed.xml"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _serve(self, request: web.Request) -> web.Response:
+        if self.status != 200:
+            return web.Response(status=self.status, text="the feed server is down")
+        items = "".join(
+            f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
+            f"<description>{title}: the story.</description></item>"
+            for title, link in reversed(self.items)
+        )
+        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Flaky News</title>{items}</channel></rss>'
+        return web.Response(body=body.encode(), content_type="application/rss+xml")
+
+
+@pytest.fixture
+async def flaky_feed() -> AsyncIterator[FlakyFeed]:
+    feed = FlakyFeed()
+    await feed.start()
+    try:
+        yield feed
+    finally:
+        await feed.stop()
+
+
+def moderator(emu: Emulator) -> tuple[Member, Channel]:
+    seed = emu.community
+    assert seed is not None
+    return seed.moderator, seed.general
+
+
+async def feed_command(emu: Emulator, command: str, **options: Any) -> Reply:
+    """Run /feed <command> as the moderator and return its final (ephemeral) answer."""
+    member, channel = moderator(emu)
+    call = await emu.invoke_slash(member, f"feed {command}", channel=channel, options=options)
+    reply = await call.response(within=REPLY_WAIT)
+    assert reply.ephemeral
+    return reply
+
+
+def list_text(reply: Reply) -> str:
+    return "\n".join([reply.content, *(str(embed.get("description", "")) for embed in reply.embeds)])
+
+
+def posts_of(emu: Emulator, channel: Channel, title: str) -> list[Message]:
+    bot_id = emu.bot_user.id
+    return [m for m in emu.messages_in(channel) if m.author_id == bot_id and title in str(m.embeds)]
+
+
+@pytest.mark.bot_env(**FEED_ENV)
+async def test_failing_feed_is_paused_with_a_notice_and_resumes_when_it_recovers(
+    emulator: Emulator, agora: BotProcess, flaky_feed: FlakyFeed
+) -> None:
+    seed = emulator.community
+    assert seed is not None
+    flaky_feed.add("Before the outage")
+    added = await feed_command(emulator, "add", channel=seed.news, url=flaky_feed.url)
+    assert "Flaky News" in added.content
+    await emulator.wait_for(lambda: posts_of(emulator, seed.news, "Before the outage"), REPLY_WAIT, "first item")
+
+    flaky_feed.status = 500
+    first = await feed_command(emulator, "check")
+    assert "1 failed" in first.content and "HTTP 500" in first.content
+    assert not [m for m in emulator.messages_in(seed.news) if "paused" in m.content]  # one failure is not enough
+    second = await feed_command(emulator, "check")
+    assert "(paused)" in second.content
+    notice = await emulator.wait_for_message(seed.news, lambda m: "paused" in m.content, within=REPLY_WAIT)
+    assert "Flaky News" in notice.content and "2 times" in notice.content and "/feed resume" in notice.content
+    assert len(notice.content) < 300
+
+    listed = list_text(await feed_command(emulator, "list"))
+    assert "paused" in listed and "HTTP 500" in listed
+    match = re.search(r"`(\d+)`", listed)
+    assert match is not None
+    assert "No active feeds" in (await feed_command(emulator, "check")).content  # paused: not fetched
+
+    flaky_feed.status = 200
+    flaky_feed.add("After the outage")
+    resumed = await feed_command(emulator, "resume", subscription=match.group(1))
+    assert "Resumed" in resumed.content
+    await feed_command(emulator, "check")
+    await emulator.wait_for(lambda: posts_of(emulator, seed.news, "After the outage"), REPLY_WAIT, "recovered item")
+    await feed_command(emulator, "check")
+    assert len(posts_of(emulator, seed.news, "After the outage")) == 1
+    assert len(posts_of(emulator, seed.news, "Before the outage")) == 1
+    listed = list_text(await feed_command(emulator, "list"))
+    assert "✅ active" in listed and "paused" not in listed
+    assert len([m for m in emulator.messages_in(seed.news) if "paused" in m.content]) == 1
+
+
+@pytest.mark.bot_env(**FEED_ENV)
+async def test_feed_into_a_forum_makes_one_post_per_article(
+    emulator: Emulator, agora: BotProcess, flaky_feed: FlakyFeed
+) -> None:
+    seed = emulator.community
+    assert seed is not None
+    flaky_feed.add("First forum story")
+    await feed_command(emulator, "add", channel=seed.forum, url=flaky_feed.url)
+    first = await emulator.wait_for_thread(seed.forum, lambda t: "First forum story" in t.name, within=REPLY_WAIT)
+
+    flaky_feed.add("Second forum story")
+    await feed_command(emulator, "check")
+    second = await emulator.wait_for_thread(seed.forum, lambda t: "Second forum story" in t.name, within=REPLY_WAIT)
+    await feed_command(emulator, "check")
+    assert sorted(t.id for t in emulator.threads_of(seed.forum)) == sorted([first.id, second.id])
+    starter = emulator.messages_in(second)[0]
+    assert "Second forum story" in str(starter.embeds)
+    assert not emulator.messages_in(seed.forum)  # forum posts are threads, nothing else lands in the forum
