@@ -15,7 +15,7 @@ from bot import __version__
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
-from bot.storage.database import SchemaTooNew
+from bot.storage.database import Database, SchemaTooNew
 from bot.summaries.cli import add_summary_parser, run_summary
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ async def _serve(config: Config) -> None:
     from bot.client import AgoraBot, point_at_discord  # imported late: discord.py set-up is not needed for --help
 
     point_at_discord(config)
-    bot = AgoraBot(config)
+    # Opened (and migrated, or refused) before logging in: a database problem stops the bot before Discord.
+    bot = AgoraBot(config, await Database.open(config.database_path))
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
 

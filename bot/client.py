@@ -57,7 +57,7 @@ def extension_names() -> list[str]:
 
 
 class AgoraBot(commands.Bot):
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, db: Database | None = None) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=build_intents(config),
@@ -67,13 +67,15 @@ class AgoraBot(commands.Bot):
             help_command=None,
         )
         self.config = config
+        self.db = db  # opened before logging in by `agora run`, so a bad database stops it before Discord
         self.version = __version__
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._first_ready_done = False
         self._closing: asyncio.Future[None] | None = None
 
     async def setup_hook(self) -> None:
-        self.db = await Database.open(self.config.database_path)
+        if self.db is None:
+            self.db = await Database.open(self.config.database_path)
         self.settings = SettingsStore(self.db)
         self.articles = ArticleStore(self.db)
         self.publisher = ArticlePublisher(self, self.articles)
@@ -139,7 +141,7 @@ class AgoraBot(commands.Bot):
                 await closer()
             except Exception:
                 log.exception("Error while shutting down")
-        if hasattr(self, "db"):
+        if self.db is not None:
             await self.db.close()
         log.info("Shut down cleanly")
 

@@ -61,9 +61,12 @@ class Database:
         connection = await aiosqlite.connect(path, isolation_level=None)
         connection.row_factory = aiosqlite.Row
         database = cls(connection, path)
+        migrations = bundled_migrations() if migrations is None else migrations
         try:
+            # Refuse a newer database before anything writes to it (even switching to WAL does).
+            await database._refuse_if_newer(migrations)
             await database._configure()
-            await database._migrate(bundled_migrations() if migrations is None else migrations)
+            await database._migrate(migrations)
         except BaseException:
             await connection.close()
             raise
@@ -78,15 +81,13 @@ class Database:
         await self.connection.execute("PRAGMA busy_timeout = 5000")
 
     async def schema_version(self) -> int:
-        await self.connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-            " applied_at TEXT NOT NULL)"
-        )
-        async with self.connection.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0])
+        """The newest migration applied; 0 for a new database. Reads only."""
+        exists = await self.fetch_value("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
+        if not exists:
+            return 0
+        return int(await self.fetch_value("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
 
-    async def _migrate(self, migrations: list[tuple[int, str, str]]) -> None:
+    async def _refuse_if_newer(self, migrations: list[tuple[int, str, str]]) -> None:
         current = await self.schema_version()
         newest = migrations[-1][0] if migrations else 0
         if current > newest:
@@ -94,6 +95,13 @@ class Database:
                 f"The database {self.path} has schema version {current}, but this Agora knows only up to "
                 f"{newest}. It was written by a newer Agora: upgrade Agora, or point DATABASE_PATH elsewhere."
             )
+
+    async def _migrate(self, migrations: list[tuple[int, str, str]]) -> None:
+        await self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL)"
+        )
+        current = await self.schema_version()
         for version, name, sql in migrations:
             if version <= current:
                 continue

@@ -51,12 +51,16 @@ async def test_failed_migration_leaves_database_unchanged(tmp_path):
         await db.close()
 
 
-async def test_database_from_newer_version_is_refused(tmp_path):
+async def test_database_from_newer_version_is_refused_and_left_untouched(tmp_path):
     path = tmp_path / "agora.db"
     newer = [(1, "one", "SELECT 1;"), (2, "two", "SELECT 1;")]
     await (await Database.open(path, migrations=newer)).close()
+    with sqlite3.connect(path) as plain:  # as a newer Agora might leave it: not in WAL mode
+        plain.execute("PRAGMA journal_mode = DELETE")
+    before = path.read_bytes()
     with pytest.raises(SchemaTooNew, match="newer Agora"):
         await Database.open(path, migrations=newer[:1])
+    assert path.read_bytes() == before
 
 
 async def test_transaction_rolls_back_on_error(tmp_path):
