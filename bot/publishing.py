@@ -25,6 +25,7 @@ PollOpener = Callable[[Delivery, Article, discord.abc.Messageable], Awaitable[No
 
 # How far back to look for our own post when finishing a delivery interrupted by a crash.
 _RECOVERY_HISTORY = 50
+_THREAD_ALREADY_CREATED = 160004  # Discord's code for a second thread on one message
 
 
 class CannotPost(AgoraError):
@@ -99,11 +100,17 @@ class ArticlePublisher:
             raise CannotPost(f"I can't post in {channel.mention}: I am missing {', '.join(missing)}.")
 
     async def _complete(
-        self, delivery: Delivery, article: Article, channel: discord.TextChannel | discord.ForumChannel, source: str
+        self,
+        delivery: Delivery,
+        article: Article,
+        channel: discord.TextChannel | discord.ForumChannel,
+        source: str,
+        *,
+        resuming: bool = False,
     ) -> Published:
         message, thread = await self._post_or_find(delivery, article, channel, source)
         if delivery.open_thread and thread is None and isinstance(channel, discord.TextChannel):
-            thread = await message.create_thread(name=thread_name(article), auto_archive_duration=10080)
+            thread = await self._open_thread(message, article)
             await self._store.set_thread(delivery.id, thread.id)
         discussion = thread or channel
         # The poll is the first reply (in a forum post too, as readers expect); the prompt follows it.
@@ -111,11 +118,38 @@ class ArticlePublisher:
         if with_poll:
             await self.poll_opener(delivery, article, discussion)
         if delivery.prompt_message_id is None:
-            prompt = await discussion.send(opening_prompt(article, with_poll=with_poll))
-            await self._store.set_prompt(delivery.id, prompt.id)
+            await self._send_prompt(delivery, discussion, opening_prompt(article, with_poll=with_poll), resuming)
         await self._store.mark_posted(delivery.id)
         log.info("Posted article %s into channel %s (delivery %s)", delivery.article_id, channel.id, delivery.id)
         return Published(delivery.article_id, delivery.id, message, thread)
+
+    async def _open_thread(self, message: discord.Message, article: Article) -> discord.Thread:
+        try:
+            return await message.create_thread(name=thread_name(article), auto_archive_duration=10080)
+        except discord.HTTPException as error:
+            if error.code != _THREAD_ALREADY_CREATED:
+                raise
+        # Created before a crash but not recorded: a thread on a message shares the message's id.
+        log.info("Adopting thread %s opened before a restart", message.id)
+        thread = await message.guild.fetch_channel(message.id)
+        assert isinstance(thread, discord.Thread)
+        return thread
+
+    async def _send_prompt(
+        self, delivery: Delivery, discussion: discord.abc.Messageable, text: str, resuming: bool
+    ) -> None:
+        prompt = await self._find_own_message(discussion, text) if resuming else None
+        if prompt is None:
+            prompt = await discussion.send(text)
+        await self._store.set_prompt(delivery.id, prompt.id)
+
+    async def _find_own_message(self, where: discord.abc.Messageable, text: str) -> discord.Message | None:
+        """The prompt may have been sent just before a crash: look for it before sending it again."""
+        me = self._client.user
+        async for message in where.history(limit=_RECOVERY_HISTORY):
+            if me is not None and message.author.id == me.id and message.content == text:
+                return message
+        return None
 
     async def _post_or_find(
         self, delivery: Delivery, article: Article, channel: discord.TextChannel | discord.ForumChannel, source: str
@@ -166,7 +200,7 @@ class ArticlePublisher:
             return False
         if delivery.message_id is None:
             delivery = await self._adopt_unrecorded_post(delivery, channel)
-        await self._complete(delivery, stored.article, channel, stored.source)
+        await self._complete(delivery, stored.article, channel, stored.source, resuming=True)
         return True
 
     async def _adopt_unrecorded_post(

@@ -77,6 +77,7 @@ class FakeDiscordHTTP:
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     fail_next: dict[str, BaseException] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    threads: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def install(self, client: discord.Client) -> None:
         for name in ("send_message", "start_thread_with_message", "start_thread_in_forum", "logs_from",
@@ -108,7 +109,12 @@ class FakeDiscordHTTP:
         self._check_failure("start_thread_with_message")
         self.calls.append(("start_thread_with_message", {"channel_id": int(channel_id),
                                                          "message_id": int(message_id), "name": name}))
-        return self._thread(int(message_id), int(channel_id), name)
+        if int(message_id) in self.threads:
+            raise discord.HTTPException(
+                _FakeResponse(400), {"code": 160004, "message": "A thread has already been created for this message"}
+            )
+        self.threads[int(message_id)] = self._thread(int(message_id), int(channel_id), name)
+        return self.threads[int(message_id)]
 
     async def start_thread_in_forum(self, channel_id, *, params, reason=None):
         self._check_failure("start_thread_in_forum")
@@ -136,6 +142,8 @@ class FakeDiscordHTTP:
         return self.files[url]
 
     async def get_channel(self, channel_id):
+        if int(channel_id) in self.threads:
+            return self.threads[int(channel_id)]
         raise discord.NotFound(_FakeResponse(404), {"message": "Unknown Channel", "code": 10003})
 
     def sent(self, name: str) -> list[dict[str, Any]]:

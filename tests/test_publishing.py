@@ -148,3 +148,19 @@ async def test_error_after_the_article_is_out_keeps_it_pending_for_restart(world
     assert len(http.sent("start_thread_with_message")) == 1
     assert len([m for m in http.sent("send_message") if m.get("embeds")]) == 1
     assert await db.fetch_value("SELECT state FROM deliveries") == "posted"
+
+
+async def test_crash_after_thread_and_prompt_adopts_both_instead_of_repeating(world):
+    """Thread opened and prompt sent, but neither recorded before the crash: the restart reuses them."""
+    bot, http, guild, store, publisher, db = world
+    published = await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
+    await db.connection.execute("UPDATE deliveries SET state = 'pending', thread_id = NULL, prompt_message_id = NULL")
+    guild._remove_thread(published.thread)  # the restarted bot has not cached it
+
+    assert await ArticlePublisher(bot, store).resume_pending() == 1
+    row = await db.fetch_one("SELECT state, thread_id, prompt_message_id FROM deliveries")
+    assert row["state"] == "posted"
+    assert row["thread_id"] == published.thread.id
+    prompts = [m for m in http.sent("send_message") if not m.get("embeds")]
+    assert len(prompts) == 1, "the prompt must not be sent twice"
+    assert row["prompt_message_id"] is not None

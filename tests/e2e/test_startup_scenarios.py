@@ -145,12 +145,6 @@ def folder_agora(articles_dir: Path, request: pytest.FixtureRequest) -> BotProce
 # ---- refusing to start -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/storage/database.py Database.open() runs _configure() (PRAGMA journal_mode = WAL) before _migrate() "
-    "checks the schema version, so a refused newer database is still rewritten (header bytes 18-19 set to WAL, "
-    "change counter bumped)",
-)
 async def test_database_from_a_newer_agora_is_refused_and_left_untouched(emulator: Emulator, tmp_path: Path) -> None:
     bot = BotProcess(emulator, tmp_path)
     with sqlite3.connect(bot.database_path) as conn:
@@ -256,26 +250,7 @@ KILL_POINTS = {
     "thread": ("create_thread", _is_thread),
     "prompt": ("create_message", lambda emu, news: _in_thread(emu, news, embeds=False)),
 }
-KILL_PARAMS = [
-    pytest.param("article message"),
-    pytest.param(
-        "thread",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="bot/publishing.py _complete() creates the thread again when the delivery has a "
-            "message_id but no thread_id: Discord answers 160004 'A thread has already been created for this "
-            "message', resume_pending() marks the delivery 'failed', and the article never gets its poll or prompt",
-        ),
-    ),
-    pytest.param(
-        "prompt",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="bot/publishing.py _complete() sends the opening prompt again when prompt_message_id "
-            "was not recorded before the crash: the thread ends with two prompts (no adoption, unlike the poll)",
-        ),
-    ),
-]
+KILL_PARAMS = [pytest.param("article message"), pytest.param("thread"), pytest.param("prompt")]
 
 
 @pytest.fixture
