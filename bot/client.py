@@ -64,6 +64,7 @@ class AgoraBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),  # article text must never ping anyone
             member_cache_flags=discord.MemberCacheFlags.none(),  # votes carry user ids; no member list needed
             chunk_guilds_at_startup=False,
+            guild_ready_timeout=config.guild_ready_timeout_seconds,
             help_command=None,
         )
         self.config = config

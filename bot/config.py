@@ -34,6 +34,7 @@ class Config:
     feed_timeout_seconds: float = 20.0
     feed_concurrency: int = 20
     poll_edit_interval_seconds: float = 5.0
+    guild_ready_timeout_seconds: float = 2.0
 
     def __repr__(self) -> str:  # the token must never reach a log line or a traceback
         return f"Config(guild_id={self.guild_id}, database_path={str(self.database_path)!r}, token=<hidden>)"
@@ -62,6 +63,7 @@ class Config:
             feed_timeout_seconds=reader.number("FEED_TIMEOUT_SECONDS", 20.0, minimum=0.1),
             feed_concurrency=reader.integer("FEED_CONCURRENCY", 20, minimum=1),
             poll_edit_interval_seconds=reader.number("POLL_EDIT_INTERVAL_SECONDS", 5.0, minimum=0.1),
+            guild_ready_timeout_seconds=reader.number("GUILD_READY_TIMEOUT_SECONDS", 2.0, minimum=0.05),
         )
 
 

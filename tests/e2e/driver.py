@@ -98,6 +98,8 @@ class BotProcess:
             DISCORD_GATEWAY_URL=self.emu.gateway_url,
             DATABASE_PATH=str(self.database_path),
             LOG_LEVEL="DEBUG",
+            # The emulator sends its one guild at once; waiting the default 2 s for more would cost every start.
+            GUILD_READY_TIMEOUT_SECONDS="0.2",
             PYTHONUNBUFFERED="1",
             PYTHONFAULTHANDLER="1",
         )
