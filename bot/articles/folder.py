@@ -47,6 +47,7 @@ class ArticleFolder:
         self._store = store
         self._max_bytes = max_bytes
         self._lock = asyncio.Lock()
+        self._reported: set[tuple[str, int]] = set()  # (file, channel) failures already logged
 
     async def subscribe(self, channel: discord.TextChannel | discord.ForumChannel, moderator_id: int) -> bool:
         """Subscribe a channel to files dropped from now on; the files already there are not posted."""
@@ -81,8 +82,11 @@ class ArticleFolder:
         except ArticleFormatError as error:
             log.warning("Skipping article file %s: %s", file.path.name, error)
         except AgoraError as error:
-            # Permissions may be fixed later: leave the file unseen so the next scan tries again.
-            log.warning("Could not post %s into channel %s: %s", file.path.name, channel.id, error)
+            # Permissions may be fixed later: leave the file unseen so the next scan tries again,
+            # and say so once rather than on every scan.
+            if (file.key, channel.id) not in self._reported:
+                self._reported.add((file.key, channel.id))
+                log.warning("Could not post %s into channel %s (will retry): %s", file.path.name, channel.id, error)
             return 0
         else:
             await self._store.mark_file_seen(subscription_id, file.key)

@@ -10,7 +10,7 @@ from bot.config import Config
 from bot.publishing import ArticlePublisher
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
-from tests.discord_fakes import MODERATOR_ID, TEXT_CHANNEL_ID, FakeDiscordHTTP, add_guild
+from tests.discord_fakes import BOT_ROLE_ID, MODERATOR_ID, TEXT_CHANNEL_ID, FakeDiscordHTTP, add_guild
 
 SEED = (Path(__file__).resolve().parents[1] / "fixtures" / "articles" / "seed_article.txt").read_text("utf-8")
 
@@ -96,3 +96,21 @@ def test_read_folder_orders_oldest_first_and_keys_by_content(tmp_path):
     assert [f.path.name for f in files] == ["b.txt", "a.txt"]
     (tmp_path / "a.txt").write_text("A, edited")
     assert read_folder(tmp_path)[1].key != files[1].key
+
+
+async def test_file_refused_by_permissions_is_retried_and_logged_once(setup, caplog):
+    bot, http, guild, folder, start = setup
+    articles, db = await start()
+    channel = guild.get_channel(TEXT_CHANNEL_ID)
+    await articles.subscribe(channel, MODERATOR_ID)
+    (folder / "seed.txt").write_text(SEED)
+    bot_role = guild.get_role(BOT_ROLE_ID)
+    granted = bot_role._permissions
+    bot_role._permissions = 0  # an admin took the bot's permissions away
+    try:
+        assert await articles.post_new_files(bot) == 0
+        assert await articles.post_new_files(bot) == 0
+    finally:
+        bot_role._permissions = granted
+    assert len([r for r in caplog.records if "will retry" in r.getMessage()]) == 1
+    assert await articles.post_new_files(bot) == 1  # permissions fixed: posted on the next scan
