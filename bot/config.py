@@ -50,7 +50,7 @@ class Config:
             database_path=Path(reader.text("DATABASE_PATH", "data/agora.db")),
             articles_dir=reader.directory("ARTICLES_DIR"),
             articles_scan_seconds=reader.number("ARTICLES_SCAN_SECONDS", 30.0, minimum=1),
-            article_max_bytes=reader.integer("ARTICLE_MAX_BYTES", 256 * 1024, minimum=1024),
+            article_max_bytes=reader.integer("ARTICLE_MAX_BYTES", 256 * 1024, minimum=1024, maximum=8 * 1024 * 1024),
             api_base=reader.url("DISCORD_API_BASE", ("http", "https")),
             gateway_url=reader.url("DISCORD_GATEWAY_URL", ("ws", "wss")),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -90,7 +90,7 @@ class _Reader:
             )
         return token
 
-    def integer(self, name: str, default: int | None, *, minimum: int) -> int | None:
+    def integer(self, name: str, default: int | None, *, minimum: int, maximum: int | None = None) -> int | None:
         raw = self._env.get(name, "").strip()
         if not raw:
             return default
@@ -100,6 +100,8 @@ class _Reader:
             raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name} must be at most {maximum}, got {value}.")
         return value
 
     def number(self, name: str, default: float, *, minimum: float) -> float:

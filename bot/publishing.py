@@ -29,7 +29,11 @@ _THREAD_ALREADY_CREATED = 160004  # Discord's code for a second thread on one me
 
 
 class CannotPost(AgoraError):
-    pass
+    def __init__(self, message: str, *, refused_content: bool = False) -> None:
+        super().__init__(message)
+        # Discord refused this article itself (a 400-class answer), so retrying the same post is futile;
+        # missing permissions, rate limits and outages are worth retrying.
+        self.refused_content = refused_content
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,8 @@ class ArticlePublisher:
                 "I will finish it when I restart."
             )
         await self._store.mark_failed(delivery_id, f"{error.status} {reason}")
-        return CannotPost(f"Discord refused the post in {channel.mention}: {reason}.")
+        refused_content = 400 <= error.status < 500 and error.status not in (401, 403, 404, 429)
+        return CannotPost(f"Discord refused the post in {channel.mention}: {reason}.", refused_content=refused_content)
 
     def check_can_post(
         self, channel: discord.abc.GuildChannel, *, open_thread: bool = True, open_poll: bool = True
@@ -188,9 +193,17 @@ class ArticlePublisher:
                 if await self._resume(delivery):
                     finished += 1
             except (discord.HTTPException, AgoraError) as error:
-                log.warning("Could not finish delivery %s: %s", delivery.id, error)
-                await self._store.mark_failed(delivery.id, str(error))
+                await self._resume_failed(delivery.id, error)
         return finished
+
+    async def _resume_failed(self, delivery_id: int, error: Exception) -> None:
+        current = await self._store.delivery(delivery_id)
+        if current is not None and current.message_id is not None:
+            # The article is out; failing it would leave it without thread, poll or prompt for good.
+            log.warning("Could not finish delivery %s yet, will try again on the next start: %s", delivery_id, error)
+            return
+        log.warning("Could not finish delivery %s: %s", delivery_id, error)
+        await self._store.mark_failed(delivery_id, str(error))
 
     async def _resume(self, delivery: Delivery) -> bool:
         channel = self._client.get_channel(delivery.channel_id)

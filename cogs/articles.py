@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -11,7 +12,7 @@ from discord.ext import commands, tasks
 from bot.articles import decode_article_file, parse_article_text
 from bot.articles.parser import check_article_size
 from bot.client import AgoraBot
-from bot.permissions import moderator_only
+from bot.permissions import is_moderator, moderator_only
 from bot.summaries.reports import article_choices, article_report, find_article
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,9 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     async def post(self, interaction: discord.Interaction, channel: PostableChannel, file: discord.Attachment) -> None:
         max_bytes = self.bot.config.article_max_bytes
         check_article_size(file.size, max_bytes=max_bytes)  # before downloading anything
-        article = parse_article_text(decode_article_file(await file.read(), max_bytes=max_bytes))
+        data = await file.read()
+        # Parsing a large file takes tens of milliseconds: keep it off the event loop.
+        article = await asyncio.to_thread(lambda: parse_article_text(decode_article_file(data, max_bytes=max_bytes)))
         # Check before deferring so a refusal stays a quick private reply.
         self.bot.publisher.check_can_post(channel)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -93,6 +96,9 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     async def _summary_article_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        # Autocomplete runs no command checks: only moderators may see article titles here.
+        if interaction.guild is None or not await is_moderator(interaction, self.bot.settings):
+            return []
         return await article_choices(self.bot.summaries, interaction.guild.id, current)
 
     # --- articles folder ------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ def test_reads_every_kind_of_setting(tmp_path):
         ({"DISCORD_TOKEN": TOKEN, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"DISCORD_TOKEN": TOKEN, "ARTICLES_DIR": "/no/such/folder"}, "ARTICLES_DIR"),
         ({"DISCORD_TOKEN": TOKEN, "FEED_CHECK_INTERVAL_SECONDS": "-5"}, "FEED_CHECK_INTERVAL_SECONDS"),
+        ({"DISCORD_TOKEN": TOKEN, "ARTICLE_MAX_BYTES": str(64 * 1024 * 1024)}, "ARTICLE_MAX_BYTES"),
     ],
 )
 def test_invalid_setting_names_the_setting(env, named):

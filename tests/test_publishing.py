@@ -164,3 +164,27 @@ async def test_crash_after_thread_and_prompt_adopts_both_instead_of_repeating(wo
     prompts = [m for m in http.sent("send_message") if not m.get("embeds")]
     assert len(prompts) == 1, "the prompt must not be sent twice"
     assert row["prompt_message_id"] is not None
+
+
+async def test_transient_error_while_resuming_a_sent_post_keeps_it_pending(world):
+    bot, http, guild, store, publisher, db = world
+    http.fail_next["start_thread_with_message"] = discord.HTTPException(_FakeResponse(500), "thread refused")
+    with pytest.raises(CannotPost):
+        await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
+    http.fail_next["start_thread_with_message"] = discord.HTTPException(_FakeResponse(503), "still down")
+    assert await ArticlePublisher(bot, store).resume_pending() == 0
+    assert await db.fetch_value("SELECT state FROM deliveries") == "pending"
+    assert await ArticlePublisher(bot, store).resume_pending() == 1  # the next start finishes it
+    assert await db.fetch_value("SELECT state FROM deliveries") == "posted"
+
+
+async def test_content_refusal_is_marked_as_such(world):
+    bot, http, guild, store, publisher, db = world
+    http.fail_next["send_message"] = discord.HTTPException(_FakeResponse(400), {"code": 50035, "message": "bad"})
+    with pytest.raises(CannotPost) as refused:
+        await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
+    assert refused.value.refused_content
+    http.fail_next["send_message"] = discord.HTTPException(_FakeResponse(503), "down")
+    with pytest.raises(CannotPost) as outage:
+        await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
+    assert not outage.value.refused_content

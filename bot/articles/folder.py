@@ -12,12 +12,14 @@ import discord
 
 from bot.articles.parser import ArticleFormatError, decode_article_file, parse_article_text
 from bot.errors import AgoraError
-from bot.publishing import ArticlePublisher
+from bot.publishing import ArticlePublisher, CannotPost
 from bot.storage.articles import AlreadyPosted, ArticleStore
 
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = {".txt", ".md"}
+# A file whose post Discord itself refuses this often (per run) is skipped rather than retried forever.
+MAX_REFUSALS = 3
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ArticleFolder:
         self._max_bytes = max_bytes
         self._lock = asyncio.Lock()
         self._reported: set[tuple[str, int]] = set()  # (file, channel) failures already logged
+        self._refusals: dict[tuple[str, int], int] = {}  # (file, channel) posts Discord refused
 
     async def subscribe(self, channel: discord.TextChannel | discord.ForumChannel, moderator_id: int) -> bool:
         """Subscribe a channel to files dropped from now on; the files already there are not posted."""
@@ -71,6 +74,19 @@ class ArticleFolder:
                     posted += await self._post_file(file, channel, subscription_id)
             return posted
 
+    def _retry_later(self, file: ArticleFile, channel_id: int, error: Exception) -> int:
+        """Leave the file unseen so the next scan tries again (permissions may be fixed); say so once."""
+        if (file.key, channel_id) not in self._reported:
+            self._reported.add((file.key, channel_id))
+            log.warning("Could not post %s into channel %s (will retry): %s", file.path.name, channel_id, error)
+        return 0
+
+    def _count_refusal(self, file: ArticleFile, channel_id: int) -> bool:
+        """Count Discord refusing this file's post; True once it has happened MAX_REFUSALS times."""
+        key = (file.key, channel_id)
+        self._refusals[key] = self._refusals.get(key, 0) + 1
+        return self._refusals[key] >= MAX_REFUSALS
+
     async def _post_file(
         self, file: ArticleFile, channel: discord.TextChannel | discord.ForumChannel, subscription_id: int
     ) -> int:
@@ -81,13 +97,13 @@ class ArticleFolder:
             pass  # the same article under another name, or recorded just before a restart
         except ArticleFormatError as error:
             log.warning("Skipping article file %s: %s", file.path.name, error)
+        except CannotPost as error:
+            if not (error.refused_content and self._count_refusal(file, channel.id)):
+                return self._retry_later(file, channel.id, error)
+            log.warning("Giving up on %s in channel %s: Discord refused it %d times (%s)",
+                        file.path.name, channel.id, MAX_REFUSALS, error)  # fmt: skip
         except AgoraError as error:
-            # Permissions may be fixed later: leave the file unseen so the next scan tries again,
-            # and say so once rather than on every scan.
-            if (file.key, channel.id) not in self._reported:
-                self._reported.add((file.key, channel.id))
-                log.warning("Could not post %s into channel %s (will retry): %s", file.path.name, channel.id, error)
-            return 0
+            return self._retry_later(file, channel.id, error)
         else:
             await self._store.mark_file_seen(subscription_id, file.key)
             return 1

@@ -114,3 +114,20 @@ async def test_file_refused_by_permissions_is_retried_and_logged_once(setup, cap
         bot_role._permissions = granted
     assert len([r for r in caplog.records if "will retry" in r.getMessage()]) == 1
     assert await articles.post_new_files(bot) == 1  # permissions fixed: posted on the next scan
+
+
+async def test_file_discord_refuses_is_given_up_after_three_scans(setup):
+    import discord
+
+    from tests.discord_fakes import _FakeResponse
+
+    bot, http, guild, folder, start = setup
+    articles, db = await start()
+    await articles.subscribe(guild.get_channel(TEXT_CHANNEL_ID), MODERATOR_ID)
+    (folder / "seed.txt").write_text(SEED)
+    for _ in range(3):
+        http.fail_next["send_message"] = discord.HTTPException(_FakeResponse(400), {"code": 50035, "message": "bad"})
+        assert await articles.post_new_files(bot) == 0
+    assert await articles.post_new_files(bot) == 0
+    assert not posts(http), "given up: not sent a fourth time"
+    assert "send_message" not in http.fail_next

@@ -103,3 +103,15 @@ async def test_moderator_role_set_by_an_admin_counts(cog):
     await bot.settings.set_moderator_role(guild.id, HELPER_ROLE_ID)
     assert await is_moderator(helper, bot.settings)
     assert not await is_moderator(FakeInteraction(bot, guild, moderator=False), bot.settings)
+
+
+async def test_article_autocomplete_shows_nothing_to_non_moderators(cog):
+    from bot.storage.summaries import SummaryStore
+
+    commands, bot, http, guild = cog
+    bot.summaries = SummaryStore(bot.db)
+    await commands.post.callback(commands, FakeInteraction(bot, guild, moderator=True),
+                                 guild.get_channel(TEXT_CHANNEL_ID), attachment(bot, http, "a.txt", SEED_BYTES))
+    for_moderator = await commands._summary_article_choices(FakeInteraction(bot, guild, moderator=True), "Russia")
+    assert any("Russia joins forces" in choice.name for choice in for_moderator)
+    assert await commands._summary_article_choices(FakeInteraction(bot, guild, moderator=False), "Russia") == []
