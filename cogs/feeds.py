@@ -10,9 +10,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.articles.presentation import shorten
 from bot.client import AgoraBot
 from bot.feeds.service import CycleReport, FeedError, Subscribed
-from bot.permissions import missing_posting_permissions, moderator_only
+from bot.permissions import is_moderator, missing_posting_permissions, moderator_only
 from bot.polls.options import GuildEmoji, parse_options, validate_question
 from bot.storage.feeds import Feed, Subscription
 
@@ -22,6 +23,8 @@ PostableChannel = discord.TextChannel | discord.ForumChannel
 # How often the loop looks for due feeds; each feed's own interval decides when it is fetched.
 MAX_TICK_SECONDS = 60.0
 LIST_LIMIT = 3800  # characters of /feed list that fit an embed description with room to spare
+TITLE_LIMIT = 200  # characters of a feed's title (or address) in a reply; a URL may be 2048 long
+MESSAGE_LIMIT = 2000
 
 
 @app_commands.guild_only()
@@ -125,7 +128,8 @@ class FeedCommands(
     async def _subscription_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        if interaction.guild is None:
+        # Autocomplete runs no command checks: without this, anyone shown the command would see the feeds.
+        if interaction.guild is None or not await is_moderator(interaction, self.bot.settings):
             return []
         found = await self.bot.feeds.find_subscriptions(interaction.guild.id, current)
         return [app_commands.Choice(name=choice_name(s, interaction.guild), value=str(s.id)) for s in found[:25]]
@@ -151,7 +155,7 @@ class FeedCommands(
 
 
 def guild_emojis(guild: discord.Guild) -> list[GuildEmoji]:
-    return [GuildEmoji(emoji.id, emoji.name, emoji.animated) for emoji in guild.emojis]
+    return [GuildEmoji(emoji.id, emoji.name, emoji.animated) for emoji in guild.emojis if emoji.available]
 
 
 def subscription_id(value: str) -> int:
@@ -163,7 +167,7 @@ def subscription_id(value: str) -> int:
 
 
 def feed_name(subscription: Subscription) -> str:
-    return discord.utils.escape_markdown(subscription.feed_title or subscription.feed_url)
+    return discord.utils.escape_markdown(shorten(subscription.feed_title or subscription.feed_url, TITLE_LIMIT))
 
 
 def describe(subscription: Subscription) -> str:
@@ -179,7 +183,7 @@ def choice_name(subscription: Subscription, guild: discord.Guild) -> str:
 
 
 def added_text(subscribed: Subscribed, channel: PostableChannel, backfill: int, missing: list[str]) -> str:
-    title = discord.utils.escape_markdown(subscribed.title)
+    title = discord.utils.escape_markdown(shorten(subscribed.title, TITLE_LIMIT))
     lines = [f"{channel.mention} now follows **{title}** ({subscribed.item_count} articles in the feed)."]
     if subscribed.posted:
         lines.append(f"Posted the newest {subscribed.posted}; the others count as already seen.")
@@ -190,7 +194,7 @@ def added_text(subscribed: Subscribed, channel: PostableChannel, backfill: int, 
                      "nothing will be posted there until that is fixed.")  # fmt: skip
     elif subscribed.not_posted:
         lines.append(f"⚠️ Could not post yet: {subscribed.not_posted}")
-    return "\n".join(lines)
+    return "\n".join(lines)[:MESSAGE_LIMIT]
 
 
 def subscription_line(subscription: Subscription, feed: Feed, guild: discord.Guild) -> str:
@@ -242,7 +246,7 @@ def check_text(report: CycleReport) -> str:
     )
     if report.errors:
         text += "\n" + "\n".join(f"⚠️ {error}" for error in report.errors[:5])
-    return text[:2000]
+    return text[:MESSAGE_LIMIT]
 
 
 async def setup(bot: AgoraBot) -> None:

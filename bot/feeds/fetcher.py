@@ -165,6 +165,10 @@ class FeedFetcher:
                 ) from exc
             except aiohttp.ClientError as exc:
                 raise _client_error(exc, host) from exc
+            except UnicodeError as exc:  # a host name the IDNA codec refuses, should one pass _check
+                raise FeedFetchError(
+                    FetchErrorKind.INVALID_URL, "The feed address, or one it redirected to, has an invalid host name."
+                ) from exc
         log.debug("fetched %s: %s in %.2f s", host, result.status, time.monotonic() - started)
         return result
 

@@ -237,25 +237,33 @@ class FeedService:
         async with self._in_flight:
             checked_at = self._clock()
             try:
-                fetched = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-                if fetched.not_modified:
-                    self._log_recovery(feed)
-                    await self._moved(feed, fetched.moved_to)
-                    return CycleReport(feeds=1, not_modified=1), FeedCheck(feed.id, checked_at, self._next_check(0))
-                parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.final_url, fetched.content_type)
+                return await self._fetch_and_distribute(feed, checked_at)
             except (FeedFetchError, FeedParseError) as error:
-                return await self._failed(feed, error, checked_at)
+                return await self._failed(feed, error.message, checked_at, getattr(error, "retry_after", None))
+            except Exception:
+                # A bug or a storage hiccup still counts as a failed check, so the feed backs off and is
+                # paused in the end instead of being retried every tick.
+                log.exception("Checking feed %s failed unexpectedly", feed.id)
+                return await self._failed(feed, "an unexpected error (details are in the bot's log)", checked_at)
+
+    async def _fetch_and_distribute(self, feed: Feed, checked_at: datetime) -> tuple[CycleReport, FeedCheck]:
+        fetched = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if fetched.not_modified:
             self._log_recovery(feed)
-            report = await self._distribute(feed, parsed, checked_at)
             await self._moved(feed, fetched.moved_to)
-            # Items left undelivered are tried again next cycle even if the feed is unchanged: no 304.
-            retry = report.waiting > 0
-            check = FeedCheck(
-                feed.id, checked_at, self._next_check(0), fetched=True, title=parsed.title or None,
-                etag=None if retry else fetched.etag, last_modified=None if retry else fetched.last_modified,
-                new_items=report.posted > 0,
-            )  # fmt: skip
-            return report, check
+            return CycleReport(feeds=1, not_modified=1), FeedCheck(feed.id, checked_at, self._next_check(0))
+        parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.final_url, fetched.content_type)
+        self._log_recovery(feed)
+        report = await self._distribute(feed, parsed, checked_at)
+        await self._moved(feed, fetched.moved_to)
+        # Items left undelivered are tried again next cycle even if the feed is unchanged: no 304.
+        retry = report.waiting > 0
+        check = FeedCheck(
+            feed.id, checked_at, self._next_check(0), fetched=True, title=parsed.title or None,
+            etag=None if retry else fetched.etag, last_modified=None if retry else fetched.last_modified,
+            new_items=report.posted > 0,
+        )  # fmt: skip
+        return report, check
 
     async def _distribute(self, feed: Feed, parsed: ParsedFeed, checked_at: datetime) -> CycleReport:
         """Give each active subscription its unseen items."""
@@ -371,20 +379,19 @@ class FeedService:
     # --- failures, backoff and pausing ---------------------------------------------------------------
 
     async def _failed(
-        self, feed: Feed, error: FeedFetchError | FeedParseError, checked_at: datetime
+        self, feed: Feed, message: str, checked_at: datetime, retry_after: float | None = None
     ) -> tuple[CycleReport, FeedCheck]:
         failures = feed.consecutive_failures + 1
-        retry_after = getattr(error, "retry_after", None)
-        check = FeedCheck(feed.id, checked_at, self._next_check(failures, retry_after), error=error.message)
+        check = FeedCheck(feed.id, checked_at, self._next_check(failures, retry_after), error=message)
         name = _source(feed.title, feed.url)
         if failures == 1:
-            log.warning("Feed %s (%s) is failing: %s", feed.id, name, error.message)
+            log.warning("Feed %s (%s) is failing: %s", feed.id, name, message)
         else:
-            log.debug("Feed %s failed again (%d in a row): %s", feed.id, failures, error.message)
+            log.debug("Feed %s failed again (%d in a row): %s", feed.id, failures, message)
         if failures < self.max_failures:
-            return CycleReport(feeds=1, failed=1, errors=[f"{name}: {error.message}"]), check
-        await self._pause(feed, name, failures, error.message)
-        return CycleReport(feeds=1, failed=1, paused_feeds=1, errors=[f"{name}: {error.message} (paused)"]), check
+            return CycleReport(feeds=1, failed=1, errors=[f"{name}: {message}"]), check
+        await self._pause(feed, name, failures, message)
+        return CycleReport(feeds=1, failed=1, paused_feeds=1, errors=[f"{name}: {message} (paused)"]), check
 
     async def _pause(self, feed: Feed, name: str, failures: int, message: str) -> None:
         reason = f"failed {failures} times in a row; last error: {message}"

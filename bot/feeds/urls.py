@@ -73,8 +73,13 @@ def check_url_syntax(url: str) -> FeedUrl:
         raise InvalidFeedUrl("That address has no host name (expected https://example.com/feed).")
     if parts.username is not None or parts.password is not None:
         raise InvalidFeedUrl("Feed addresses with a user name or password are not accepted.")
+    host = parts.hostname.rstrip(".").lower()
+    try:
+        host.encode("idna")  # the codec the resolver uses: it refuses empty labels and labels over 63 characters
+    except UnicodeError as exc:
+        raise InvalidFeedUrl("That address's host name is not valid (a part is empty or too long).") from exc
     default_port = 443 if parts.scheme.lower() == "https" else 80
-    return FeedUrl(_normalised(parts), parts.hostname.rstrip(".").lower(), port or default_port)
+    return FeedUrl(_normalised(parts), host, port or default_port)
 
 
 def _normalised(parts: SplitResult) -> str:
@@ -104,8 +109,8 @@ def forbidden_reason(address: IPAddress) -> str | None:
         return "a carrier-grade NAT address"
     if address.is_reserved:
         return "a reserved address"
-    if address.is_private:
-        return "a private network"
+    if address.is_private or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local):
+        return "a private network"  # site-local (fec0::/10) is deprecated but was private addressing
     if not address.is_global:
         return "a reserved address"
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import discord
@@ -10,7 +11,7 @@ import pytest
 from bot.client import AgoraBot
 from bot.config import Config
 from bot.feeds.fetcher import FeedFetcher
-from bot.feeds.service import FeedError, FeedService
+from bot.feeds.service import FeedError, FeedService, Subscribed
 from bot.permissions import NotModerator
 from bot.polls.options import InvalidOptions
 from bot.publishing import ArticlePublisher
@@ -18,7 +19,7 @@ from bot.storage import Database
 from bot.storage.articles import ArticleStore
 from bot.storage.feeds import FeedStore
 from bot.storage.settings import SettingsStore
-from cogs.feeds import FeedCommands, check_text, fit_lines
+from cogs.feeds import FeedCommands, added_text, check_text, describe, fit_lines, guild_emojis
 from tests.discord_fakes import (
     READ_ONLY_CHANNEL_ID,
     TEXT_CHANNEL_ID,
@@ -157,6 +158,40 @@ async def test_remove_pause_and_resume_through_autocomplete(cog) -> None:
         await command.callback(commands, interaction, choice.value)
         assert interaction.replies[0]["content"].startswith(f"{text} **Live News** in <#{TEXT_CHANNEL_ID}>")
     assert await commands._subscription_choices(moderator(bot, guild), "") == []
+
+
+async def test_autocomplete_shows_no_feeds_to_members(cog) -> None:
+    await add(cog)
+    commands, bot, _, guild, _ = cog
+    assert await commands._subscription_choices(FakeInteraction(bot, guild, moderator=False), "") == []
+    assert len(await commands._subscription_choices(moderator(bot, guild), "")) == 1
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Weekly " * 400, "https://news.example.com/feed?token=" + "x" * 2000],  # long words, then one giant word
+)
+async def test_long_feed_titles_are_cut_and_replies_fit_discord(cog, title: str) -> None:
+    await add(cog)
+    commands, bot, _, guild, _ = cog
+    [(subscription, _)] = await bot.feeds.subscriptions(guild.id)
+    subscription = dataclasses.replace(subscription, feed_title=title)
+    channel = guild.get_channel(TEXT_CHANNEL_ID)
+    subscribed = Subscribed(subscription, title, 3, 1, "x" * 2000)
+    for text in (describe(subscription), added_text(subscribed, channel, 1, [])):
+        assert len(text) <= 2000 and "…" in text
+    assert len(describe(subscription)) < 300
+
+
+def test_unavailable_custom_emoji_are_not_offered() -> None:
+    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token"}))
+    guild = add_guild(bot)
+    guild.emojis = tuple(
+        discord.Emoji(guild=guild, state=bot._connection,
+                      data={"id": str(emoji_id), "name": name, "animated": False, "available": available})
+        for emoji_id, name, available in ((501, "party", True), (502, "boosted", False))
+    )  # fmt: skip
+    assert [emoji.name for emoji in guild_emojis(guild)] == ["party"]
 
 
 async def test_subscription_typed_by_hand_is_refused(cog) -> None:

@@ -138,6 +138,16 @@ async def test_each_redirect_hop_is_validated(fetcher: FeedFetcher, feed_server:
     assert len(feed_server.requests) == 1
 
 
+@pytest.mark.parametrize("target", ["http://a..b/feed.xml", "http://" + "a" * 64 + ".example/feed.xml"])
+async def test_redirect_to_a_malformed_host_is_an_invalid_url_error(
+    fetcher: FeedFetcher, feed_server: FeedServer, target: str
+) -> None:
+    error = await fetch_error(fetcher, feed_server.url(f"/redirect?to={target}"))
+    assert error.kind is FetchErrorKind.INVALID_URL
+    assert "host name is not valid" in error.message
+    assert len(feed_server.requests) == 1
+
+
 async def test_private_literal_address_is_refused_without_connecting(feed_server: FeedServer) -> None:
     async with FeedFetcher() as fetcher:
         error = await fetch_error(fetcher, feed_server.url("/conditional"))

@@ -146,7 +146,12 @@ async def test_subscribe_twice_in_one_channel_is_refused(world: World) -> None:
 
 @pytest.mark.parametrize(
     ("path", "message"),
-    [("/fixtures/not_a_feed.html", "web page, not a feed"), ("/status/404", "HTTP 404"), ("/empty", "empty")],
+    [
+        ("/fixtures/not_a_feed.html", "web page, not a feed"),
+        ("/status/404", "HTTP 404"),
+        ("/empty", "empty"),
+        ("/redirect?to=http://a..b/feed", "host name is not valid"),
+    ],
 )
 async def test_unreadable_feed_is_refused_with_the_reason(world: World, path: str, message: str) -> None:
     with pytest.raises(FeedError, match=message):
@@ -326,6 +331,39 @@ async def test_feed_is_paused_after_max_failures_with_a_notice(world: World, cap
     assert len(warnings) == 2 and "is failing" in warnings[0] and "paused" in warnings[1]
     world.clock.advance(timedelta(days=1))
     assert (await world.service.run_cycle()).feeds == 0  # a paused feed is not fetched
+
+
+async def test_redirect_to_a_malformed_host_is_a_failed_check(world: World) -> None:
+    subscribed = await world.subscribe()
+    await world.store.move_feed(subscribed.subscription.feed_id, world.server.url("/redirect?to=http://a..b/feed"))
+    report = await world.cycle()
+    feed = await world.store.feed(1)
+    assert report.failed == 1 and feed is not None and feed.consecutive_failures == 1
+    assert "host name is not valid" in (feed.last_error or "")
+
+
+async def test_unexpected_error_is_a_failed_check_that_backs_off_and_pauses(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    await world.subscribe()
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug in the parser")
+
+    monkeypatch.setattr("bot.feeds.service.parse_feed", broken)
+    delays = []
+    with caplog.at_level(logging.ERROR, logger="bot.feeds.service"):
+        for n in range(3):
+            world.server.add_item(f"Story {n + 4}")  # a changed feed, so it is parsed (no 304)
+            world.clock.now = (await world.store.feed(1)).next_check_at  # type: ignore[union-attr]
+            report = await world.service.run_cycle()
+            feed = await world.store.feed(1)
+            assert feed is not None and report.failed == 1
+            delays.append(feed.next_check_at - world.clock.now)  # type: ignore[operator]
+    assert delays[:2] == [INTERVAL, INTERVAL * 2]
+    assert feed.consecutive_failures == 3 and "unexpected error" in (feed.last_error or "")
+    assert report.paused_feeds == 1 and len(world.notices()) == 1
+    assert "a bug in the parser" in caplog.text  # the traceback is logged
 
 
 async def test_resume_clears_failures_and_checks_again(world: World) -> None:

@@ -31,6 +31,8 @@ from bot.feeds.urls import (
         ("https://example.com:99999/feed", "not a valid"),
         ("http://[::1/feed", "not a valid"),
         ("https://example.com/" + "a" * 2100, "longer than"),
+        ("http://a..b/feed", "host name is not valid"),  # an empty label: the resolver's codec raises UnicodeError
+        ("http://" + "a" * 64 + ".example/feed", "host name is not valid"),  # a label over 63 characters
     ],
 )
 def test_malformed_urls_are_refused_with_a_reason(url: str, fragment: str) -> None:
@@ -66,6 +68,8 @@ def test_bare_host_gets_a_root_path_and_default_port() -> None:
         ("172.16.5.4", "private"),
         ("192.168.1.1", "private"),
         ("fc00::1", "private"),
+        ("fec0::1", "private"),  # deprecated IPv6 site-local range
+        ("feff:ffff::1", "private"),
         ("169.254.10.20", "link-local"),
         ("fe80::1", "link-local"),
         ("169.254.169.254", "metadata"),
