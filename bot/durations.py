@@ -44,7 +44,10 @@ def parse_duration(text: str, *, maximum: timedelta | None = None) -> timedelta:
         position = match.end()
     if total == 0:
         raise InvalidDuration("The duration must be longer than zero.")
-    duration = timedelta(seconds=total)
+    try:
+        duration = timedelta(seconds=total)
+    except OverflowError:  # beyond timedelta's 999,999,999 days
+        raise InvalidDuration(f"`{text.strip()}` is far too long a duration.") from None
     if maximum is not None and duration > maximum:
         raise InvalidDuration(f"The duration can be at most {format_duration(maximum)}.")
     return duration

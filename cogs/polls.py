@@ -6,6 +6,7 @@ calls on `bot.polls` (the PollService) and its answers into replies.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Literal
@@ -17,10 +18,18 @@ from discord.ext import commands, tasks
 from bot.client import AgoraBot
 from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
-from bot.permissions import moderator_only
+from bot.permissions import is_moderator, moderator_only
 from bot.polls.options import GuildEmoji, parse_options, validate_question
+from bot.summaries.figures import PollListEntry
 from bot.summaries.moments import parse_moment
-from bot.summaries.reports import find_poll, poll_choices, poll_exports, poll_list_report, poll_report
+from bot.summaries.reports import (
+    find_poll,
+    poll_choices,
+    poll_exports,
+    poll_list_report,
+    poll_report,
+    reread_poll,
+)
 from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -101,6 +110,9 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     async def _open_poll_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        # Autocomplete runs no command checks: only moderators may see poll questions here.
+        if not await is_moderator(interaction, self.bot.settings):
+            return []
         wanted = current.casefold().lstrip("#")
         choices = []
         for poll in self.bot.polls.open_polls:
@@ -123,11 +135,19 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     ) -> None:
         assert interaction.guild is not None and interaction.channel_id is not None
         moment = parse_moment(at, utcnow()) if at is not None else None
-        await self.bot.polls.recorder.flush()  # votes still queued in memory count too
         # Found before deferring: a mistake is answered privately even when public results were asked for.
         summary = await find_poll(self.bot.summaries, interaction.guild.id, poll, interaction.channel_id, moment)
         await interaction.response.defer(ephemeral=not public, thinking=True)
-        report = await poll_report(self.bot.summaries, summary)
+        try:
+            await self.bot.polls.recorder.flush()  # votes still queued in memory count too
+            report = await poll_report(self.bot.summaries, await reread_poll(self.bot.summaries, summary))
+        except Exception:
+            if public:
+                # The first followup takes the place of the public "thinking" message, whatever its own
+                # ephemeral flag says: it must say nothing private. The reason follows privately.
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.followup.send("The results could not be shown.", ephemeral=False)
+            raise
         await interaction.followup.send(embed=report.embed, files=report.files, ephemeral=not public)
 
     @app_commands.command(name="export", description="A poll's votes and vote log as CSV files (moderators)")
@@ -135,9 +155,10 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     @moderator_only()
     async def export(self, interaction: discord.Interaction, poll: str | None = None) -> None:
         assert interaction.guild is not None and interaction.channel_id is not None
-        await self.bot.polls.recorder.flush()
         summary = await find_poll(self.bot.summaries, interaction.guild.id, poll, interaction.channel_id)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.polls.recorder.flush()  # after deferring: a long queue may take a while
+        summary = await reread_poll(self.bot.summaries, summary)
         files = await poll_exports(self.bot.summaries, summary, interaction.guild.filesize_limit)
         text = (
             f"Poll #{summary.poll_id}: {summary.total_votes} current votes from {summary.voters} voters, "
@@ -148,15 +169,24 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     @results.autocomplete("poll")
     @export.autocomplete("poll")
     async def _any_poll_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await poll_choices(self.bot.summaries, interaction.guild_id, current.lstrip("#"))
+        # Autocomplete runs no command checks: only moderators may see poll questions here.
+        if interaction.guild is None or not await is_moderator(interaction, self.bot.settings):
+            return []
+        return await poll_choices(self.bot.summaries, interaction.guild.id, current.lstrip("#"))
 
     @app_commands.command(name="list", description="This server's polls: number, question, status, voters, deadline")
     @app_commands.describe(status="Only open or only closed polls (default: all)")
     async def list_polls(
         self, interaction: discord.Interaction, status: Literal["open", "closed"] | None = None
     ) -> None:
-        assert interaction.guild is not None
-        report = await poll_list_report(self.bot.summaries, interaction.guild.id, status)
+        assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
+        member = interaction.user
+
+        def can_view(entry: PollListEntry) -> bool:
+            channel = channel_of(interaction.guild, entry)
+            return channel is not None and channel.permissions_for(member).view_channel
+
+        report = await poll_list_report(self.bot.summaries, interaction.guild.id, status, visible=can_view)
         await interaction.response.send_message(embed=report.embed, ephemeral=True)
 
     # --- votes ---------------------------------------------------------------------------------------
@@ -223,6 +253,16 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
 def guild_emojis(guild: discord.Guild) -> list[GuildEmoji]:
     """The server's custom emoji the bot can react with."""
     return [GuildEmoji(emoji.id, emoji.name, emoji.animated) for emoji in guild.emojis if emoji.available]
+
+
+def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildChannel | None:
+    """The channel whose permissions decide who sees a poll: its own, or its thread's parent; None if unknown."""
+    channel = guild.get_channel_or_thread(entry.channel_id)
+    if isinstance(channel, discord.Thread):
+        return channel.parent
+    if channel is None and entry.article_channel_id is not None:  # an article thread not in the cache
+        return guild.get_channel(entry.article_channel_id)
+    return channel
 
 
 def check_can_poll(channel: PollChannel) -> None:

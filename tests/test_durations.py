@@ -80,3 +80,8 @@ def test_formats_durations_compactly(duration: timedelta, expected: str) -> None
 def test_formatted_duration_parses_back(text: str) -> None:
     parsed = parse_duration(text)
     assert parse_duration(format_duration(parsed)) == parsed
+
+
+def test_a_duration_beyond_what_python_can_hold_is_refused_politely() -> None:
+    with pytest.raises(InvalidDuration, match="far too long"):
+        parse_duration("999999999w")

@@ -11,6 +11,9 @@ from bot.polls.tally import OptionResult, Tally
 from bot.storage.polls import StoredPoll
 
 EMBED_TITLE_MAX = 256
+EMBED_DESCRIPTION_MAX = 4096
+# Ten tied options with long, markdown-escaped labels would fill a description on their own.
+_VERDICT_NAMES_MAX = 1000
 OPEN_COLOUR = discord.Colour.from_rgb(67, 160, 71)
 CLOSED_COLOUR = discord.Colour.from_rgb(120, 124, 130)
 _MARKER = "Agora poll #{poll_id}"
@@ -41,7 +44,7 @@ def poll_embed(poll: StoredPoll, tally: Tally) -> discord.Embed:
         lines.append(_closed_line(poll, tally))
     embed = discord.Embed(
         title=poll.question[:EMBED_TITLE_MAX],
-        description="\n".join(lines),
+        description=clamp_lines("\n".join(lines), EMBED_DESCRIPTION_MAX),
         colour=OPEN_COLOUR if poll.is_open else CLOSED_COLOUR,
     )
     state = "Open" if poll.is_open else "Final results"
@@ -63,7 +66,7 @@ def results_embed(poll: StoredPoll, tally: Tally, poll_url: str | None = None) -
     title = f"📊 Results: {poll.question}"
     embed = discord.Embed(
         title=title if len(title) <= EMBED_TITLE_MAX else title[: EMBED_TITLE_MAX - 1] + "…",
-        description="\n".join(lines),
+        description=clamp_lines("\n".join(lines), EMBED_DESCRIPTION_MAX),
         colour=CLOSED_COLOUR,
     )
     embed.set_footer(text=f"{_CLOSED_BECAUSE.get(poll.closed_reason or '', 'closed').capitalize()}")
@@ -106,9 +109,19 @@ def _verdict(tally: Tally) -> str:
     if not leaders:
         return "Nobody voted."
     names = " and ".join(f"{r.option.emoji} **{_escape(r.option.label)}**" for r in leaders)
+    if len(names) > _VERDICT_NAMES_MAX:
+        return f"Tied for most votes: {len(leaders)} options."
     if len(leaders) == 1:
         return f"Most votes: {names}."
     return f"Tied for most votes: {names}."
+
+
+def clamp_lines(text: str, limit: int) -> str:
+    """`text` cut after the last whole line that fits in `limit` characters, then "…" on a line of its own."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit - 1)
+    return text[:cut] + "\n…" if cut > 0 else text[: limit - 1] + "…"
 
 
 def _timestamp(moment: datetime | None, style: str) -> str:

@@ -46,6 +46,8 @@ class VoteRecorder:
         self._failures = 0
         self._stamp_at = -1.0
         self._stamp = ""
+        # Told the ids of polls whose changes were dropped: their in-memory votes no longer match the database.
+        self.on_drop: Callable[[set[int]], None] | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -101,12 +103,15 @@ class VoteRecorder:
             log.exception("Could not record %d vote changes; will retry", len(self._pending))
             return
         log.exception(
-            "Dropping %d vote changes after %d failed writes; reconciliation will restore them from Discord",
+            "Dropping %d vote changes after %d failed writes; their polls are reloaded and reconciled with Discord",
             len(self._pending),
             self._failures,
         )
+        dropped = {row[0] for row in self._pending}
         self._pending.clear()
         self._failures = 0
+        if self.on_drop is not None and dropped:
+            self.on_drop(dropped)
 
     def _timestamp(self) -> str:
         # Formatting a time costs more than judging a vote; one text per millisecond is precise enough.

@@ -125,3 +125,6 @@ class LivePoll:
 
     def close(self) -> None:
         self.rules = replace(self.rules, is_open=False)
+
+    def reopen(self) -> None:
+        self.rules = replace(self.rules, is_open=True)

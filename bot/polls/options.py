@@ -229,15 +229,30 @@ def article_question(own_question: str | None, template: str | None, title: str)
 
 def article_poll(own_question: str | None, title: str, spec: str | None) -> tuple[str, tuple[PollOption, ...]]:
     """Question and options of an article's poll, from the delivery's poll spec (see `article_poll_spec`)."""
+    pairs = _poll_settings(spec).get("options")
+    return (
+        article_poll_question(own_question, title, spec),
+        _options_from_pairs(pairs) if pairs else DEFAULT_ARTICLE_OPTIONS,
+    )
+
+
+def article_poll_question(own_question: str | None, title: str, spec: str | None) -> str:
+    """The question alone, also when the spec's options are unusable; unreadable settings mean the default."""
+    try:
+        template = _poll_settings(spec).get("question_template")
+    except InvalidOptions:
+        template = None
+    return article_question(own_question, template if isinstance(template, str) else None, title)
+
+
+def _poll_settings(spec: str | None) -> dict:
     try:
         settings = json.loads(spec) if spec else {}
     except ValueError as error:
         raise InvalidOptions("The article's poll settings are not valid JSON.") from error
-    pairs = settings.get("options")
-    return (
-        article_question(own_question, settings.get("question_template"), title),
-        _options_from_pairs(pairs) if pairs else DEFAULT_ARTICLE_OPTIONS,
-    )
+    if not isinstance(settings, dict):
+        raise InvalidOptions("The article's poll settings are not a JSON object.")
+    return settings
 
 
 def article_poll_spec(question_template: str | None, options_json: str | None) -> str | None:

@@ -28,7 +28,7 @@ from bot.polls.options import (
     InvalidOptions,
     PollOption,
     article_poll,
-    article_question,
+    article_poll_question,
     custom_emoji_key,
     emoji_key,
     reaction_route_emoji,
@@ -47,6 +47,7 @@ _UNKNOWN_EMOJI = 10014
 _GONE_CODES = {10003, 10008}  # Unknown Channel (the thread went), Unknown Message
 # Adopting a poll message sent just before a crash: how far back to look in its thread.
 _RECOVERY_HISTORY = 20
+MAX_ID = 2**63 - 1  # SQLite's (and Discord's) largest id
 
 
 class PollNotFound(AgoraError):
@@ -92,6 +93,7 @@ class PollService:
         self._client = client
         self._store = store
         self.recorder = recorder or VoteRecorder(store)
+        self.recorder.on_drop = self._votes_dropped
         self._edit_interval = edit_interval
         self._open: dict[int, LivePoll] = {}  # message id → open poll
         self._closed: dict[int, int] = {}  # message id → channel id of closed polls
@@ -183,7 +185,8 @@ class PollService:
             message = await self._adopt(existing, discussion) or await self._send(existing, discussion)
             await self._add_ballot(self._open[message.id], message)
             return
-        question = article_question(article.question, None, article.title)
+        # The subscription's question stands even when its options cannot be used.
+        question = article_poll_question(article.question, article.title, delivery.poll_spec)
         try:
             question, options = article_poll(article.question, article.title, delivery.poll_spec)
             await self._open_article_poll(delivery, discussion, question, options)
@@ -383,9 +386,15 @@ class PollService:
             raise PollNotFound(f"There is no poll #{poll_id}.")
         if not poll.is_open:
             raise PollClosed(f"Poll #{poll_id} is already closed.")
-        self._stop_counting(poll)
-        await self.recorder.flush()
-        if not await self._store.close_poll(poll_id, reason, utcnow()):
+        live = self._stop_counting(poll)
+        try:
+            await self.recorder.flush()
+            closed_now = await self._store.close_poll(poll_id, reason, utcnow())
+        except BaseException:
+            # Still open in the database, so it must go on counting: nothing is lost until it closes.
+            self._resume_counting(poll, live)
+            raise
+        if not closed_now:
             raise PollClosed(f"Poll #{poll_id} is already closed.")
         closed = await self._store.poll(poll_id)
         assert closed is not None
@@ -394,9 +403,9 @@ class PollService:
             await self._announce_results(closed)
         return closed
 
-    def _stop_counting(self, poll: StoredPoll) -> None:
+    def _stop_counting(self, poll: StoredPoll) -> LivePoll | None:
         if poll.message_id is None:
-            return
+            return None
         live = self._open.pop(poll.message_id, None)
         if live is not None:
             live.close()
@@ -404,6 +413,16 @@ class PollService:
         state = self._refresh.pop(poll.id, None)
         if state is not None and state.task is not None:
             state.task.cancel()
+        return live
+
+    def _resume_counting(self, poll: StoredPoll, live: LivePoll | None) -> None:
+        """Undo `_stop_counting` when closing failed."""
+        if poll.message_id is None:
+            return
+        self._closed.pop(poll.message_id, None)
+        if live is not None:
+            live.reopen()
+            self._open[poll.message_id] = live
 
     async def _announce_results(self, poll: StoredPoll) -> None:
         tally = await self._final_tally(poll)
@@ -465,6 +484,8 @@ class PollService:
         if not digits:
             return None
         number = int(digits[-1])  # a message link ends with the message id
+        if number > MAX_ID:  # no such id, and more than SQLite can compare
+            return None
         return await self._store.poll_by_message(number) or await self._store.poll(number)
 
     # --- reconciliation ------------------------------------------------------------------------------
@@ -501,6 +522,28 @@ class PollService:
         for removal in outcome.removals:
             emoji = reaction_route_emoji(live.emojis[removal.emoji_key])
             self._removals.put_nowait(_Removal(poll.channel_id, poll.message_id, emoji, removal.voter_id))  # type: ignore[arg-type]
+
+    def _votes_dropped(self, poll_ids: set[int]) -> None:
+        """The recorder gave up on some changes: those polls are reloaded from the database and reconciled."""
+        task = asyncio.create_task(self._reload(poll_ids), name="poll-reload")
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    async def _reload(self, poll_ids: set[int]) -> None:
+        # Memory still holds the dropped votes, so reconciling it would find nothing to restore.
+        for live in [live for live in self._open.values() if live.poll.id in poll_ids]:
+            message_id = live.poll.message_id
+            try:
+                fresh = LivePoll(
+                    live.poll, bot_user_id=self._bot_user_id, can_remove_reactions=live.can_remove_reactions
+                )
+                fresh.load(await self._store.current_votes(live.poll.id))
+                if self._open.get(message_id) is not live:  # type: ignore[arg-type]
+                    continue  # closed meanwhile
+                self._open[message_id] = fresh  # type: ignore[index]
+                await self.reconcile(fresh)
+            except Exception:
+                log.exception("Reloading poll %s after dropped votes failed; the next start reloads it", live.poll.id)
 
     async def _list_reactions(self, live: LivePoll) -> dict[int, set[int]]:
         """option id → ids of users who reacted with it, read page by page from Discord."""

@@ -56,6 +56,8 @@ class PollListRow:
     voters: int
     deadline_at: str | None
     closed_at: str | None
+    channel_id: int
+    article_channel_id: int | None  # an article poll's thread lives in this channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +185,13 @@ class SummaryStore:
         rows = await self._db.fetch_all(
             "SELECT p.id, p.question, p.status,"
             " (SELECT COUNT(DISTINCT v.voter_id) FROM votes v WHERE v.poll_id = p.id),"
-            " p.deadline_at, p.closed_at"
+            " p.deadline_at, p.closed_at, p.channel_id,"
+            " (SELECT d.channel_id FROM deliveries d WHERE d.id = p.delivery_id)"
             " FROM polls p WHERE p.guild_id = :guild AND (:status IS NULL OR p.status = :status)"
             " ORDER BY p.id DESC LIMIT :limit",
             {"guild": guild_id, "status": status, "limit": limit},
         )
-        return [PollListRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return [PollListRow(*r) for r in rows]
 
     async def search_polls(self, guild_id: int, text: str, limit: int) -> list[tuple[int, str]]:
         """(id, question) of the guild's polls whose question contains `text`, newest first."""

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import discord
 
+from bot.polls.embeds import clamp_lines
 from bot.summaries.figures import ArticleSummary, DiscussionFigures, PollListEntry, PollSummary
 from bot.summaries.text import format_moment, format_percent, headline, option_name, status_text, text_bar
 
@@ -21,6 +22,9 @@ _TITLE_LIMIT = 256
 _FIELD_LIMIT = 1024
 _DESCRIPTION_LIMIT = 4096
 _LABEL_LIMIT = 80
+_FIELDS_LIMIT = 25
+_EMBED_LIMIT = 6000  # all titles, names, values, description, footer and author together
+_MORE_FIELD_SIZE = 80  # the "And N more polls" field, generously
 
 
 def poll_results_embed(summary: PollSummary, chart_filename: str | None = None) -> discord.Embed:
@@ -70,7 +74,7 @@ def poll_list_embed(entries: list[PollListEntry], status: str | None) -> discord
         question = discord.utils.escape_markdown(_cut(entry.question, 90))
         when = _list_time(entry)
         lines.append(f"`#{entry.poll_id}` **{question}** — {entry.status}, {entry.voters} voters{when}")
-    embed.description = _cut("\n".join(lines), _DESCRIPTION_LIMIT)
+    embed.description = clamp_lines("\n".join(lines), _DESCRIPTION_LIMIT)
     embed.set_footer(text="Newest first · /poll results <id> for the figures")
     return embed
 
@@ -94,18 +98,37 @@ def article_summary_embed(summary: ArticleSummary, chart_filename: str | None = 
     if summary.published:
         posted += f"\nPublished: {discord.utils.escape_markdown(_cut(summary.published, 100))}"
     embed.add_field(name="Posted", value=posted, inline=False)
-    for poll in summary.polls:
-        value = "\n".join([f"{discord.utils.escape_markdown(_cut(poll.question, 200))}", *_option_lines(poll)])
-        embed.add_field(
-            name=f"Poll #{poll.poll_id} · {status_text(poll)} · {poll.voters} voters",
-            value=_cut(value, _FIELD_LIMIT),
-            inline=False,
-        )
     _add_discussion_fields(embed, summary.discussion)
     embed.set_footer(text=f"Article #{summary.article_id}")
     if chart_filename:
         embed.set_image(url=f"attachment://{chart_filename}")
+    _insert_poll_fields(embed, summary.polls)
     return embed
+
+
+def _insert_poll_fields(embed: discord.Embed, polls: tuple[PollSummary, ...]) -> None:
+    """The polls with most voters first, after "Posted", as many as Discord's limits leave room for."""
+    ranked = sorted(polls, key=lambda poll: -poll.voters)
+    shown = 0
+    for poll in ranked:
+        value = "\n".join([f"{discord.utils.escape_markdown(_cut(poll.question, 200))}", *_option_lines(poll)])
+        name = f"Poll #{poll.poll_id} · {status_text(poll)} · {poll.voters} voters"
+        value = _cut(value, _FIELD_LIMIT)
+        # Room is kept for the "more polls" field whenever a poll might still be left out.
+        reserve = 0 if shown == len(ranked) - 1 else 1
+        if (
+            len(embed.fields) + 1 + reserve > _FIELDS_LIMIT
+            or len(embed) + len(name) + len(value) + reserve * _MORE_FIELD_SIZE > _EMBED_LIMIT
+        ):
+            break
+        embed.insert_field_at(1 + shown, name=name, value=value, inline=False)
+        shown += 1
+    if shown < len(ranked):
+        left = len(ranked) - shown
+        embed.insert_field_at(
+            1 + shown, name=f"And {left} more poll{'s' if left != 1 else ''}",
+            value="`/poll results <id>` shows any of them.", inline=False,
+        )  # fmt: skip
 
 
 def _article_headline(summary: ArticleSummary) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 TIMELINE_BUCKETS = 48
 TOP_PARTICIPANTS = 5
 POLL_LIST_LIMIT = 25
+# Polls read to fill a list filtered by who may see them; a member who can see few channels gets fewer.
+POLL_LIST_SCAN = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,8 @@ class PollListEntry:
     voters: int
     deadline_at: datetime | None
     closed_at: datetime | None
+    channel_id: int = 0
+    article_channel_id: int | None = None  # an article poll's thread lives in this channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,13 +212,22 @@ def _accumulate(summary: PollSummary, rows: list[tuple[int, int, int]], times: t
 
 
 async def poll_list(
-    store: SummaryStore, guild_id: int, status: str | None = None, limit: int = POLL_LIST_LIMIT
+    store: SummaryStore,
+    guild_id: int,
+    status: str | None = None,
+    limit: int = POLL_LIST_LIMIT,
+    visible: Callable[[PollListEntry], bool] | None = None,
 ) -> list[PollListEntry]:
-    rows = await store.list_polls(guild_id, status, limit)
-    return [
-        PollListEntry(r.id, r.question, r.status, r.voters, _optional_time(r.deadline_at), _optional_time(r.closed_at))
+    """The guild's newest polls; with `visible`, only those it accepts, from the newest `POLL_LIST_SCAN`."""
+    rows = await store.list_polls(guild_id, status, limit if visible is None else max(limit, POLL_LIST_SCAN))
+    entries = [
+        PollListEntry(r.id, r.question, r.status, r.voters, _optional_time(r.deadline_at),
+                      _optional_time(r.closed_at), r.channel_id, r.article_channel_id)
         for r in rows
-    ]
+    ]  # fmt: skip
+    if visible is not None:
+        entries = [entry for entry in entries if visible(entry)]
+    return entries[:limit]
 
 
 async def article_summary(

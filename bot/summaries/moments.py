@@ -27,13 +27,24 @@ def parse_moment(text: str, now: datetime) -> datetime:
     except ValueError:
         pass
     else:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        try:
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except OverflowError:  # an offset pushing it before year 1 or after 9999
+            raise _out_of_range(cleaned) from None
     # "2h ago" reads naturally; the duration parser wants the bare "2h".
     spoken = cleaned.lower().removesuffix("ago").strip()
     try:
-        return now - parse_duration(spoken)
+        ago = parse_duration(spoken)
     except InvalidDuration:
         raise InvalidMoment(f"`{cleaned}` is not a time; use {EXAMPLES}.") from None
+    try:
+        return now - ago
+    except OverflowError:
+        raise _out_of_range(cleaned) from None
+
+
+def _out_of_range(text: str) -> InvalidMoment:
+    return InvalidMoment(f"`{text}` is too far in the past; use {EXAMPLES}.")
 
 
 def check_moment(poll_id: int, opened_at: datetime, moment: datetime, now: datetime) -> None:

@@ -14,6 +14,7 @@ import logging
 import re
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
@@ -26,6 +27,7 @@ from bot.storage.summaries import SummaryStore
 from bot.summaries import charts, csv_export, embeds
 from bot.summaries.figures import (
     ArticleSummary,
+    PollListEntry,
     PollSummary,
     article_summary,
     poll_list,
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 # Exports up to this size stay in memory; larger ones spill to a temporary file.
 _SPOOL_BYTES = 8 * 1024 * 1024
+MAX_ID = 2**63 - 1  # SQLite's (and Discord's) largest id
 
 
 class SummaryNotFound(AgoraError):
@@ -63,8 +66,10 @@ async def article_report(summary: ArticleSummary) -> Report:
     return Report(embeds.article_summary_embed(summary, filename), [_file(chart, filename)])
 
 
-async def poll_list_report(store: SummaryStore, guild_id: int, status: str | None) -> Report:
-    return Report(embeds.poll_list_embed(await poll_list(store, guild_id, status), status))
+async def poll_list_report(
+    store: SummaryStore, guild_id: int, status: str | None, visible: Callable[[PollListEntry], bool] | None = None
+) -> Report:
+    return Report(embeds.poll_list_embed(await poll_list(store, guild_id, status, visible=visible), status))
 
 
 async def poll_exports(store: SummaryStore, summary: PollSummary, limit_bytes: int) -> list[discord.File]:
@@ -155,6 +160,14 @@ async def find_poll(
     return summary
 
 
+async def reread_poll(store: SummaryStore, summary: PollSummary) -> PollSummary:
+    """The same poll's figures read again (once queued votes are written), as of the same moment."""
+    again = await poll_summary(store, summary.poll_id, summary.as_of)
+    if again is None:
+        raise SummaryNotFound(f"Poll #{summary.poll_id} no longer exists.")
+    return again
+
+
 async def find_article(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> ArticleSummary:
     """The article named by number, message id or link; without one, the article of this thread."""
     if reference is None or not reference.strip():
@@ -173,9 +186,13 @@ async def find_article(store: SummaryStore, guild_id: int, reference: str | None
 
 
 def _number(reference: str) -> int | None:
-    """The number a reference ends with: '12', '#12', a message id, or a message link."""
+    """The number a reference ends with: '12', '#12', a message id, or a message link.
+
+    None past SQLite's largest integer (no id is that large), which the database could not even compare.
+    """
     digits = re.findall(r"\d+", reference)
-    return int(digits[-1]) if digits else None
+    number = int(digits[-1]) if digits else None
+    return number if number is not None and number <= MAX_ID else None
 
 
 def _file(data: bytes, filename: str) -> discord.File:

@@ -13,6 +13,7 @@ import pytest
 from bot.articles.article import Article
 from bot.client import AgoraBot
 from bot.config import Config
+from bot.polls.ingest import MAX_FLUSH_ATTEMPTS
 from bot.polls.options import InvalidOptions, PollOption, article_poll_spec, options_to_json
 from bot.polls.service import PollClosed, PollNotFound, PollService
 from bot.storage import Database
@@ -250,6 +251,25 @@ async def test_closing_twice_is_refused(world):
         await world.service.close_poll(poll.id, "manual")
 
 
+@pytest.mark.parametrize("failing", ["record_vote_events", "close_poll"])
+async def test_a_close_that_fails_leaves_the_poll_open_and_counting(world, monkeypatch, failing):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 11)  # queued, not yet written
+
+    async def refused(*_args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(world.store, failing, refused)
+    with pytest.raises(OSError):
+        await world.service.close_poll(poll.id, "manual")
+    monkeypatch.undo()
+    assert (await world.store.poll(poll.id)).is_open
+    world.react(poll.message_id, THUMBS_DOWN, 12)
+    assert await world.votes(poll.id) == {(11, "👍"), (12, "👎")}
+    await world.service.close_poll(poll.id, "manual")  # and it can still be closed
+    assert not (await world.store.poll(poll.id)).is_open
+
+
 async def test_deadline_closes_the_poll(world):
     poll = (await world.create(deadline_at=utcnow() + timedelta(minutes=30))).poll
     assert await world.service.close_due_polls(utcnow()) == 0
@@ -290,6 +310,12 @@ async def test_find_open_poll_by_thread_number_or_link(world):
         await world.service.find_open_poll(GUILD_ID, 1, None)
     with pytest.raises(PollNotFound):
         await world.service.find_open_poll(GUILD_ID + 1, 1, str(poll.id))
+
+
+async def test_a_number_too_large_for_any_id_is_not_found(world):
+    await world.create()
+    with pytest.raises(PollNotFound, match="No poll matches"):
+        await world.service.find_open_poll(GUILD_ID, 1, "9" * 30)
 
 
 # --- reconciliation --------------------------------------------------------------------------------------
@@ -403,6 +429,24 @@ async def test_article_poll_falls_back_to_default_options_when_discord_refuses_t
     assert await world.db.fetch_value("SELECT COUNT(*) FROM polls") == 1
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        article_poll_spec("Good news: {title}?", options_to_json([PollOption("★", "Star"), PollOption("❌", "No")])),
+        '{"question_template": "Good news: {title}?", "options": [["👍", "Yes"]]}',  # one option is no poll
+    ],
+    ids=["refused-by-discord", "unusable-options"],
+)
+async def test_default_options_fallback_keeps_the_subscriptions_question(world, spec):
+    world.http.unknown_emoji.add("★")
+    delivery = await _delivery(world, spec)
+    article = Article(title="Rates fall", paragraphs=("Body.",))
+    await world.service.open_article_poll(delivery, article, world.bot.get_partial_messageable(555))
+    poll = await world.store.poll_for_delivery(delivery.id)
+    assert poll.question == "Good news: Rates fall?"
+    assert [o.emoji for o in poll.options] == ["👍", "👎", "🤷"]
+
+
 async def test_article_poll_sent_before_a_crash_is_adopted_not_sent_again(world):
     delivery = await _delivery(world)
     thread = world.bot.get_partial_messageable(555, guild_id=GUILD_ID)
@@ -419,3 +463,19 @@ async def test_article_poll_sent_before_a_crash_is_adopted_not_sent_again(world)
     finally:
         await world.service.stop()
         await world.db.close()
+
+
+async def test_votes_dropped_after_failed_writes_are_restored_from_discord(world, monkeypatch):
+    poll = (await world.create()).poll
+
+    async def refused(*_args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(world.store, "record_vote_events", refused)
+    world.react(poll.message_id, THUMBS_UP, 11)
+    world.react(poll.message_id, THUMBS_DOWN, 12)
+    for _ in range(MAX_FLUSH_ATTEMPTS):  # the flusher's failed rounds, with no await for it to run between
+        world.service.recorder._on_failure()
+    monkeypatch.undo()
+    assert await world.votes(poll.id) == {(11, "👍"), (12, "👎")}
+    assert world.service.live_poll(poll.message_id).counts == [1, 1]

@@ -45,3 +45,9 @@ def test_a_moment_must_fall_between_opening_and_now():
     ahead = datetime(2026, 11, 25, 14, 0, tzinfo=timezone(timedelta(hours=1)))  # 13:00 UTC
     with pytest.raises(InvalidMoment, match="2026-11-25 13:00:00 UTC is in the future"):
         check_moment(3, opened, ahead, NOW)
+
+
+@pytest.mark.parametrize("text", ["999999d", "999999999w", "0001-01-01T00:00+01:00"])
+def test_a_moment_out_of_the_calendar_is_refused_politely(text):
+    with pytest.raises(InvalidMoment):
+        parse_moment(text, NOW)

@@ -12,6 +12,7 @@ from bot.client import AgoraBot
 from bot.config import Config
 from bot.errors import AgoraError
 from bot.permissions import NotModerator
+from bot.polls.live import LivePoll
 from bot.polls.rules import Action, Source, VoteChange
 from bot.polls.service import PollService
 from bot.storage.polls import PollStore
@@ -22,6 +23,7 @@ from bot.summaries.moments import InvalidMoment
 from bot.summaries.reports import (
     SummaryNotFound,
     article_choices,
+    find_article,
     find_poll,
     poll_choices,
     poll_exports,
@@ -130,6 +132,7 @@ class ThreadInteraction(FakeInteraction):
     def __init__(self, *args, channel_id: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.channel_id = channel_id
+        self.guild_id = self.guild.id
 
 
 @pytest.fixture
@@ -288,3 +291,118 @@ def test_the_at_option_says_its_times_are_utc(poll_cog):
     cog, _, _ = poll_cog
     [at] = [parameter for parameter in cog.results.parameters if parameter.name == "at"]
     assert "UTC" in at.description and not at.required
+
+
+async def test_a_number_too_large_for_any_id_is_not_found(store, poll):
+    huge = "9" * 30
+    with pytest.raises(SummaryNotFound, match="No poll matches"):
+        await find_poll(store, GUILD_ID, huge, THREAD)
+    with pytest.raises(SummaryNotFound, match="No article posted"):
+        await find_article(store, GUILD_ID, f"https://discord.com/channels/1/2/{huge}", THREAD)
+
+
+async def test_article_summary_with_many_long_polls_fits_discords_limits(store, seed):
+    from bot.summaries.embeds import article_summary_embed
+
+    article = await seed.article()
+    delivery = await seed.delivery(article, guild_id=GUILD_ID, channel_id=TEXT_CHANNEL_ID, thread_id=THREAD)
+    options = tuple((f"{i}\N{COMBINING ENCLOSING KEYCAP}", f"{i} " + "*_" * 49) for i in range(10))
+    polls = [
+        await seed.poll(guild_id=GUILD_ID, channel_id=THREAD, article_id=article, delivery_id=delivery,
+                        question="Q" * 256, options=options)
+        for _ in range(30)
+    ]  # fmt: skip
+    await seed.vote(polls[-1], 3, VOTERS[0], minute=1)  # the poll with most voters comes first
+    for voter in range(60):
+        await seed.reply(article, delivery, voter, voter, thread_id=THREAD)
+    embed = article_summary_embed(await find_article(store, GUILD_ID, None, THREAD), "article-1.png")
+    assert len(embed) <= 6000 and len(embed.fields) <= 25
+    assert all(len(field.value) <= 1024 and len(field.name) <= 256 for field in embed.fields)
+    poll_fields = [field.name for field in embed.fields if field.name.startswith("Poll #")]
+    assert poll_fields[0].startswith(f"Poll #{polls[-1].id} ")
+    assert any(field.name == f"And {30 - len(poll_fields)} more polls" for field in embed.fields)
+
+
+@pytest.mark.parametrize("autocomplete", ["_any_poll_choices", "_open_poll_choices"])
+async def test_poll_autocomplete_shows_nothing_to_non_moderators(poll_cog, poll, autocomplete):
+    cog, bot, guild = poll_cog
+    bot.polls._open[1] = LivePoll(await PollStore(bot.db).poll(poll.id), bot_user_id=0)  # as if counting
+    choices = getattr(cog, autocomplete)
+    moderator = ThreadInteraction(bot, guild, moderator=True, channel_id=TEXT_CHANNEL_ID)
+    assert [choice.value for choice in await choices(moderator, "bike")] == [str(poll.id)]
+    member = ThreadInteraction(bot, guild, moderator=False, channel_id=TEXT_CHANNEL_ID)
+    assert await choices(member, "bike") == []
+
+
+HIDDEN_CHANNEL_ID = 3009
+
+
+def add_hidden_channel(bot: AgoraBot, guild: discord.Guild) -> None:
+    """A channel @everyone cannot view (only administrators can)."""
+    deny = {"id": str(GUILD_ID), "type": 0, "allow": "0", "deny": str(discord.Permissions(view_channel=True).value)}
+    data = {"id": str(HIDDEN_CHANNEL_ID), "name": "staff", "type": 0, "guild_id": str(GUILD_ID), "position": 0,
+            "permission_overwrites": [deny], "nsfw": False, "parent_id": None}  # fmt: skip
+    guild._add_channel(discord.TextChannel(state=bot._connection, guild=guild, data=data))
+
+
+async def test_poll_list_shows_only_polls_in_channels_the_member_can_view(poll_cog, poll, seed):
+    cog, bot, guild = poll_cog
+    add_hidden_channel(bot, guild)
+    staff = await seed.poll(guild_id=GUILD_ID, channel_id=HIDDEN_CHANNEL_ID, question="Staff only?")
+    public = await seed.poll(guild_id=GUILD_ID, channel_id=TEXT_CHANNEL_ID, question="Everyone?")
+    unknown = await seed.poll(guild_id=GUILD_ID, channel_id=123456, question="Gone channel?")
+    interaction = ThreadInteraction(bot, guild, moderator=False, channel_id=TEXT_CHANNEL_ID)
+    await cog.list_polls.callback(cog, interaction, None)
+    text = embed_text(interaction.replies[0]["embed"])
+    assert f"`#{public.id}`" in text and f"`#{poll.id}`" in text  # the article poll's thread is in a seen channel
+    assert f"`#{staff.id}`" not in text and "Staff only?" not in text
+    assert f"`#{unknown.id}`" not in text
+
+
+async def test_poll_list_of_many_long_questions_fits_the_description(poll_cog, seed):
+    cog, bot, guild = poll_cog
+    for _ in range(30):
+        await seed.poll(guild_id=GUILD_ID, channel_id=TEXT_CHANNEL_ID, question="*_" * 128)
+    interaction = ThreadInteraction(bot, guild, moderator=False, channel_id=TEXT_CHANNEL_ID)
+    await cog.list_polls.callback(cog, interaction, None)
+    embed = interaction.replies[0]["embed"]
+    assert len(embed.description) <= 4096 and len(embed) <= 6000
+    *lines, last = embed.description.splitlines()
+    assert last == "…" and all(line.startswith("`#") and line.endswith("no deadline") for line in lines)
+
+
+async def test_public_results_failing_after_deferring_say_nothing_private_in_public(poll_cog, poll, monkeypatch):
+    cog, bot, guild = poll_cog
+
+    async def broken(*_args):
+        raise AgoraError("Private detail about poll internals")
+
+    monkeypatch.setattr("cogs.polls.poll_report", broken)
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
+    with pytest.raises(AgoraError):
+        await cog.results.callback(cog, interaction, None, True)
+    assert interaction.deferred_ephemeral is False
+    [first] = interaction.replies  # the error handler's private reply comes after this one
+    assert first["content"] == "The results could not be shown." and "Private" not in str(first)
+
+
+@pytest.mark.parametrize("command", ["results", "export"])
+async def test_queued_votes_are_written_after_deferring(poll_cog, poll, command):
+    cog, bot, guild = poll_cog
+    interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
+    flushed_after_defer = []
+    flush = bot.polls.recorder.flush
+
+    async def noting_flush():
+        flushed_after_defer.append(interaction.response.is_done())
+        await flush()
+
+    bot.polls.recorder.flush = noting_flush
+    bot.polls.recorder.record([VoteChange(poll.id, poll.option_ids[1], 55, Action.ADDED)], Source.LIVE)
+    await getattr(cog, command).callback(cog, interaction, None)
+    assert flushed_after_defer == [True]
+    [reply] = interaction.replies
+    if command == "results":
+        assert "👎 No — **2**" in embed_text(reply["embed"])
+    else:
+        assert "4 current votes" in reply["content"]
