@@ -14,8 +14,9 @@ from bot.articles.presentation import shorten
 from bot.client import AgoraBot
 from bot.feeds.service import CycleReport, FeedError, Subscribed
 from bot.permissions import is_moderator, missing_posting_permissions, moderator_only
-from bot.polls.options import GuildEmoji, parse_options, validate_question
+from bot.polls.options import parse_options, validate_question
 from bot.storage.feeds import Feed, Subscription
+from cogs._emoji import guild_emojis
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +154,6 @@ class FeedCommands(
         # Start at a random point of the tick so a restart does not line every check up with reconnecting.
         await asyncio.sleep(random.uniform(0, self.check_feeds.seconds or 0))  # noqa: S311
 
-
-def guild_emojis(guild: discord.Guild) -> list[GuildEmoji]:
-    return [GuildEmoji(emoji.id, emoji.name, emoji.animated) for emoji in guild.emojis if emoji.available]
 
 
 def subscription_id(value: str) -> int:

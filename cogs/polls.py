@@ -19,7 +19,7 @@ from bot.client import AgoraBot
 from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
 from bot.permissions import is_moderator, moderator_only
-from bot.polls.options import GuildEmoji, parse_options, validate_question
+from bot.polls.options import parse_options, validate_question
 from bot.summaries.figures import PollListEntry
 from bot.summaries.moments import parse_moment
 from bot.summaries.reports import (
@@ -31,6 +31,7 @@ from bot.summaries.reports import (
     reread_poll,
 )
 from bot.timeutil import utcnow
+from cogs._emoji import guild_emojis
 
 log = logging.getLogger(__name__)
 
@@ -249,10 +250,6 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     async def _wait_until_ready(self) -> None:
         await self.bot.wait_until_ready()
 
-
-def guild_emojis(guild: discord.Guild) -> list[GuildEmoji]:
-    """The server's custom emoji the bot can react with."""
-    return [GuildEmoji(emoji.id, emoji.name, emoji.animated) for emoji in guild.emojis if emoji.available]
 
 
 def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildChannel | None:

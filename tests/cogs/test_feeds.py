@@ -19,7 +19,8 @@ from bot.storage import Database
 from bot.storage.articles import ArticleStore
 from bot.storage.feeds import FeedStore
 from bot.storage.settings import SettingsStore
-from cogs.feeds import FeedCommands, added_text, check_text, describe, fit_lines, guild_emojis
+from cogs._emoji import guild_emojis
+from cogs.feeds import FeedCommands, added_text, check_text, describe, fit_lines
 from tests.discord_fakes import (
     READ_ONLY_CHANNEL_ID,
     TEXT_CHANNEL_ID,
