@@ -10,60 +10,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from .driver import BotProcess
 from .emulator import Emulator, Reply
 from .emulator.state import Channel, Member, Message
+from .feed_server import LocalFeed, serving_feed
 
 REPLY_WAIT = 20.0
 FEED_ENV = {"FEED_ALLOW_PRIVATE_ADDRESSES": "true", "FEED_CHECK_INTERVAL_SECONDS": "3600", "FEED_MAX_FAILURES": "2"}
 
 
-class FlakyFeed:
-    """An RSS feed on 127.0.0.1 whose items and HTTP status a test controls."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str]] = []
-        self.status = 200
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    def add(self, title: str) -> None:
-        self.items.append((title, f"https://news.example/flaky/{len(self.items) + 1}"))
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/feed.xml", self._serve)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/feed.xml"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _serve(self, request: web.Request) -> web.Response:
-        if self.status != 200:
-            return web.Response(status=self.status, text="the feed server is down")
-        items = "".join(
-            f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
-            f"<description>{title}: the story.</description></item>"
-            for title, link in reversed(self.items)
-        )
-        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Flaky News</title>{items}</channel></rss>'
-        return web.Response(body=body.encode(), content_type="application/rss+xml")
-
-
 @pytest.fixture
-async def flaky_feed() -> AsyncIterator[FlakyFeed]:
-    feed = FlakyFeed()
-    await feed.start()
-    try:
+async def flaky_feed() -> AsyncIterator[LocalFeed]:
+    async with serving_feed("Flaky News") as feed:
         yield feed
-    finally:
-        await feed.stop()
 
 
 def moderator(emu: Emulator) -> tuple[Member, Channel]:
@@ -92,7 +52,7 @@ def posts_of(emu: Emulator, channel: Channel, title: str) -> list[Message]:
 
 @pytest.mark.bot_env(**FEED_ENV)
 async def test_failing_feed_is_paused_with_a_notice_and_resumes_when_it_recovers(
-    emulator: Emulator, agora: BotProcess, flaky_feed: FlakyFeed
+    emulator: Emulator, agora: BotProcess, flaky_feed: LocalFeed
 ) -> None:
     seed = emulator.community
     assert seed is not None
@@ -133,7 +93,7 @@ async def test_failing_feed_is_paused_with_a_notice_and_resumes_when_it_recovers
 
 @pytest.mark.bot_env(**FEED_ENV)
 async def test_feed_into_a_forum_makes_one_post_per_article(
-    emulator: Emulator, agora: BotProcess, flaky_feed: FlakyFeed
+    emulator: Emulator, agora: BotProcess, flaky_feed: LocalFeed
 ) -> None:
     seed = emulator.community
     assert seed is not None

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from .driver import BotProcess
 from .emulator import CommandBlocked, Emulator, Reply
 from .emulator.state import Channel, Member, Message
+from .feed_server import LocalFeed, serving_feed
 
 SEED_ARTICLE = Path(__file__).resolve().parents[1] / "fixtures" / "articles" / "seed_article.txt"
 SEED_TITLE = "Russia joins forces with France in fight against ISIS"
@@ -251,51 +251,10 @@ def csv_counts(text: str, expected: dict[str, int]) -> dict[str, int]:
 # ---- 2. feeds --------------------------------------------------------------------------------------
 
 
-class LocalFeed:
-    """An RSS feed served by aiohttp on 127.0.0.1 whose items tests can add."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str]] = []
-        self.requests = 0
-        self._runner: web.AppRunner | None = None
-        self.url = ""
-
-    def add(self, title: str) -> None:
-        self.items.append((title, f"https://news.example/{len(self.items) + 1}"))
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/feed.xml", self._serve)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}/feed.xml"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _serve(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        entries = "".join(
-            f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid>"
-            f"<description>{t}: the full story.</description></item>"
-            for t, link in reversed(self.items)
-        )
-        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local News</title>{entries}</channel></rss>'
-        return web.Response(body=body.encode(), content_type="application/rss+xml")
-
-
 @pytest.fixture
 async def local_feed() -> AsyncIterator[LocalFeed]:
-    feed = LocalFeed()
-    await feed.start()
-    try:
+    async with serving_feed("Local News") as feed:
         yield feed
-    finally:
-        await feed.stop()
 
 
 def feed_posts(emu: Emulator, channel: Channel, title: str) -> list[Message]:
