@@ -20,10 +20,12 @@ from bot.config import Config
 from bot.discussion import DiscussionService
 from bot.errors import AgoraError
 from bot.feeds.service import build_feed_service
+from bot.polls.ingest import VoteRecorder
 from bot.polls.service import PollService
 from bot.publishing import ArticlePublisher
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
+from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
 from bot.storage.responses import ResponseStore
 from bot.storage.settings import SettingsStore
@@ -81,7 +83,14 @@ class AgoraBot(commands.Bot):
         self.articles = ArticleStore(self.db)
         self.publisher = ArticlePublisher(self, self.articles)
         # Votes count from here on (before the gateway connects), and queued votes are written on close.
-        self.polls = PollService(self, PollStore(self.db), edit_interval=self.config.poll_edit_interval_seconds)
+        poll_store = PollStore(self.db)
+        journal = VoteJournal(self.db.path) if str(self.db.path) != ":memory:" else None
+        self.polls = PollService(
+            self,
+            poll_store,
+            edit_interval=self.config.poll_edit_interval_seconds,
+            recorder=VoteRecorder(poll_store, journal=journal),
+        )
         await self.polls.start()
         self.add_closer(self.polls.stop)
         self.publisher.poll_opener = self.polls.open_article_poll

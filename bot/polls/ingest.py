@@ -1,8 +1,12 @@
 """The vote recorder: queues vote changes in memory and writes them in batches, one transaction each.
 
-One `await` per vote caps ingestion near 6 k votes/s (a thread hop per statement); `executemany` in
-batches writes hundreds of thousands of rows per second, so bursts are bounded by gateway parsing instead.
-A crash loses at most the queued tail, which reconciliation recovers from the reactions on Discord.
+One `await` per vote would cap ingestion at a few thousand votes a second (a thread hop per statement);
+`executemany` in batches is bounded by gateway parsing instead. Every queued change is also in the vote
+journal (bot/storage/journal.py) from the end of the event-loop turn that judged it, so a crash loses none.
+
+Rules: a batch the database refuses stays queued, in order, and is retried with growing pauses for as long
+as it takes (a full disk is fixed by an operator, not by dropping votes); shutdown lets a write that has
+begun finish rather than cancel it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from bot.polls.rules import Source, VoteChange
+from bot.storage.journal import VoteJournal, read_rows
 from bot.storage.polls import PollStore, VoteEventRow
 from bot.timeutil import to_db
 
@@ -22,8 +27,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.25
 FLUSH_SIZE = 1000
-# A batch the database keeps refusing is dropped after this many tries rather than growing forever.
-MAX_FLUSH_ATTEMPTS = 3
+MAX_RETRY_PAUSE = 30.0
 
 
 class VoteRecorder:
@@ -31,47 +35,95 @@ class VoteRecorder:
         self,
         store: PollStore,
         *,
+        journal: VoteJournal | None = None,
         interval: float = FLUSH_INTERVAL,
         batch_size: int = FLUSH_SIZE,
+        max_retry_pause: float = MAX_RETRY_PAUSE,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._journal = journal
         self._interval = interval
         self._batch_size = batch_size
+        self._max_retry_pause = max_retry_pause
         self._clock = clock
         self._pending: list[VoteEventRow] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._journal_write_due = False
+        self._failing_since: float | None = None
         self._failures = 0
         self._stamp_at = -1.0
         self._stamp = ""
-        # Told the ids of polls whose changes were dropped: their in-memory votes no longer match the database.
-        self.on_drop: Callable[[set[int]], None] | None = None
+
+    async def recover(self) -> int:
+        """Commit the journal files a crash left behind, then open a new one; returns the rows replayed."""
+        if self._journal is None:
+            return 0
+        committed = await self._store.journal_generation()
+        replayed = 0
+        files = self._journal.files()
+        for generation, path in files:
+            if generation <= committed:
+                continue
+            rows = await self._store.known_option_rows(list(read_rows(path)))
+            await self._store.record_vote_events(rows, journal_generation=generation)
+            replayed += len(rows)
+        if replayed:
+            log.info("Recovered %d vote changes from the vote journal", replayed)
+        self._journal.open(after_generation=committed)
+        self._journal.discard_through(max([committed, *(generation for generation, _ in files)]))
+        return replayed
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="vote-recorder")
 
     async def stop(self) -> None:
-        """Stop the background flusher and write everything still queued."""
+        """Stop the background writer after its current write and write everything still queued."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
             self._task = None
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception as error:
+            kept = "they are in the vote journal and are written at the next start" if self._journal else "lost"
+            log.error("Could not write %d vote changes at shutdown (%s): %s", len(self._pending), error, kept)
+        if self._journal is not None:
+            self._journal.close()
+
+    @property
+    def queued(self) -> int:
+        return len(self._pending)
 
     def record(self, changes: Iterable[VoteChange], source: Source) -> None:
         """Queue changes with the time they were seen; synchronous, so callers never await per vote."""
         stamp = self._timestamp()
+        start = len(self._pending)
         pending = self._pending
         for change in changes:
             pending.append(
                 (change.poll_id, change.option_id, change.voter_id, change.action.value, source.value, stamp)
             )
+        if self._journal is not None:
+            self._journal.append(pending[start:])
+            if not self._journal_write_due:
+                # One write per event-loop turn, after every event of the turn was judged.
+                self._journal_write_due = True
+                asyncio.get_running_loop().call_soon(self.write_journal)
         if len(pending) >= self._batch_size:
             self._wake.set()
+
+    def write_journal(self) -> None:
+        """Hand the journal's buffered rows to the operating system now (before acting on them)."""
+        self._journal_write_due = False
+        if self._journal is not None:
+            self._journal.write()
 
     async def flush(self) -> None:
         """Write everything queued so far; raises if the database refuses (the batch stays queued)."""
@@ -79,39 +131,53 @@ class VoteRecorder:
             batch, self._pending = self._pending, []
             if not batch:
                 return
+            generation = self._journal.rotate() if self._journal is not None else 0
             try:
-                await self._store.record_vote_events(batch)
+                await self._store.record_vote_events(batch, journal_generation=generation)
             except BaseException:
                 self._pending[:0] = batch  # keep order: this batch precedes anything queued meanwhile
                 raise
-            self._failures = 0
+            if self._journal is not None:
+                self._journal.discard_through(generation)
+            self._recovered(len(batch))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._interval):
+                async with asyncio.timeout(self._pause()):
                     await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.flush()
-            except Exception:
-                self._on_failure()
+            except Exception as error:
+                self._failed(error)
 
-    def _on_failure(self) -> None:
+    def _pause(self) -> float:
+        if not self._failures:
+            return self._interval
+        return min(self._max_retry_pause, self._interval * 2**self._failures)
+
+    def _failed(self, error: Exception) -> None:
         self._failures += 1
-        if self._failures < MAX_FLUSH_ATTEMPTS:
-            log.exception("Could not record %d vote changes; will retry", len(self._pending))
-            return
-        log.exception(
-            "Dropping %d vote changes after %d failed writes; their polls are reloaded and reconciled with Discord",
-            len(self._pending),
-            self._failures,
-        )
-        dropped = {row[0] for row in self._pending}
-        self._pending.clear()
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+            log.error(
+                "The database refused %d vote changes (%s); they are kept and retried until it accepts them",
+                len(self._pending),
+                error,
+            )
+
+    def _recovered(self, written: int) -> None:
         self._failures = 0
-        if self.on_drop is not None and dropped:
-            self.on_drop(dropped)
+        if self._failing_since is not None:
+            log.info(
+                "The database accepts votes again: %d vote changes written after %.0f s",
+                written,
+                time.monotonic() - self._failing_since,
+            )
+            self._failing_since = None
 
     def _timestamp(self) -> str:
         # Formatting a time costs more than judging a vote; one text per millisecond is precise enough.

@@ -1,7 +1,7 @@
 """An open poll's votes held in memory, so a reaction is judged without a database round trip.
 
-The database lags this state by at most one recorder flush; after a crash the lost tail is recovered
-by reconciliation with the reactions on Discord.
+The database lags this state by at most one recorder flush, and the recorder's journal holds that lag
+on disk, so after a crash this state is rebuilt as it was when the last event was judged.
 """
 
 from __future__ import annotations
@@ -39,15 +39,25 @@ class LivePoll:
         self.counts = [0] * len(self.option_ids)
         self._bits = {option_id: 1 << position for position, option_id in enumerate(self.option_ids)}
         self._masks: dict[int, int] = {}
+        # Superseded reactions still on the message (single choice), as masks too; few voters have any.
+        self._left: dict[int, int] = {}
         self._sets: dict[int, frozenset[int]] = {0: frozenset()}
-        self._touched: set[int] | None = None
+        # While reactions are being listed: (voter, option id) → whether that reaction is on the message
+        # after the latest live event, which is newer than whatever page the listing read.
+        self._touched: dict[tuple[int, int], bool] | None = None
 
     @property
     def voters(self) -> int:
         return len(self._masks)
 
     def voted(self, voter_id: int) -> frozenset[int]:
-        mask = self._masks.get(voter_id, 0)
+        return self._options(self._masks.get(voter_id, 0))
+
+    def left(self, voter_id: int) -> frozenset[int]:
+        """Option ids of the voter's superseded reactions still on the message."""
+        return self._options(self._left.get(voter_id, 0))
+
+    def _options(self, mask: int) -> frozenset[int]:
         found = self._sets.get(mask)
         if found is None:
             found = self._sets[mask] = frozenset(o for o, bit in self._bits.items() if mask & bit)
@@ -55,17 +65,30 @@ class LivePoll:
 
     def react(self, reaction: Reaction) -> Outcome:
         """Judge one live reaction and apply the vote changes it makes."""
+        voter = reaction.voter_id
+        left = self._left.get(voter, 0)
         outcome = apply_reaction(
-            self.rules, self.voted(reaction.voter_id), reaction, can_remove_reactions=self.can_remove_reactions
+            self.rules,
+            self.voted(voter),
+            reaction,
+            can_remove_reactions=self.can_remove_reactions,
+            left=self._options(left) if left else frozenset(),
         )
         if self._touched is not None:
-            self._touched.add(reaction.voter_id)
+            option_id = self.rules.option_ids.get(reaction.emoji_key)
+            if option_id is not None:
+                self._touched[(voter, option_id)] = reaction.added
         if outcome.changes:
             self.apply(outcome.changes)
+        if outcome.leftovers:
+            self.apply(outcome.leftovers)
         return outcome
 
     def apply(self, changes: Iterable[VoteChange]) -> None:
         for change in changes:
+            if change.action is Action.LEFT or change.action is Action.GONE:
+                self._mark_left(change)
+                continue
             bit = self._bits[change.option_id]
             mask = self._masks.get(change.voter_id, 0)
             position = bit.bit_length() - 1
@@ -80,42 +103,63 @@ class LivePoll:
                 else:
                     del self._masks[change.voter_id]
 
+    def _mark_left(self, change: VoteChange) -> None:
+        bit = self._bits[change.option_id]
+        mask = self._left.get(change.voter_id, 0)
+        mask = mask | bit if change.action is Action.LEFT else mask & ~bit
+        if mask:
+            self._left[change.voter_id] = mask
+        else:
+            self._left.pop(change.voter_id, None)
+
     def clear(self, option_id: int | None = None) -> list[VoteChange]:
         """Withdraw every vote (or every vote for one option), as when a moderator clears reactions."""
         bits = self._bits[option_id] if option_id is not None else (1 << len(self.option_ids)) - 1
         changes = [
-            VoteChange(self.poll.id, other_id, voter_id, Action.REMOVED)
-            for voter_id, mask in self._masks.items()
+            VoteChange(self.poll.id, other_id, voter_id, action)
+            for masks, action in ((self._masks, Action.REMOVED), (self._left, Action.GONE))
+            for voter_id, mask in masks.items()
             for other_id, bit in self._bits.items()
             if mask & bit & bits
         ]
         self.apply(changes)
         return changes
 
-    def load(self, votes: Iterable[tuple[int, int]]) -> None:
-        """Take (voter id, option id) pairs as stored; pairs for unknown options are skipped."""
-        self.apply(
-            VoteChange(self.poll.id, option_id, voter_id, Action.ADDED)
-            for voter_id, option_id in votes
-            if option_id in self._bits
-        )
+    def load(self, votes: Iterable[tuple[int, int]], left: Iterable[tuple[int, int]] = ()) -> None:
+        """Take (voter id, option id) pairs as stored: votes, then superseded reactions; unknown options skipped."""
+        for pairs, action in ((votes, Action.ADDED), (left, Action.LEFT)):
+            self.apply(
+                VoteChange(self.poll.id, option_id, voter_id, action)
+                for voter_id, option_id in pairs
+                if option_id in self._bits
+            )
 
     def begin_listing(self) -> None:
-        """Reactions are about to be listed from Discord: note who reacts live meanwhile."""
-        self._touched = set()
+        """Reactions are about to be listed from Discord: note the live reactions that arrive meanwhile."""
+        self._touched = {}
 
     def reconcile(self, reactions: Mapping[int, Set[int]]) -> Outcome:
         """Apply the difference to a listing (option id → user ids) begun with `begin_listing`.
 
-        Voters who reacted live during the listing are left alone: their live state is newer than a page
-        listed before their reaction, and judging them from the listing would undo their vote.
+        A reaction that changed live during the listing is taken as the live event left it: a page listed
+        before that event is older, and judging by it would undo the voter's latest action.
         """
-        touched = self._touched or set()
+        touched = self._touched or {}
         self._touched = None
-        stored = {voter: self.voted(voter) for voter in self._masks if voter not in touched}
-        listed = {option_id: set(users) - touched for option_id, users in reactions.items()}
-        outcome = reconcile_votes(self.rules, stored, listed, can_remove_reactions=self.can_remove_reactions)
+        listed = {option_id: set(users) for option_id, users in reactions.items()}
+        for (voter, option_id), present in touched.items():
+            users = listed.setdefault(option_id, set())
+            if present:
+                users.add(voter)
+            else:
+                users.discard(voter)
+        stored = {voter: self.voted(voter) for voter in self._masks}
+        left = {voter: self.left(voter) for voter in self._left}
+        outcome = reconcile_votes(
+            self.rules, stored, listed, can_remove_reactions=self.can_remove_reactions, left=left
+        )
         self.apply(outcome.changes)
+        self.apply(outcome.leftovers)
         return outcome
 
     def tally(self) -> Tally:

@@ -13,6 +13,11 @@ from enum import StrEnum
 class Action(StrEnum):
     ADDED = "added"
     REMOVED = "removed"
+    # Not votes: a single-choice voter's earlier reaction that a switch superseded stays on the message
+    # ("left") until it is taken off ("gone"). Agora remembers it so that after a restart it is known as
+    # old, never mistaken for a new vote.
+    LEFT = "left"
+    GONE = "gone"
 
 
 class Source(StrEnum):
@@ -58,25 +63,39 @@ class ReactionRemoval:
 class Outcome:
     changes: tuple[VoteChange, ...] = ()
     removals: tuple[ReactionRemoval, ...] = ()
+    leftovers: tuple[VoteChange, ...] = ()  # LEFT / GONE marks of superseded reactions
 
 
 NOTHING = Outcome()
 
 
-def apply_reaction(poll: PollRules, voted: Set[int], reaction: Reaction, *, can_remove_reactions: bool) -> Outcome:
-    """The vote changes and reaction removals one reaction causes, given the option ids `voted` so far."""
+def apply_reaction(
+    poll: PollRules,
+    voted: Set[int],
+    reaction: Reaction,
+    *,
+    can_remove_reactions: bool,
+    left: Set[int] = frozenset(),
+) -> Outcome:
+    """The changes one reaction causes, given the option ids `voted` so far and the superseded reactions
+    `left` on the message."""
     if reaction.voter_id == poll.bot_user_id:
         return NOTHING  # the bot's own reactions are the ballot, never a vote
     option_id = poll.option_ids.get(reaction.emoji_key)
     if not reaction.added:
         # Removals on a closed poll change nothing: the results were final at closing.
-        if option_id is None or not poll.is_open or option_id not in voted:
+        if option_id is None or not poll.is_open:
             return NOTHING
-        return Outcome((VoteChange(poll.poll_id, option_id, reaction.voter_id, Action.REMOVED),))
+        if option_id in voted:
+            return Outcome((VoteChange(poll.poll_id, option_id, reaction.voter_id, Action.REMOVED),))
+        if option_id in left:
+            # A superseded reaction went (taken off by Agora or by the voter): never a withdrawal.
+            return Outcome(leftovers=(VoteChange(poll.poll_id, option_id, reaction.voter_id, Action.GONE),))
+        return NOTHING
     if option_id is None or not poll.is_open:
         return _refuse(reaction, can_remove_reactions)
-    if option_id in voted:
-        return NOTHING  # a repeated event (gateway replay) or a vote already counted by reconciliation
+    if option_id in voted or option_id in left:
+        return NOTHING  # a repeated event (gateway replay) or a reaction already known
     added = VoteChange(poll.poll_id, option_id, reaction.voter_id, Action.ADDED)
     if poll.multiple or not voted:
         return Outcome((added,))
@@ -92,11 +111,13 @@ def _refuse(reaction: Reaction, can_remove_reactions: bool) -> Outcome:
 def _switch(
     poll: PollRules, voted: Set[int], reaction: Reaction, added: VoteChange, can_remove_reactions: bool
 ) -> Outcome:
-    """Single choice: the new option replaces the earlier one; its reaction goes when the bot may remove it."""
+    """Single choice: the new option replaces the earlier one, whose reaction is left until it is taken off."""
     earlier = sorted(voted)
-    withdrawn = tuple(VoteChange(poll.poll_id, option_id, reaction.voter_id, Action.REMOVED) for option_id in earlier)
+    voter = reaction.voter_id
+    withdrawn = tuple(VoteChange(poll.poll_id, option_id, voter, Action.REMOVED) for option_id in earlier)
+    left = tuple(VoteChange(poll.poll_id, option_id, voter, Action.LEFT) for option_id in earlier)
     removals: tuple[ReactionRemoval, ...] = ()
     if can_remove_reactions:
         keys = {option_id: key for key, option_id in poll.option_ids.items()}
-        removals = tuple(ReactionRemoval(keys[option_id], reaction.voter_id) for option_id in earlier)
-    return Outcome((*withdrawn, added), removals)
+        removals = tuple(ReactionRemoval(keys[option_id], voter) for option_id in earlier)
+    return Outcome((*withdrawn, added), removals, left)

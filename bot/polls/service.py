@@ -3,6 +3,8 @@ reconciles votes with Discord after a start or a session that could not be resum
 
 Reactions are judged synchronously against in-memory state (`LivePoll`) and queued for the database by
 the `VoteRecorder`; nothing on the reaction path awaits, so a burst costs parsing, not round trips.
+Reactions that do not count are taken off by the `ReactionRemover`, which re-checks each against the
+voter's latest state before it runs.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from bot.polls.options import (
     emoji_key,
     reaction_route_emoji,
 )
-from bot.polls.rules import PollRules, Reaction, Source, apply_reaction
+from bot.polls.remover import QueuedRemoval, ReactionRemover
+from bot.polls.rules import Outcome, PollRules, Reaction, Source, apply_reaction
 from bot.polls.tally import Tally, make_tally
 from bot.storage.articles import Delivery
 from bot.storage.polls import PollStore, StoredPoll
@@ -66,14 +69,6 @@ class OpenedPoll:
 
 
 @dataclass
-class _Removal:
-    channel_id: int
-    message_id: int
-    emoji: str  # as the REST API takes it: unicode, or name:id
-    user_id: int
-
-
-@dataclass
 class _Refresh:
     """Debounce state of one poll's live embed."""
 
@@ -93,13 +88,16 @@ class PollService:
         self._client = client
         self._store = store
         self.recorder = recorder or VoteRecorder(store)
-        self.recorder.on_drop = self._votes_dropped
         self._edit_interval = edit_interval
         self._open: dict[int, LivePoll] = {}  # message id → open poll
         self._closed: dict[int, int] = {}  # message id → channel id of closed polls
         self._refresh: dict[int, _Refresh] = {}  # poll id → live embed debounce
-        self._removals: asyncio.Queue[_Removal] = asyncio.Queue()
-        self._remover: asyncio.Task[None] | None = None
+        self.remover = ReactionRemover(
+            self._send_removal,
+            still_wanted=self._removal_still_wanted,
+            before_send=self.recorder.write_journal,
+            on_forbidden=self._removals_forbidden,
+        )
         self._background: set[asyncio.Task[None]] = set()
         self._bot_user_id = 0
         self._started_at = utcnow()
@@ -111,13 +109,13 @@ class PollService:
         assert self._client.user is not None, "start after login: the bot's own reactions must be known"
         self._bot_user_id = self._client.user.id
         self._started_at = utcnow()
+        await self.recorder.recover()
         for poll in await self._store.open_polls():
             live = LivePoll(poll, bot_user_id=self._bot_user_id)
-            live.load(await self._store.current_votes(poll.id))
+            live.load(await self._store.current_votes(poll.id), await self._store.current_leftovers(poll.id))
             self._open[poll.message_id] = live  # type: ignore[index]  # open_polls() has sent ones only
         self._closed = await self._store.closed_poll_messages()
         self.recorder.start()
-        self._remover = asyncio.create_task(self._remove_reactions(), name="poll-reaction-remover")
         log.info("Poll service started with %d open polls", len(self._open))
 
     async def stop(self) -> None:
@@ -127,15 +125,12 @@ class PollService:
                 state.task.cancel()
         for task in self._background:
             task.cancel()
-        if self._remover is not None:
-            self._remover.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._remover
+        await self.remover.stop()
         await self.recorder.stop()
 
     async def drain(self) -> None:
         """Wait for queued reaction removals and restorations, then write queued votes."""
-        await self._removals.join()
+        await self.remover.drain()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.recorder.flush()
 
@@ -276,15 +271,25 @@ class PollService:
             if added and message_id in self._closed:
                 self._refuse_on_closed(message_id, user_id, emoji)
             return
-        outcome = live.react(Reaction(user_id, _key_of(emoji), added))
-        if outcome.changes:
-            self.recorder.record(outcome.changes, Source.LIVE)
-            self._schedule_refresh(live)
+        key = _key_of(emoji)
+        if not added:
+            self.remover.forget(live.poll.channel_id, message_id, user_id, key)
+        outcome = live.react(Reaction(user_id, key, added))
+        self._record(live, outcome, Source.LIVE)
         for removal in outcome.removals:
             # A removal is of an option's reaction (a switch) or of this very reaction (foreign emoji).
             option_emoji = live.emojis.get(removal.emoji_key)
-            api_emoji = reaction_route_emoji(option_emoji) if option_emoji else _partial_route_emoji(emoji)
-            self._removals.put_nowait(_Removal(live.poll.channel_id, message_id, api_emoji, removal.voter_id))
+            route = reaction_route_emoji(option_emoji) if option_emoji else _partial_route_emoji(emoji)
+            queued = QueuedRemoval(
+                live.poll.channel_id, message_id, removal.voter_id, removal.emoji_key, route, option_emoji is not None
+            )
+            self.remover.request(queued)
+
+    def _record(self, live: LivePoll, outcome: Outcome, source: Source) -> None:
+        if outcome.changes or outcome.leftovers:
+            self.recorder.record((*outcome.changes, *outcome.leftovers), source)
+        if outcome.changes:
+            self._schedule_refresh(live)
 
     def on_reactions_cleared(self, message_id: int, emoji: discord.PartialEmoji | None = None) -> None:
         """Someone cleared all reactions (or all of one emoji): those votes are gone; the ballot is restored."""
@@ -317,37 +322,38 @@ class PollService:
 
     def _refuse_on_closed(self, message_id: int, user_id: int, emoji: discord.PartialEmoji) -> None:
         channel_id = self._closed[message_id]
+        key = _key_of(emoji)
         closed = PollRules(poll_id=0, multiple=False, is_open=False, option_ids={}, bot_user_id=self._bot_user_id)
         # Unlike open polls there is no state to learn a refusal into, so only known permission is used.
         manage = self._can_manage(channel_id)
-        outcome = apply_reaction(closed, frozenset(), Reaction(user_id, _key_of(emoji), True),
+        outcome = apply_reaction(closed, frozenset(), Reaction(user_id, key, True),
                                  can_remove_reactions=manage is True)  # fmt: skip
         for removal in outcome.removals:
-            self._removals.put_nowait(_Removal(channel_id, message_id, _partial_route_emoji(emoji), removal.voter_id))
+            queued = QueuedRemoval(channel_id, message_id, removal.voter_id, key, _partial_route_emoji(emoji), False)
+            self.remover.request(queued)
 
-    async def _remove_reactions(self) -> None:
-        """One worker for reaction removals, so a burst of switches queues instead of spawning tasks."""
-        while True:
-            removal = await self._removals.get()
-            try:
-                await self._remove_one(removal)
-            finally:
-                self._removals.task_done()
+    # --- reaction removals -----------------------------------------------------------------------------
 
-    async def _remove_one(self, removal: _Removal) -> None:
-        try:
-            await self._client.http.remove_reaction(
-                removal.channel_id, removal.message_id, removal.emoji, removal.user_id
-            )
-        except discord.Forbidden:
-            live = self._open.get(removal.message_id)
-            if live is not None and live.can_remove_reactions:
-                log.warning("No Manage Messages in channel %s: poll reactions stay as they are", removal.channel_id)
+    async def _send_removal(self, removal: QueuedRemoval) -> None:
+        await self._client.http.remove_reaction(
+            removal.channel_id, removal.message_id, removal.route_emoji, removal.user_id
+        )
+
+    def _removal_still_wanted(self, removal: QueuedRemoval) -> bool:
+        """Right before it is sent: does the reaction still not count? Judged by the voter's latest state."""
+        live = self._open.get(removal.message_id)
+        if live is None:
+            # Closed (or gone): its votes are final, so only reactions added after the close are tidied.
+            return removal.message_id in self._closed and not removal.superseded
+        option_id = live.rules.option_ids.get(removal.emoji_key)
+        if option_id is None:
+            return True  # not an option: never a vote
+        return option_id in live.left(removal.user_id)
+
+    def _removals_forbidden(self, channel_id: int) -> None:
+        for live in self._open.values():
+            if live.poll.channel_id == channel_id:
                 live.can_remove_reactions = False
-        except discord.HTTPException as error:
-            log.debug("Could not remove a reaction from message %s: %s", removal.message_id, error)
-        except Exception:
-            log.exception("Removing a reaction failed")
 
     # --- live embed ----------------------------------------------------------------------------------
 
@@ -517,33 +523,12 @@ class PollService:
         outcome = live.reconcile(listing)
         if outcome.changes:
             log.info("Poll %s: %d vote changes found by reconciliation", poll.id, len(outcome.changes))
-            self.recorder.record(outcome.changes, Source.RECONCILED)
-            self._schedule_refresh(live)
+        self._record(live, outcome, Source.RECONCILED)
         for removal in outcome.removals:
-            emoji = reaction_route_emoji(live.emojis[removal.emoji_key])
-            self._removals.put_nowait(_Removal(poll.channel_id, poll.message_id, emoji, removal.voter_id))  # type: ignore[arg-type]
-
-    def _votes_dropped(self, poll_ids: set[int]) -> None:
-        """The recorder gave up on some changes: those polls are reloaded from the database and reconciled."""
-        task = asyncio.create_task(self._reload(poll_ids), name="poll-reload")
-        self._background.add(task)
-        task.add_done_callback(self._background_done)
-
-    async def _reload(self, poll_ids: set[int]) -> None:
-        # Memory still holds the dropped votes, so reconciling it would find nothing to restore.
-        for live in [live for live in self._open.values() if live.poll.id in poll_ids]:
-            message_id = live.poll.message_id
-            try:
-                fresh = LivePoll(
-                    live.poll, bot_user_id=self._bot_user_id, can_remove_reactions=live.can_remove_reactions
-                )
-                fresh.load(await self._store.current_votes(live.poll.id))
-                if self._open.get(message_id) is not live:  # type: ignore[arg-type]
-                    continue  # closed meanwhile
-                self._open[message_id] = fresh  # type: ignore[index]
-                await self.reconcile(fresh)
-            except Exception:
-                log.exception("Reloading poll %s after dropped votes failed; the next start reloads it", live.poll.id)
+            route = reaction_route_emoji(live.emojis[removal.emoji_key])
+            queued = QueuedRemoval(poll.channel_id, poll.message_id, removal.voter_id, removal.emoji_key, route, True)  # type: ignore[arg-type]
+            self.remover.request(queued)
+        log.info("Poll %s reconciled: %d voters, %d reactions to take off", poll.id, live.voters, len(outcome.removals))
 
     async def _list_reactions(self, live: LivePoll) -> dict[int, set[int]]:
         """option id → ids of users who reacted with it, read page by page from Discord."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -128,13 +130,21 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One atomic write unit; commits on success, rolls back on any error."""
         async with self._write_lock:
-            await self.connection.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a task cancelled while BEGIN runs on aiosqlite's thread still ends the
+                # transaction, or every later write would fail with "transaction within a transaction".
+                await self.connection.execute("BEGIN IMMEDIATE")
                 yield self.connection
+                await self.connection.execute("COMMIT")
             except BaseException:
-                await self.connection.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self.connection.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        # Queued behind whatever statement is still running on the connection's thread; shielded so a
+        # second cancellation cannot leave the transaction open either.
+        with contextlib.suppress(sqlite3.OperationalError):  # no transaction began, or it already ended
+            await asyncio.shield(self.connection.execute("ROLLBACK"))
 
     async def fetch_one(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
         async with self.connection.execute(sql, params) as cursor:
@@ -163,8 +173,6 @@ class Database:
 
 def _split_statements(sql: str) -> list[str]:
     """Split a migration into statements, using sqlite3's own completeness check."""
-    import sqlite3
-
     statements, buffer = [], ""
     for line in sql.splitlines(keepends=True):
         buffer += line

@@ -22,6 +22,9 @@ _UPSERT_VOTE = (
     " ON CONFLICT (poll_id, option_id, voter_id) DO UPDATE SET voted_at = excluded.voted_at"
 )
 _DELETE_VOTE = "DELETE FROM votes WHERE poll_id = ? AND option_id = ? AND voter_id = ?"
+_INSERT_LEFTOVER = "INSERT OR IGNORE INTO reaction_leftovers (poll_id, option_id, voter_id) VALUES (?, ?, ?)"
+_DELETE_LEFTOVER = "DELETE FROM reaction_leftovers WHERE poll_id = ? AND option_id = ? AND voter_id = ?"
+_VOTE_ACTIONS = ("added", "removed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,23 +180,55 @@ class PollStore:
 
     # --- votes ---------------------------------------------------------------------------------------
 
-    async def record_vote_events(self, events: Sequence[VoteEventRow]) -> None:
-        """Append `events` to the log and bring current votes to their final state, in one transaction.
+    async def record_vote_events(self, events: Sequence[VoteEventRow], *, journal_generation: int = 0) -> None:
+        """Append vote events to the log and bring current votes and superseded reactions to their final
+        state, in one transaction; `journal_generation` marks the journal files this batch covers as done.
 
         Within a batch the same vote can be added and withdrawn several times: only its last action
-        decides the `votes` row, while every event is logged in order.
+        decides the `votes` row, while every vote event is logged in order.
         """
-        final: dict[tuple[int, int, int], tuple[str, str]] = {}
+        votes = [event for event in events if event[3] in _VOTE_ACTIONS]
+        # Last action per vote and per superseded reaction (votes and leftovers are separate states).
+        final: dict[tuple[int, int, int, bool], tuple[str, str]] = {}
         for poll_id, option_id, voter_id, action, _source, at in events:
-            final[(poll_id, option_id, voter_id)] = (action, at)
-        added = [(*key, at) for key, (action, at) in final.items() if action == "added"]
-        removed = [key for key, (action, _at) in final.items() if action == "removed"]
+            final[(poll_id, option_id, voter_id, action in _VOTE_ACTIONS)] = (action, at)
+        by_action: dict[str, list[tuple[object, ...]]] = {"added": [], "removed": [], "left": [], "gone": []}
+        for (poll_id, option_id, voter_id, _), (action, at) in final.items():
+            key = (poll_id, option_id, voter_id)
+            by_action[action].append((*key, at) if action == "added" else key)
         async with self._db.transaction() as connection:
-            await connection.executemany(_INSERT_EVENT, events)
-            if added:
-                await connection.executemany(_UPSERT_VOTE, added)
-            if removed:
-                await connection.executemany(_DELETE_VOTE, removed)
+            if votes:
+                await connection.executemany(_INSERT_EVENT, votes)
+            for sql, action in ((_UPSERT_VOTE, "added"), (_DELETE_VOTE, "removed"),
+                                (_INSERT_LEFTOVER, "left"), (_DELETE_LEFTOVER, "gone")):  # fmt: skip
+                if by_action[action]:
+                    await connection.executemany(sql, by_action[action])
+            if journal_generation:
+                await connection.execute(
+                    "UPDATE vote_journal SET generation = MAX(generation, ?) WHERE id = 1", (journal_generation,)
+                )
+
+    async def known_option_rows(self, rows: Sequence[VoteEventRow]) -> list[VoteEventRow]:
+        """`rows` without those of options that no longer exist (a poll withdrawn before they were written)."""
+        option_ids = sorted({row[1] for row in rows})
+        known: set[int] = set()
+        for start in range(0, len(option_ids), 500):
+            chunk = option_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found = await self._db.fetch_all(f"SELECT id FROM poll_options WHERE id IN ({marks})", tuple(chunk))  # noqa: S608
+            known.update(row[0] for row in found)
+        return [row for row in rows if row[1] in known]
+
+    async def journal_generation(self) -> int:
+        """The newest vote journal file whose rows are committed."""
+        return int(await self._db.fetch_value("SELECT generation FROM vote_journal WHERE id = 1") or 0)
+
+    async def current_leftovers(self, poll_id: int) -> list[tuple[int, int]]:
+        """(voter id, option id) of superseded reactions still on a poll's message."""
+        rows = await self._db.fetch_all(
+            "SELECT voter_id, option_id FROM reaction_leftovers WHERE poll_id = ?", (poll_id,)
+        )
+        return [(row[0], row[1]) for row in rows]
 
     async def current_votes(self, poll_id: int) -> list[tuple[int, int]]:
         """(voter id, option id) of every current vote in a poll."""

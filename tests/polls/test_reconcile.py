@@ -25,6 +25,14 @@ def removed(voter: int, option: int) -> VoteChange:
     return VoteChange(1, option, voter, Action.REMOVED)
 
 
+def left(voter: int, option: int) -> VoteChange:
+    return VoteChange(1, option, voter, Action.LEFT)
+
+
+def gone(voter: int, option: int) -> VoteChange:
+    return VoteChange(1, option, voter, Action.GONE)
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -33,6 +41,8 @@ class Case:
     reactions: dict[int, set[int]]
     changes: tuple[VoteChange, ...]
     removals: tuple[ReactionRemoval, ...] = field(default=())
+    left: dict[int, set[int]] = field(default_factory=dict)
+    leftovers: tuple[VoteChange, ...] = field(default=())
 
 
 CASES = [
@@ -40,10 +50,22 @@ CASES = [
     Case("vote cast offline is counted", False, {}, {YES: {1}}, (added(1, YES),)),
     Case("vote withdrawn offline is removed", False, {1: {YES}}, {YES: {BOT}}, (removed(1, YES),)),
     Case("switch offline with the old reaction gone", False, {1: {YES}}, {NO: {1}}, (removed(1, YES), added(1, NO))),
-    Case("stored vote still shown wins over a newer reaction; the extra reaction is removed", False,
-         {1: {YES}}, {YES: {1}, NO: {1}}, (), (ReactionRemoval("👎", 1),)),
-    Case("several reactions and no stored vote: none counts, all removed", False, {}, {YES: {1}, NO: {1}}, (),
-         (ReactionRemoval("👍", 1), ReactionRemoval("👎", 1))),
+    Case("a reaction Agora never saw is newer than the stored vote: it wins, the stored one is taken off", False,
+         {1: {YES}}, {YES: {1}, NO: {1}}, (removed(1, YES), added(1, NO)), (ReactionRemoval("👍", 1),),
+         leftovers=(left(1, YES),)),
+    Case("several unseen reactions and no stored vote: the option listed first counts, the rest taken off", False,
+         {}, {YES: {1}, NO: {1}}, (added(1, YES),), (ReactionRemoval("👎", 1),), leftovers=(left(1, NO),)),
+    Case("a superseded reaction still shown is not a vote", False, {}, {YES: {1}}, (), (ReactionRemoval("👍", 1),),
+         left={1: {YES}}),
+    Case("stored vote and a known superseded reaction: the vote stays", False, {1: {NO}}, {YES: {1}, NO: {1}}, (),
+         (ReactionRemoval("👍", 1),), left={1: {YES}}),
+    Case("a superseded reaction taken off meanwhile is forgotten", False, {1: {NO}}, {NO: {1}}, (),
+         left={1: {YES}}, leftovers=(gone(1, YES),)),
+    Case("an unseen reaction beats both the stored vote and a superseded one", False, {1: {NO}},
+         {YES: {1}, NO: {1}, MAYBE: {1}}, (removed(1, NO), added(1, MAYBE)),
+         (ReactionRemoval("👍", 1), ReactionRemoval("👎", 1)), left={1: {YES}}, leftovers=(left(1, NO),)),
+    Case("withdrawn offline with the superseded reaction still shown: no vote", False, {1: {NO}}, {YES: {1}},
+         (removed(1, NO),), (ReactionRemoval("👍", 1),), left={1: {YES}}),
     Case("the bot's own reactions never count", False, {}, {YES: {BOT}, NO: {BOT}}, ()),
     Case("reactions on unknown option ids are ignored", False, {}, {404: {1}}, ()),
     Case("multiple: reactions are the votes", True, {1: {YES, NO}}, {NO: {1}, MAYBE: {1}},
@@ -55,14 +77,17 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_reconciliation(case: Case) -> None:
-    result = reconcile_votes(poll(multiple=case.multiple), case.stored, case.reactions, can_remove_reactions=True)
-    assert result == Outcome(case.changes, case.removals)
+    result = reconcile_votes(
+        poll(multiple=case.multiple), case.stored, case.reactions, can_remove_reactions=True, left=case.left
+    )
+    assert result == Outcome(case.changes, case.removals, case.leftovers)
 
 
 def test_without_permission_nothing_is_removed_but_votes_are_the_same() -> None:
     with_permission = reconcile_votes(poll(), {}, {YES: {1}, NO: {1}, MAYBE: {2}}, can_remove_reactions=True)
     without = reconcile_votes(poll(), {}, {YES: {1}, NO: {1}, MAYBE: {2}}, can_remove_reactions=False)
-    assert without.changes == with_permission.changes == (added(2, MAYBE),)
+    assert without.changes == with_permission.changes == (added(1, YES), added(2, MAYBE))
+    assert without.leftovers == with_permission.leftovers == (left(1, NO),)
     assert without.removals == ()
 
 

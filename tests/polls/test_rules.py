@@ -28,6 +28,14 @@ def take_off(emoji: str, voter: int = VOTER) -> ReactionRemoval:
     return ReactionRemoval(emoji, voter)
 
 
+def left(option: int) -> VoteChange:
+    return VoteChange(1, option, VOTER, Action.LEFT)
+
+
+def gone(option: int) -> VoteChange:
+    return VoteChange(1, option, VOTER, Action.GONE)
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -36,6 +44,7 @@ class Case:
     reaction: Reaction
     manage: bool
     expected: Outcome
+    left: frozenset[int] = frozenset()
 
 
 def react(emoji: str, *, added: bool = True, voter: int = VOTER) -> Reaction:
@@ -47,12 +56,16 @@ CASES = [
     Case(
         "single: second option moves the vote and removes the earlier reaction",
         poll(), frozenset({YES}), react("👎"), True,
-        Outcome((remove(YES), add(NO)), (take_off("👍"),)),
+        Outcome((remove(YES), add(NO)), (take_off("👍"),), (left(YES),)),
     ),
     Case(
         "single: without Manage Messages the latest reaction counts and nothing is removed",
-        poll(), frozenset({YES}), react("👎"), False, Outcome((remove(YES), add(NO))),
+        poll(), frozenset({YES}), react("👎"), False, Outcome((remove(YES), add(NO)), leftovers=(left(YES),)),
     ),
+    Case("single: a superseded reaction taken off is never a withdrawal", poll(), frozenset({NO}),
+         react("👍", added=False), True, Outcome(leftovers=(gone(YES),)), left=frozenset({YES})),
+    Case("single: the superseded reaction added again (a replay) changes nothing", poll(), frozenset({NO}),
+         react("👍"), True, Outcome(), left=frozenset({YES})),
     Case("single: same option again is a no-op", poll(), frozenset({YES}), react("👍"), True, Outcome()),
     Case("single: removing the counted reaction removes the vote", poll(), frozenset({YES}),
          react("👍", added=False), True, Outcome((remove(YES),))),
@@ -84,13 +97,16 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_vote_rules(case: Case) -> None:
-    assert apply_reaction(case.poll, case.voted, case.reaction, can_remove_reactions=case.manage) == case.expected
+    outcome = apply_reaction(case.poll, case.voted, case.reaction, can_remove_reactions=case.manage, left=case.left)
+    assert outcome == case.expected
 
 
 def test_single_choice_repairs_a_voter_holding_several_votes() -> None:
     # Possible only if votes were stored while the poll was multiple-choice; the new vote replaces all.
     outcome = apply_reaction(poll(), frozenset({NO, YES}), react("🤷"), can_remove_reactions=True)
-    assert outcome == Outcome((remove(YES), remove(NO), add(MAYBE)), (take_off("👍"), take_off("👎")))
+    assert outcome == Outcome(
+        (remove(YES), remove(NO), add(MAYBE)), (take_off("👍"), take_off("👎")), (left(YES), left(NO))
+    )
 
 
 def test_reactions_replayed_in_order_leave_one_vote_in_single_choice() -> None:

@@ -13,11 +13,12 @@ import pytest
 from bot.articles.article import Article
 from bot.client import AgoraBot
 from bot.config import Config
-from bot.polls.ingest import MAX_FLUSH_ATTEMPTS
+from bot.polls.ingest import VoteRecorder
 from bot.polls.options import InvalidOptions, PollOption, article_poll_spec, options_to_json
 from bot.polls.service import PollClosed, PollNotFound, PollService
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
+from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
 from bot.timeutil import utcnow
 from tests.discord_fakes import BOT_ID, GUILD_ID, MODERATOR_ID, TEXT_CHANNEL_ID
@@ -82,7 +83,7 @@ async def make_world(path: Path, http: PollsFakeHTTP | None = None) -> World:
     guild = add_poll_guild(bot)
     db = await Database.open(path)
     store = PollStore(db)
-    service = PollService(bot, store, edit_interval=0.01)
+    service = PollService(bot, store, edit_interval=0.01, recorder=VoteRecorder(store, journal=VoteJournal(path)))
     await service.start()
     return World(path, bot, http, guild, db, store, service)
 
@@ -256,7 +257,7 @@ async def test_a_close_that_fails_leaves_the_poll_open_and_counting(world, monke
     poll = (await world.create()).poll
     world.react(poll.message_id, THUMBS_UP, 11)  # queued, not yet written
 
-    async def refused(*_args):
+    async def refused(*_args, **_kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(world.store, failing, refused)
@@ -463,19 +464,3 @@ async def test_article_poll_sent_before_a_crash_is_adopted_not_sent_again(world)
     finally:
         await world.service.stop()
         await world.db.close()
-
-
-async def test_votes_dropped_after_failed_writes_are_restored_from_discord(world, monkeypatch):
-    poll = (await world.create()).poll
-
-    async def refused(*_args):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(world.store, "record_vote_events", refused)
-    world.react(poll.message_id, THUMBS_UP, 11)
-    world.react(poll.message_id, THUMBS_DOWN, 12)
-    for _ in range(MAX_FLUSH_ATTEMPTS):  # the flusher's failed rounds, with no await for it to run between
-        world.service.recorder._on_failure()
-    monkeypatch.undo()
-    assert await world.votes(poll.id) == {(11, "👍"), (12, "👎")}
-    assert world.service.live_poll(poll.message_id).counts == [1, 1]

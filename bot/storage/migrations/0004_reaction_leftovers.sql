@@ -1,0 +1,15 @@
+-- Superseded reactions still on a poll message: a single-choice voter's earlier reaction after a switch,
+-- until it is seen taken off. Reconciliation after a restart tells them from new votes by this table.
+CREATE TABLE reaction_leftovers (
+    poll_id    INTEGER NOT NULL REFERENCES polls(id) ON DELETE CASCADE,
+    option_id  INTEGER NOT NULL REFERENCES poll_options(id) ON DELETE CASCADE,
+    voter_id   INTEGER NOT NULL,
+    PRIMARY KEY (poll_id, voter_id, option_id)
+) WITHOUT ROWID;
+
+-- The newest vote journal file whose rows are committed: a restart replays only newer files.
+CREATE TABLE vote_journal (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    generation  INTEGER NOT NULL
+);
+INSERT INTO vote_journal (id, generation) VALUES (1, 0);
