@@ -33,9 +33,11 @@ import discord
 
 from bot.client import AgoraBot
 from bot.config import Config
+from bot.polls.ingest import VoteRecorder
 from bot.polls.options import PollOption
 from bot.polls.service import PollService
 from bot.storage import Database
+from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore, StoredPoll
 from cogs.polls import PollCommands
 
@@ -131,7 +133,9 @@ async def agora_round(votes: int, workdir: Path) -> tuple[float, int]:
         return _message_payload(int(channel_id), int(message_id), params.payload)
 
     bot.http.edit_message = edit_message  # type: ignore[method-assign]
-    bot.polls = PollService(bot, store, edit_interval=5.0)
+    # As the bot wires it: every judged change also goes to the vote journal beside the database.
+    recorder = VoteRecorder(store, journal=VoteJournal(path))
+    bot.polls = PollService(bot, store, edit_interval=5.0, recorder=recorder)
     await bot.polls.start()
     bot.polls.live_poll(poll.message_id).can_remove_reactions = False  # type: ignore[union-attr]
     await bot.add_cog(PollCommands(bot))

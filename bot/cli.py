@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.storage.database import Database, SchemaTooNew
+from bot.storage.lock import AlreadyRunning, InstanceLock
 from bot.summaries.cli import add_summary_parser, run_summary
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ def run_bot() -> int:
     except ConfigError as error:
         return fail(str(error))
     configure_logging(config.log_level, [config.token])
+    lock = InstanceLock(config.database_path)
     try:
+        lock.acquire()
         asyncio.run(_serve(config))
     except discord.LoginFailure:
         return fail("DISCORD_TOKEN was rejected by Discord: reset the token in the developer portal and update .env.")
@@ -60,10 +63,12 @@ def run_bot() -> int:
             "MESSAGE_CONTENT_INTENT is on, but the Message Content intent is not enabled for this bot: enable it "
             "in the developer portal (Bot → Privileged Gateway Intents) or set MESSAGE_CONTENT_INTENT=false."
         )
-    except SchemaTooNew as error:
+    except (SchemaTooNew, AlreadyRunning) as error:
         return fail(str(error))
     except OSError as error:
         return fail(f"could not open the database or connect: {error}. Check DATABASE_PATH and the network.")
+    finally:
+        lock.release()
     return 0
 
 

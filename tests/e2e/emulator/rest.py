@@ -91,6 +91,7 @@ class RestApi:
 
     def install(self, app: web.Application) -> None:
         app.middlewares.append(self._middleware)
+        app.middlewares.append(self.emu.rate_limits.middleware)  # inside: a 429 is recorded like any answer
         for method, path, handler in self._routes():
             app.router.add_route(method, API + path, handler)
         app.router.add_route("GET", "/attachments/{channel_id}/{attachment_id}/{filename}", self.download_attachment)

@@ -16,6 +16,7 @@ from .engine import Engine, NewMessage, Upload, parse_emoji
 from .gateway import CLOSE_SESSION_TIMED_OUT, INTENT_GUILD_MEMBERS, Gateway, Session
 from .interactions import CommandRegistry, InteractionRecord, InteractionService, ResponseEvent
 from .permissions import BOT_DEFAULT, EVERYONE_DEFAULT, MODERATOR_DEFAULT, flags
+from .ratelimits import RateLimits
 from .rest import RestApi
 from .state import (
     CATEGORY,
@@ -144,8 +145,11 @@ def free_port() -> int:
 class Emulator:
     """Start with `await Emulator.start()`; point discord.py at `api_base` and `gateway_url`."""
 
-    def __init__(self, *, token: str = FAKE_TOKEN, heartbeat_interval_ms: int = 41250) -> None:
+    def __init__(
+        self, *, token: str = FAKE_TOKEN, heartbeat_interval_ms: int = 41250, rate_limits: bool = True
+    ) -> None:
         self.token = token
+        self.rate_limits = RateLimits(enabled=rate_limits)
         self.world = World()
         self.owner_user = self._new_user("owner", bot=False)
         self.bot_user = self._new_user("Agora", bot=True)
