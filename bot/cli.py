@@ -15,6 +15,7 @@ from bot import __version__
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
+from bot.operations.db_command import add_db_parser, run_db
 from bot.storage.database import Database, SchemaTooNew
 from bot.summaries.cli import add_summary_parser, run_summary
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="connect to Discord and run the bot (settings from the environment / .env)")
     add_summary_parser(commands)
+    add_db_parser(commands)
     return parser
 
 
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_bot()
     if args.command == "summary":
         return run_summary(args)
+    if args.command == "db":
+        return run_db(args)
     return 2
 
 

@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.discussion import DiscussionService
 from bot.errors import AgoraError
 from bot.feeds.service import build_feed_service
+from bot.operations.backups import BackupSchedule
 from bot.polls.service import PollService
 from bot.publishing import ArticlePublisher
 from bot.storage import Database
@@ -99,6 +100,7 @@ class AgoraBot(commands.Bot):
             if self.config.articles_dir
             else None
         )
+        self._start_backups()
         self.tree.on_error = self.on_app_command_error
         for name in extension_names():
             try:
@@ -106,6 +108,14 @@ class AgoraBot(commands.Bot):
             except commands.ExtensionError:
                 log.exception("Extension %s failed to load; the bot runs without it", name)
         await self._sync_commands()
+
+    def _start_backups(self) -> None:
+        """The daily copy of the database, when BACKUP_DIR is set; it runs in a thread, off the event loop."""
+        if self.config.backup_dir is None:
+            return
+        schedule = BackupSchedule(self.config.database_path, self.config.backup_dir, self.config.backup_keep)
+        schedule.start()
+        self.add_closer(schedule.stop)
 
     def add_closer(self, closer: Callable[[], Awaitable[None]]) -> None:
         """Register work to finish (e.g. flushing queued votes) after the gateway closes and before the DB does."""
