@@ -6,7 +6,7 @@ import asyncio
 import logging
 import pkgutil
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import discord
 import yarl
@@ -132,7 +132,13 @@ class AgoraBot(commands.Bot):
             log.info("Synced %d global commands (they can take a while to appear)", len(synced))
 
     async def on_ready(self) -> None:
-        log.info("Connected as %s (%s) to %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+        counts = await self.settings.status_counts()
+        # One line says what this start is serving; the database path only (a path holds no credentials).
+        log.info(
+            "Connected as %s (%s): Agora %s, database %s, %s, %d open polls, %d feeds",
+            self.user, getattr(self.user, "id", "?"), self.version, self.config.database_path,
+            servers_text(self.guilds), counts["open_polls"], counts["feeds"],
+        )  # fmt: skip
         if not self._first_ready_done:
             self._first_ready_done = True
             finished = await self.publisher.resume_pending()
@@ -169,6 +175,14 @@ class AgoraBot(commands.Bot):
                       error_id, exc_info=original)
             message = f"Something went wrong on my side. Please tell the operator the error id `{error_id}`."
         await send_ephemeral(interaction, message)
+
+
+def servers_text(guilds: Sequence[discord.Guild], shown: int = 5) -> str:
+    """ "2 servers: Agora News (1), Other (2)", the first few by name, for the start line."""
+    names = ", ".join(f"{guild.name} ({guild.id})" for guild in guilds[:shown])
+    more = f" and {len(guilds) - shown} more" if len(guilds) > shown else ""
+    label = "server" if len(guilds) == 1 else "servers"
+    return f"{len(guilds)} {label}" + (f": {names}{more}" if guilds else "")
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
