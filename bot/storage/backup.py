@@ -42,16 +42,6 @@ class BackupResult:
     row_counts: dict[str, int]
 
 
-def read_only_uri(path: Path, *, immutable: bool = False) -> str:
-    """The URI that opens `path` without ever creating or writing it.
-
-    `immutable` also skips the WAL index and locks, so no -wal or -shm file appears next to the database;
-    it is only right when no process has the database open (no -wal file beside it).
-    """
-    suffix = "&immutable=1" if immutable else ""
-    return f"file:{quote(str(path.resolve()))}?mode=ro{suffix}"
-
-
 def backup_database(
     source: Path,
     target: Path,
