@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot import __version__
+from bot.operations.backups import backup_name, backup_time, scheduled_backups
 from bot.polls.options import PollOption
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
+from bot.storage.database import bundled_migrations
 from bot.storage.feeds import FeedCheck, FeedStore, NewSubscription
 from bot.storage.polls import PollStore
 from bot.timeutil import utcnow
@@ -183,3 +188,44 @@ async def test_check_with_a_bad_setting_is_one_line(emulator: Emulator, tmp_path
     assert code != 0
     assert output.strip() == "agora: BACKUP_KEEP must be a whole number, got 'none'."
     assert emulator.rest.requests == []
+
+
+# ---- scheduled backups ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def backup_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A BACKUP_DIR for the bot, put into the bot_env marker the `agora` fixture reads."""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    marker = request.node.get_closest_marker("bot_env")
+    env = {**(marker.kwargs if marker else {}), "BACKUP_DIR": str(folder), "BACKUP_KEEP": "2"}
+    request.node.add_marker(pytest.mark.bot_env(**env), append=False)
+    for days in (3, 4, 5):  # copies from earlier days, the last one overdue
+        (folder / backup_name(utcnow() - timedelta(days=days))).write_bytes(b"an old copy")
+    (folder / "notes.txt").write_text("the operator's own file")
+    return folder
+
+
+@pytest.fixture
+def backup_agora(backup_dir: Path, request: pytest.FixtureRequest) -> BotProcess:
+    """The `agora` bot, started only once `backup_dir` has put BACKUP_DIR into its environment."""
+    return request.getfixturevalue("agora")
+
+
+async def test_the_running_bot_backs_up_its_database_into_backup_dir(
+    emulator: Emulator, backup_dir: Path, backup_agora: BotProcess
+) -> None:
+    agora = backup_agora
+
+    line = await agora.wait_log("Backed up the database to", within=20)
+    copies = scheduled_backups(backup_dir)
+    assert len(copies) == 2, "BACKUP_KEEP=2: the new copy and the newest old one"
+    assert copies[0].read_bytes() == b"an old copy" and str(copies[1]) in line
+    assert (backup_time(copies[1].name) or utcnow()) - (backup_time(copies[0].name) or utcnow()) > timedelta(days=2)
+    assert str(copies[-1]) in line
+    with sqlite3.connect(f"file:{copies[-1]}?mode=ro&immutable=1", uri=True) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == bundled_migrations()[-1][0]
+    assert (backup_dir / "notes.txt").exists()
+    assert warning_lines(agora.log_text()) == []
