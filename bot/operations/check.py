@@ -175,17 +175,16 @@ async def _read_setup(db: Database, path: Path, report: CheckReport) -> StoredSe
                    f"({newest}): upgrade Agora, or point DATABASE_PATH elsewhere")  # fmt: skip
         return StoredSetup()
     if version < newest:
+        # An older schema lacks columns the stores read; its channels and feeds are checked after the upgrade.
         report.add(Level.NOTE, "Database", f"{path} has schema version {version}; the next start upgrades it "
-                   f"to {newest}")  # fmt: skip
-        if version == 0:
-            return StoredSetup()
+                   f"to {newest} (run `agora check` again after that to check its channels and feeds)")  # fmt: skip
+        return StoredSetup()
     stored = StoredSetup(
         subscriptions=await FeedStore(db).all_subscriptions(),
         folder_channels=[(guild, channel) for _id, guild, channel in await ArticleStore(db).folder_subscriptions()],
         open_polls=[(poll.id, poll.guild_id, poll.channel_id) for poll in await PollStore(db).open_polls()],
     )
-    if version == newest:
-        report.add(Level.OK, "Database", f"{path}: schema version {version} (current); "
+    report.add(Level.OK, "Database", f"{path}: schema version {version} (current); "
                    f"{counted(len(stored.subscriptions), 'feed subscription')}, "
                    f"{counted(len(stored.folder_channels), 'folder channel')}, "
                    f"{counted(len(stored.open_polls), 'open poll')}")  # fmt: skip
@@ -290,9 +289,7 @@ def report_servers(guilds: list[discord.Guild], guild_id: int | None, report: Ch
                    "invite it there or fix the setting")  # fmt: skip
 
 
-async def check_target(
-    client: discord.Client, target: PostingTarget, stored: StoredSetup, report: CheckReport
-) -> None:
+async def check_target(client: discord.Client, target: PostingTarget, stored: StoredSetup, report: CheckReport) -> None:
     guild = client.get_guild(target.guild_id)
     if guild is None:
         report.add(Level.PROBLEM, "Channel", f"{target.purpose}: the bot is no longer in server {target.guild_id}")
