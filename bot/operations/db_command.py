@@ -20,8 +20,8 @@ def add_db_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         "backup",
         help="copy the database to PATH, consistently, while the bot runs or not",
         description="Copy Agora's SQLite database to PATH with SQLite's online backup API (safe while the bot "
-        "runs), check the copy's integrity, and print its schema version and row counts. To restore: stop the "
-        "bot, replace the database file with the copy, start the bot.",
+        "runs), check the copy's integrity (quick_check), and print its schema version and row counts. "
+        "To restore: stop the bot, replace the database file with the copy, start the bot.",
     )
     backup.add_argument("path", type=Path, metavar="PATH", help="the file to write the copy to")
     backup.add_argument("--force", action="store_true", help="replace PATH if it already exists")
@@ -56,7 +56,7 @@ def backup_report(source: Path, result: BackupResult, seconds: float) -> str:
     counts = ", ".join(f"{table} {count}" for table, count in result.row_counts.items())
     return "\n".join([
         f"Backed up {source} to {result.path} ({result.size_bytes / 1024:.0f} KiB) in {seconds:.1f} s.",
-        f"Integrity check: {result.integrity}",
+        f"Integrity check (quick_check): {result.integrity}",
         f"Schema version: {result.schema_version}",
         f"Rows: {counts}",
     ])  # fmt: skip

@@ -96,7 +96,7 @@ async def test_backup_during_a_burst_of_votes_holds_every_vote_committed_before_
     await writer
 
     assert proc.returncode == 0, err.decode()
-    assert "Integrity check: ok" in out.decode() and "votes " in out.decode()
+    assert "Integrity check (quick_check): ok" in out.decode() and "votes " in out.decode()
     with sqlite3.connect(f"file:{target}?mode=ro", uri=True) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     copied = voters_in(target)
@@ -136,7 +136,7 @@ def test_existing_copy_is_refused_without_force_and_replaced_with_it(tmp_path, c
 
     assert main(["db", "backup", str(target), "--db", str(source), "--force"]) == 0
     out = capsys.readouterr().out
-    assert "Integrity check: ok" in out and f"Schema version: {bundled_migrations()[-1][0]}" in out
+    assert "Integrity check (quick_check): ok" in out and f"Schema version: {bundled_migrations()[-1][0]}" in out
     assert target.read_bytes().startswith(b"SQLite format 3")
 
 
