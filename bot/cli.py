@@ -15,6 +15,7 @@ from bot import __version__
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
+from bot.operations.db_command import add_db_parser, run_db
 from bot.storage.database import Database, SchemaTooNew
 from bot.storage.lock import AlreadyRunning, InstanceLock
 from bot.summaries.cli import add_summary_parser, run_summary
@@ -27,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agora {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="connect to Discord and run the bot (settings from the environment / .env)")
+    add_check_parser(commands)
     add_summary_parser(commands)
+    add_db_parser(commands)
     return parser
 
 
@@ -38,12 +41,38 @@ def main(argv: list[str] | None = None) -> int:
         return run_bot()
     if args.command == "summary":
         return run_summary(args)
+    if args.command == "db":
+        return run_db(args)
+    if args.command == "check":
+        return run_check_command()
     return 2
 
 
 def fail(message: str) -> int:
     print(f"agora: {message}", file=sys.stderr)
     return 1
+
+
+def add_check_parser(commands: argparse._SubParsersAction) -> None:
+    commands.add_parser(
+        "check",
+        help="check the set-up without posting anything: settings, database, login, intents, permissions, feeds",
+        description="Read the settings, open the database read-only, log in to Discord and report whether "
+        "everything Agora needs is in place. Posts nothing and writes nothing. Exit code 0 only when ready.",
+    )
+
+
+def run_check_command() -> int:
+    from bot.operations.check import run_check  # imported late: discord.py set-up is not needed for --help
+
+    try:
+        config = Config.from_env()
+    except ConfigError as error:
+        return fail(str(error))
+    configure_logging("WARNING", [config.token])  # the report is the output; only real trouble is logged
+    report = asyncio.run(run_check(config))
+    print(report.render())
+    return 0 if report.ready else 1
 
 
 def run_bot() -> int:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import pkgutil
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import discord
 import yarl
@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.discussion import DiscussionService
 from bot.errors import AgoraError
 from bot.feeds.service import build_feed_service
+from bot.operations.backups import BackupSchedule
 from bot.polls.ingest import VoteRecorder
 from bot.polls.service import PollService
 from bot.publishing import ArticlePublisher
@@ -108,6 +109,7 @@ class AgoraBot(commands.Bot):
             if self.config.articles_dir
             else None
         )
+        self._start_backups()
         self.tree.on_error = self.on_app_command_error
         for name in extension_names():
             try:
@@ -115,6 +117,14 @@ class AgoraBot(commands.Bot):
             except commands.ExtensionError:
                 log.exception("Extension %s failed to load; the bot runs without it", name)
         await self._sync_commands()
+
+    def _start_backups(self) -> None:
+        """The daily copy of the database, when BACKUP_DIR is set; it runs in a thread, off the event loop."""
+        if self.config.backup_dir is None:
+            return
+        schedule = BackupSchedule(self.config.database_path, self.config.backup_dir, self.config.backup_keep)
+        schedule.start()
+        self.add_closer(schedule.stop)
 
     def add_closer(self, closer: Callable[[], Awaitable[None]]) -> None:
         """Register work to finish (e.g. flushing queued votes) after the gateway closes and before the DB does."""
@@ -131,7 +141,13 @@ class AgoraBot(commands.Bot):
             log.info("Synced %d global commands (they can take a while to appear)", len(synced))
 
     async def on_ready(self) -> None:
-        log.info("Connected as %s (%s) to %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+        counts = await self.settings.status_counts()
+        # One line says what this start is serving; the database path only (a path holds no credentials).
+        log.info(
+            "Connected as %s (%s): Agora %s, database %s, %s, %d open polls, %d feeds",
+            self.user, getattr(self.user, "id", "?"), self.version, self.config.database_path,
+            servers_text(self.guilds), counts["open_polls"], counts["feeds"],
+        )  # fmt: skip
         if not self._first_ready_done:
             self._first_ready_done = True
             finished = await self.publisher.resume_pending()
@@ -168,6 +184,14 @@ class AgoraBot(commands.Bot):
                       error_id, exc_info=original)
             message = f"Something went wrong on my side. Please tell the operator the error id `{error_id}`."
         await send_ephemeral(interaction, message)
+
+
+def servers_text(guilds: Sequence[discord.Guild], shown: int = 5) -> str:
+    """ "2 servers: Agora News (1), Other (2)", the first few by name, for the start line."""
+    names = ", ".join(f"{guild.name} ({guild.id})" for guild in guilds[:shown])
+    more = f" and {len(guilds) - shown} more" if len(guilds) > shown else ""
+    label = "server" if len(guilds) == 1 else "servers"
+    return f"{len(guilds)} {label}" + (f": {names}{more}" if guilds else "")
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:

@@ -35,6 +35,8 @@ class Config:
     feed_concurrency: int = 20
     poll_edit_interval_seconds: float = 5.0
     guild_ready_timeout_seconds: float = 2.0
+    backup_dir: Path | None = None
+    backup_keep: int = 7
 
     def __repr__(self) -> str:  # the token must never reach a log line or a traceback
         return f"Config(guild_id={self.guild_id}, database_path={str(self.database_path)!r}, token=<hidden>)"
@@ -64,6 +66,8 @@ class Config:
             feed_concurrency=reader.integer("FEED_CONCURRENCY", 20, minimum=1),
             poll_edit_interval_seconds=reader.number("POLL_EDIT_INTERVAL_SECONDS", 5.0, minimum=0.1),
             guild_ready_timeout_seconds=reader.number("GUILD_READY_TIMEOUT_SECONDS", 2.0, minimum=0.05),
+            backup_dir=reader.writable_directory("BACKUP_DIR"),
+            backup_keep=reader.integer("BACKUP_KEEP", 7, minimum=1),  # type: ignore[arg-type]
         )
 
 
@@ -152,4 +156,10 @@ class _Reader:
         path = Path(raw)
         if not path.is_dir():
             raise ConfigError(f"{name} is {raw!r}, which is not an existing folder: create it or fix it.")
+        return path
+
+    def writable_directory(self, name: str) -> Path | None:
+        path = self.directory(name)
+        if path is not None and not os.access(path, os.W_OK | os.X_OK):
+            raise ConfigError(f"{name} is {str(path)!r}, a folder Agora may not write to: fix its permissions.")
         return path

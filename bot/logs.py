@@ -25,6 +25,16 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class DropVoiceWarnings(logging.Filter):
+    """discord.py warns at every start that PyNaCl and davey are missing and "voice will NOT be supported".
+
+    Agora never joins voice, so those two lines only alarm operators; every other discord.py warning stays.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.WARNING and "voice will NOT be supported" in str(record.msg))
+
+
 def configure_logging(level: str, secrets: list[str]) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
@@ -34,3 +44,6 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     root.setLevel(level)
     # discord.py's gateway debug output is mostly heartbeats; keep it at INFO unless asked.
     logging.getLogger("discord").setLevel(max(logging.getLevelName(level), logging.INFO))
+    voice_logger = logging.getLogger("discord.client")  # the logger those warnings come from
+    if not any(isinstance(existing, DropVoiceWarnings) for existing in voice_logger.filters):
+        voice_logger.addFilter(DropVoiceWarnings())

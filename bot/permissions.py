@@ -63,3 +63,16 @@ def missing_posting_permissions(
     if not open_poll:
         needed.pop("add_reactions")
     return [label for flag, label in needed.items() if not getattr(granted, flag)]
+
+
+def missing_poll_permissions(channel: discord.abc.GuildChannel | discord.Thread, member: discord.Member) -> list[str]:
+    """Human names of the permissions the bot lacks in `channel` (or thread) for running a poll there."""
+    granted = channel.permissions_for(member)
+    needed = {
+        "view_channel": "View Channel",
+        "send_messages_in_threads" if isinstance(channel, discord.Thread) else "send_messages": "Send Messages",
+        "embed_links": "Embed Links",
+        "add_reactions": "Add Reactions",
+        "read_message_history": "Read Message History",
+    }
+    return [label for flag, label in needed.items() if not getattr(granted, flag)]

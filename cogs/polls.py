@@ -18,7 +18,7 @@ from discord.ext import commands, tasks
 from bot.client import AgoraBot
 from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
-from bot.permissions import is_moderator, moderator_only
+from bot.permissions import is_moderator, missing_poll_permissions, moderator_only
 from bot.polls.options import parse_options, validate_question
 from bot.summaries.figures import PollListEntry
 from bot.summaries.moments import parse_moment
@@ -263,15 +263,7 @@ def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildC
 
 
 def check_can_poll(channel: PollChannel) -> None:
-    granted = channel.permissions_for(channel.guild.me)
-    needed = {
-        "view_channel": "View Channel",
-        "send_messages_in_threads" if isinstance(channel, discord.Thread) else "send_messages": "Send Messages",
-        "embed_links": "Embed Links",
-        "add_reactions": "Add Reactions",
-        "read_message_history": "Read Message History",
-    }
-    missing = [label for flag, label in needed.items() if not getattr(granted, flag)]
+    missing = missing_poll_permissions(channel, channel.guild.me)
     if missing:
         raise CannotPollHere(f"I can't run a poll in {channel.mention}: I am missing {', '.join(missing)}.")
 

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,40 @@ def test_invalid_setting_names_the_setting(env, named):
 def test_token_never_in_repr():
     config = Config.from_env({"DISCORD_TOKEN": TOKEN})
     assert TOKEN not in repr(config) and TOKEN not in str(config)
+
+
+def test_backups_are_off_by_default_and_keep_seven():
+    config = Config.from_env({"DISCORD_TOKEN": TOKEN})
+    assert config.backup_dir is None and config.backup_keep == 7
+
+
+def test_backup_settings_are_read(tmp_path):
+    config = Config.from_env({"DISCORD_TOKEN": TOKEN, "BACKUP_DIR": str(tmp_path), "BACKUP_KEEP": "3"})
+    assert config.backup_dir == tmp_path and config.backup_keep == 3
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"BACKUP_DIR": "/no/such/folder"}, "BACKUP_DIR is '/no/such/folder', which is not an existing folder"),
+        ({"BACKUP_KEEP": "0"}, "BACKUP_KEEP must be at least 1, got 0."),
+        ({"BACKUP_KEEP": "seven"}, "BACKUP_KEEP must be a whole number, got 'seven'."),
+    ],
+)
+def test_invalid_backup_setting_is_one_line_naming_it(env, expected):
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env({"DISCORD_TOKEN": TOKEN, **env})
+    message = str(caught.value)
+    assert message.startswith(expected) and "\n" not in message
+
+
+def test_backup_dir_that_cannot_be_written_is_refused(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        with pytest.raises(ConfigError, match="BACKUP_DIR .* may not write to"):
+            Config.from_env({"DISCORD_TOKEN": TOKEN, "BACKUP_DIR": str(folder)})
+    finally:
+        folder.chmod(0o700)

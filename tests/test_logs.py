@@ -31,3 +31,14 @@ def test_other_text_untouched():
     entry = record("nothing secret here: %d", 5)
     RedactSecrets([TOKEN, ""]).filter(entry)
     assert entry.getMessage() == "nothing secret here: 5"
+
+
+def test_only_the_voice_warnings_are_dropped():
+    from bot.logs import DropVoiceWarnings
+
+    voice = logging.LogRecord("discord.client", logging.WARNING, __file__, 1,
+                              "PyNaCl is not installed, voice will NOT be supported", (), None)  # fmt: skip
+    other = logging.LogRecord("discord.client", logging.WARNING, __file__, 1, "Shard ID None heartbeat blocked", (),
+                              None)  # fmt: skip
+    assert DropVoiceWarnings().filter(voice) is False
+    assert DropVoiceWarnings().filter(other) is True

@@ -177,6 +177,15 @@ class FeedStore:
         feeds = {feed.id: feed for feed in await self._feeds_by_id({row["feed_id"] for row in rows})}
         return [(Subscription.from_row(row), feeds[row["feed_id"]]) for row in rows]
 
+    async def all_subscriptions(self) -> list[tuple[Subscription, Feed]]:
+        """Every subscription of every server with its feed (for `agora check`)."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
+            " ORDER BY s.guild_id, s.id"
+        )
+        feeds = {feed.id: feed for feed in await self._feeds_by_id({row["feed_id"] for row in rows})}
+        return [(Subscription.from_row(row), feeds[row["feed_id"]]) for row in rows]
+
     async def search_subscriptions(self, guild_id: int, text: str, limit: int = 25) -> list[Subscription]:
         """This guild's subscriptions whose feed title or URL contains `text` (for autocomplete)."""
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -14,12 +14,9 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from urllib.parse import quote
-
-import aiosqlite
 
 from bot.config import Config
-from bot.storage.database import Database
+from bot.storage.read_only import open_read_only
 from bot.storage.summaries import SummaryStore
 from bot.summaries import csv_export, text
 from bot.summaries.figures import article_summary, poll_summary
@@ -143,12 +140,3 @@ def _formatted(fmt: str, summary: object, as_text, as_dict, as_csv) -> str:  # n
     if fmt == "csv":
         return as_csv(summary)
     return as_text(summary)
-
-
-async def open_read_only(path: Path) -> Database:
-    """The storage layer over a read-only connection to `path` (absolute): no migration, no write,
-    no new file."""
-    connection = await aiosqlite.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
-    connection.row_factory = aiosqlite.Row
-    await connection.execute("PRAGMA query_only = ON")
-    return Database(connection, path)

@@ -145,3 +145,13 @@ def test_at_needs_a_poll_and_no_export(database_file, capsys):
     assert main(["summary", "--article", str(article), "--at", "1h", "--db", str(path)]) == 1
     assert main(["summary", "--poll", str(poll_id), "--export", "votes", "--at", "1h", "--db", str(path)]) == 1
     assert capsys.readouterr().err.count("--at needs --poll") == 2
+
+
+def test_reading_a_stopped_bots_database_leaves_no_trace(database_file, capsys):
+    """No -wal or -shm appears beside it, and its bytes and modification time stay as they were."""
+    path, poll_id, _ = database_file
+    before, mtime = path.read_bytes(), os.stat(path).st_mtime_ns
+    assert main(["summary", "--poll", str(poll_id), "--db", str(path)]) == 0
+    assert main(["summary", "--article", "1", "--db", str(path), "--format", "json"]) == 0
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    assert path.read_bytes() == before and os.stat(path).st_mtime_ns == mtime

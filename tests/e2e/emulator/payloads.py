@@ -275,7 +275,7 @@ def guild_object(g: Guild) -> JSON:
     }
 
 
-def application(app_id: int, owner: User, bot: User) -> JSON:
+def application(app_id: int, owner: User, bot: User, flags: int = 0) -> JSON:
     return {
         "id": str(app_id),
         "name": bot.username,
@@ -286,7 +286,7 @@ def application(app_id: int, owner: User, bot: User) -> JSON:
         "owner": user(owner),
         "verify_key": "0" * 64,
         "team": None,
-        "flags": 0,
+        "flags": flags,
         "bot": user(bot),
         "summary": "",
         "redirect_uris": [],

@@ -239,7 +239,9 @@ class RestApi:
         return _json({"url": self.emu.gateway_url, "shards": 1, "session_start_limit": limit})
 
     async def get_application(self, request: web.Request) -> web.Response:
-        return _json(payloads.application(self.emu.application_id, self.emu.owner_user, self.emu.bot_user))
+        app = payloads.application(self.emu.application_id, self.emu.owner_user, self.emu.bot_user,
+                                   self.emu.application_flags)  # fmt: skip
+        return _json(app)
 
     def _check_app(self, request: web.Request) -> int | None:
         if request.match_info["app_id"] != str(self.emu.application_id):

@@ -154,6 +154,8 @@ class Emulator:
         self.owner_user = self._new_user("owner", bot=False)
         self.bot_user = self._new_user("Agora", bot=True)
         self.application_id = self.bot_user.id
+        # The application's flags (GET /applications/@me): which privileged intents the portal enables.
+        self.application_flags = 0
         self.port = 0
         self.gateway = Gateway(
             token=lambda: self.token,

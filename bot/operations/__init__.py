@@ -1,0 +1,1 @@
+"""Operators' tools: checking a set-up (`agora check`) and backing up the database."""
