@@ -294,10 +294,11 @@ async def test_burst_with_switches_withdrawals_and_a_sigkill_ends_exact(
     expected = {m.id: crowd.last_action.get(m.id) for m in members}
     try:
         await emulator.wait_for(lambda: message_matches(emulator, poll, expected) or None, SETTLE, "settling")
-    except AssertionError:
+    except AssertionError as timed_out:
         differ = {m.id: (held(emulator, poll, m.id), expected[m.id]) for m in members}
         differ = {k: v for k, v in differ.items() if v[0] != ({v[1]} if v[1] else set())}
-        raise AssertionError(f"{len(differ)} members' reactions differ (shown, expected): {list(differ.items())[:8]}")
+        shown = list(differ.items())[:8]
+        raise AssertionError(f"{len(differ)} members' reactions differ (shown, expected): {shown}") from timed_out
     settle = time.monotonic() - began
     await assert_everything_agrees(emulator, agora, poll, expected)
     print(
