@@ -15,7 +15,7 @@ from bot import __version__
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
-from bot.storage.database import Database, SchemaTooNew
+from bot.storage.database import Database, UnusableDatabase
 from bot.summaries.cli import add_summary_parser, run_summary
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def run_bot() -> int:
             "MESSAGE_CONTENT_INTENT is on, but the Message Content intent is not enabled for this bot: enable it "
             "in the developer portal (Bot → Privileged Gateway Intents) or set MESSAGE_CONTENT_INTENT=false."
         )
-    except SchemaTooNew as error:
+    except UnusableDatabase as error:  # damaged, read-only, not Agora's, or from a newer Agora
         return fail(str(error))
     except OSError as error:
         return fail(f"could not open the database or connect: {error}. Check DATABASE_PATH and the network.")
