@@ -145,3 +145,18 @@ def test_at_needs_a_poll_and_no_export(database_file, capsys):
     assert main(["summary", "--article", str(article), "--at", "1h", "--db", str(path)]) == 1
     assert main(["summary", "--poll", str(poll_id), "--export", "votes", "--at", "1h", "--db", str(path)]) == 1
     assert capsys.readouterr().err.count("--at needs --poll") == 2
+
+
+@pytest.mark.parametrize("reference", ["-1", "1.5", "١", "１", "1abc", str(2**63)])
+@pytest.mark.parametrize("option", ["--poll", "--article"])
+def test_only_plain_numbers_name_a_poll_or_article(database_file, capsys, option, reference):
+    path, _, _ = database_file
+    with pytest.raises(SystemExit) as exited:
+        main(["summary", option, reference, "--db", str(path)])
+    assert exited.value.code == 2
+    assert "is not a number like 12 or #12" in capsys.readouterr().err
+
+
+def test_a_poll_number_may_be_written_with_a_hash(database_file, capsys):
+    path, poll_id, _ = database_file
+    assert main(["summary", "--poll", f"#{poll_id}", "--db", str(path)]) == 0
