@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.operations.db_command import add_db_parser, run_db
-from bot.storage.database import Database, SchemaTooNew
+from bot.storage.database import Database, UnusableDatabase
 from bot.storage.lock import AlreadyRunning, InstanceLock
 from bot.summaries.cli import add_summary_parser, run_summary
 
@@ -83,8 +83,7 @@ def run_bot() -> int:
     configure_logging(config.log_level, [config.token])
     lock = InstanceLock(config.database_path)
     try:
-        lock.acquire()
-        asyncio.run(_serve(config))
+        asyncio.run(_serve(config, lock))
     except discord.LoginFailure:
         return fail("DISCORD_TOKEN was rejected by Discord: reset the token in the developer portal and update .env.")
     except discord.PrivilegedIntentsRequired:
@@ -92,7 +91,7 @@ def run_bot() -> int:
             "MESSAGE_CONTENT_INTENT is on, but the Message Content intent is not enabled for this bot: enable it "
             "in the developer portal (Bot → Privileged Gateway Intents) or set MESSAGE_CONTENT_INTENT=false."
         )
-    except (SchemaTooNew, AlreadyRunning) as error:
+    except (UnusableDatabase, AlreadyRunning) as error:  # damaged, read-only, not Agora's, newer, or in use
         return fail(str(error))
     except OSError as error:
         return fail(f"could not open the database or connect: {error}. Check DATABASE_PATH and the network.")
@@ -101,12 +100,19 @@ def run_bot() -> int:
     return 0
 
 
-async def _serve(config: Config) -> None:
+async def _serve(config: Config, lock: InstanceLock) -> None:
     from bot.client import AgoraBot, point_at_discord  # imported late: discord.py set-up is not needed for --help
 
     point_at_discord(config)
     # Opened (and migrated, or refused) before logging in: a database problem stops the bot before Discord.
-    bot = AgoraBot(config, await Database.open(config.database_path))
+    db = await Database.open(config.database_path)
+    try:
+        # After the start-up checks (a refused database leaves nothing beside it), before anything counts votes.
+        lock.acquire()
+    except AlreadyRunning:
+        await db.close()
+        raise
+    bot = AgoraBot(config, db)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
 

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 from bot.errors import AgoraError
+from bot.quoting import quote
 
 # Long forms are accepted because people type them ("2 hours"); the short form is what help texts show.
 _UNIT_SECONDS: dict[str, int] = {
@@ -34,11 +35,11 @@ def parse_duration(text: str, *, maximum: timedelta | None = None) -> timedelta:
     while position < len(cleaned):
         match = _PART.match(cleaned, position)
         if match is None or match.group(2) not in _UNIT_SECONDS:
-            raise InvalidDuration(f"`{text.strip()}` is not a duration; use for example {_EXAMPLES}.")
+            raise InvalidDuration(f"{quote(text)} is not a duration; use for example {_EXAMPLES}.")
         unit = _UNIT_SECONDS[match.group(2)]
         if unit in seen:
             # "1h2h" is most likely a typo; refusing it is kinder than guessing 3 hours.
-            raise InvalidDuration(f"`{text.strip()}` repeats a unit; use for example {_EXAMPLES}.")
+            raise InvalidDuration(f"{quote(text)} repeats a unit; use for example {_EXAMPLES}.")
         seen.add(unit)
         total += int(match.group(1)) * unit
         position = match.end()
@@ -47,7 +48,7 @@ def parse_duration(text: str, *, maximum: timedelta | None = None) -> timedelta:
     try:
         duration = timedelta(seconds=total)
     except OverflowError:  # beyond timedelta's 999,999,999 days
-        raise InvalidDuration(f"`{text.strip()}` is far too long a duration.") from None
+        raise InvalidDuration(f"{quote(text)} is far too long a duration.") from None
     if maximum is not None and duration > maximum:
         raise InvalidDuration(f"The duration can be at most {format_duration(maximum)}.")
     return duration

@@ -7,7 +7,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import AgoraBot
+from bot.errors import AgoraError
 from bot.permissions import moderator_only
+
+
+class EveryoneCannotModerate(AgoraError):
+    pass
 
 
 @app_commands.guild_only()
@@ -37,6 +42,12 @@ class AgoraCommands(commands.GroupCog, group_name="agora", group_description="Ag
     @app_commands.checks.has_permissions(manage_guild=True)
     async def moderator_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         assert interaction.guild is not None
+        if role is not None and role.is_default():
+            raise EveryoneCannotModerate(
+                "@everyone is every member of the server: as the moderator role it would let anyone post articles, "
+                "close polls and export votes. Choose a role only moderators have, or leave the option empty so "
+                "only members with Manage Server can use moderator commands. Nothing was changed."
+            )
         await self.bot.settings.set_moderator_role(interaction.guild.id, role.id if role else None)
         text = (
             f"Members with {role.mention} can now use Agora's moderator commands."

@@ -12,12 +12,18 @@ from discord.ext import commands, tasks
 from bot.articles import decode_article_file, parse_article_text
 from bot.articles.parser import check_article_size
 from bot.client import AgoraBot
+from bot.errors import AgoraError
 from bot.permissions import is_moderator, moderator_only
+from bot.quoting import quote
 from bot.summaries.reports import article_choices, article_report, find_article
 
 log = logging.getLogger(__name__)
 
 PostableChannel = discord.TextChannel | discord.ForumChannel
+
+
+class AttachmentUnavailable(AgoraError):
+    pass
 
 
 @app_commands.guild_only()
@@ -41,7 +47,7 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     async def post(self, interaction: discord.Interaction, channel: PostableChannel, file: discord.Attachment) -> None:
         max_bytes = self.bot.config.article_max_bytes
         check_article_size(file.size, max_bytes=max_bytes)  # before downloading anything
-        data = await file.read()
+        data = await read_attachment(file)
         # Parsing a large file takes tens of milliseconds: keep it off the event loop.
         article = await asyncio.to_thread(lambda: parse_article_text(decode_article_file(data, max_bytes=max_bytes)))
         # Check before deferring so a refusal stays a quick private reply.
@@ -116,6 +122,17 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @scan_folder.before_loop
     async def _wait_until_ready(self) -> None:
         await self.bot.wait_until_ready()
+
+
+async def read_attachment(file: discord.Attachment) -> bytes:
+    """The attached file's bytes; a download Discord refuses (deleted, expired) is a polite error."""
+    try:
+        return await file.read()
+    except discord.HTTPException as error:
+        raise AttachmentUnavailable(
+            f"I could not download {quote(file.filename)} from Discord (HTTP {error.status}); "
+            "attach the file again and retry."
+        ) from error
 
 
 async def setup(bot: AgoraBot) -> None:

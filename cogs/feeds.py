@@ -15,6 +15,7 @@ from bot.client import AgoraBot
 from bot.feeds.service import CycleReport, FeedError, Subscribed
 from bot.permissions import is_moderator, missing_posting_permissions, moderator_only
 from bot.polls.options import parse_options, validate_question
+from bot.references import parse_number
 from bot.storage.feeds import Feed, Subscription
 from cogs._emoji import guild_emojis
 
@@ -158,10 +159,10 @@ class FeedCommands(
 
 def subscription_id(value: str) -> int:
     """The id an autocomplete choice carries; anything typed by hand is refused politely."""
-    try:
-        return int(value)
-    except ValueError:
-        raise FeedError("Pick the feed from the suggestions as you type.") from None
+    number = parse_number(value)
+    if number is None:  # also past SQLite's range, which the query could not even compare
+        raise FeedError("Pick the feed from the suggestions as you type.")
+    return number
 
 
 def feed_name(subscription: Subscription) -> str:

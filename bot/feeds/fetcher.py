@@ -28,10 +28,11 @@ from bot.feeds.urls import (
     ForbiddenAddress,
     GuardedResolver,
     InvalidFeedUrl,
-    check_address,
+    check_host,
     check_url_syntax,
-    literal_address,
+    guarded_socket_factory,
 )
+from bot.quoting import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ class FeedFetcher:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 resolver=GuardedResolver(allow_private=self.allow_private),
+                # Checks the address of every socket opened, IP literals included (they skip the resolver).
+                socket_factory=guarded_socket_factory(allow_private=self.allow_private),
                 limit=self._concurrency,
                 ttl_dns_cache=300,
             )
@@ -186,12 +189,15 @@ class FeedFetcher:
             visited.add(target.url)
             if permanent and len(visited) > 1:
                 moved_to = target.url
-            async with self._get_session().get(target.url, headers=headers, allow_redirects=False) as response:
-                if response.status not in _REDIRECTS:
-                    result = await self._result(response, target)
-                    return dataclasses.replace(result, moved_to=moved_to) if moved_to else result
-                url = _redirect_target(response, target)
-                permanent = permanent and response.status in _PERMANENT_REDIRECTS
+            try:
+                async with self._get_session().get(target.url, headers=headers, allow_redirects=False) as response:
+                    if response.status not in _REDIRECTS:
+                        result = await self._result(response, target)
+                        return dataclasses.replace(result, moved_to=moved_to) if moved_to else result
+                    url = _redirect_target(response, target)
+                    permanent = permanent and response.status in _PERMANENT_REDIRECTS
+            except aiohttp.ClientError as exc:
+                raise _client_error(exc, target.host) from exc  # named after this hop's host, not the first
         raise FeedFetchError(
             FetchErrorKind.TOO_MANY_REDIRECTS,
             f"The feed address redirected more than {self.max_redirects} times; use its final address.",
@@ -201,8 +207,7 @@ class FeedFetcher:
         """urls.py's checks for this hop; host names are checked again by the resolver at connect time."""
         try:
             target = check_url_syntax(url)
-            if (literal := literal_address(target.host)) is not None:
-                check_address(target.host, literal, allow_private=self.allow_private)
+            check_host(target, allow_private=self.allow_private)
         except InvalidFeedUrl as exc:
             raise FeedFetchError(FetchErrorKind.INVALID_URL, exc.message) from exc
         return target
@@ -297,9 +302,10 @@ def _retry_after(value: str | None) -> float | None:
 
 def _client_error(exc: aiohttp.ClientError, host: str) -> FeedFetchError:
     """Translate aiohttp's exception into a kind and a moderator-readable sentence."""
+    host = excerpt(host)
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, ForbiddenAddress):
+        return FeedFetchError(FetchErrorKind.INVALID_URL, exc.os_error.for_host(host))
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        if isinstance(exc.os_error, ForbiddenAddress):
-            return FeedFetchError(FetchErrorKind.INVALID_URL, exc.os_error.message)
         return FeedFetchError(FetchErrorKind.DNS, f"The host {host} could not be found (DNS lookup failed).")
     if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
         return FeedFetchError(FetchErrorKind.TLS, f"{host} has an invalid or untrusted HTTPS certificate.")

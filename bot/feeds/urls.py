@@ -6,6 +6,11 @@ Fetching either blindly would let anyone who can add a feed make the bot request
 host and carry no credentials, and every address its host resolves to must be public. The same check
 runs on every redirect hop, and GuardedResolver repeats it on the addresses a connection actually uses,
 so a DNS answer that changes between the check and the connection (rebinding) is still refused.
+
+A host can be spelled many ways that the URL library (yarl, under aiohttp) turns into the same address:
+fullwidth digits, ideographic full stops, circled digits (UTS-46 mapping). So the checks look at the host
+as yarl normalises it, the very value aiohttp connects to; and `guarded_socket_factory` checks the address
+of every socket aiohttp opens, IP literals included (they never reach a resolver), whatever the spelling.
 """
 
 from __future__ import annotations
@@ -14,11 +19,15 @@ import asyncio
 import ipaddress
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+
+from bot.quoting import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +37,7 @@ _CLOUD_METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 MAX_URL_LENGTH = 2048
+_LEGACY_IPV4_CHARACTERS = frozenset("0123456789abcdefx.")
 
 
 class InvalidFeedUrl(ValueError):
@@ -39,20 +49,30 @@ class InvalidFeedUrl(ValueError):
 
 
 class ForbiddenAddress(OSError):
-    """A host resolved to an address Agora does not fetch (raised inside aiohttp's connector)."""
+    """A connection to an address Agora does not fetch from (raised inside aiohttp's connector)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, address: IPAddress, reason: str, host: str | None = None) -> None:
+        self.address = address
+        self.reason = reason
+        self.message = refusal(host or str(address), address, reason)
+        super().__init__(self.message)
+
+    def for_host(self, host: str) -> str:
+        """The refusal, naming the host as the URL gave it."""
+        return refusal(host, self.address, self.reason)
 
 
 @dataclass(frozen=True, slots=True)
 class FeedUrl:
-    """A syntactically valid feed URL, split into the parts the checks need."""
+    """A syntactically valid feed URL, split into the parts the checks need.
+
+    `host` is the host as written (for messages); `connect_host` is what aiohttp will connect to or resolve.
+    """
 
     url: str
     host: str
     port: int
+    connect_host: str = ""
 
 
 def check_url_syntax(url: str) -> FeedUrl:
@@ -78,8 +98,22 @@ def check_url_syntax(url: str) -> FeedUrl:
         host.encode("idna")  # the codec the resolver uses: it refuses empty labels and labels over 63 characters
     except UnicodeError as exc:
         raise InvalidFeedUrl("That address's host name is not valid (a part is empty or too long).") from exc
+    normalised = _normalised(parts)
     default_port = 443 if parts.scheme.lower() == "https" else 80
-    return FeedUrl(_normalised(parts), host, port or default_port)
+    return FeedUrl(normalised, host, port or default_port, _connect_host(normalised))
+
+
+def _connect_host(url: str) -> str:
+    """The host aiohttp will use for url: yarl's parse of the same string, IDNA/UTS-46 mapping included."""
+    try:
+        parsed = yarl.URL(url)
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidFeedUrl("That address's host name is not valid.") from exc
+    if parsed.user is not None or parsed.password is not None:
+        raise InvalidFeedUrl("Feed addresses with a user name or password are not accepted.")
+    if not parsed.raw_host:
+        raise InvalidFeedUrl("That address has no host name (expected https://example.com/feed).")
+    return parsed.raw_host.rstrip(".").lower()
 
 
 def _normalised(parts: SplitResult) -> str:
@@ -116,20 +150,65 @@ def forbidden_reason(address: IPAddress) -> str | None:
     return None
 
 
+def refusal(host: str, address: IPAddress, reason: str) -> str:
+    return f"{excerpt(host)} points to {reason} ({address}); Agora only fetches feeds from public addresses."
+
+
 def check_address(host: str, address: str | IPAddress, *, allow_private: bool) -> None:
     """Raise InvalidFeedUrl when host's resolved address is not one Agora fetches from."""
     if allow_private:
         return
     ip = ipaddress.ip_address(address.split("%", 1)[0] if isinstance(address, str) else address)
     if reason := forbidden_reason(ip):
-        raise InvalidFeedUrl(f"{host} points to {reason} ({ip}); Agora only fetches feeds from public addresses.")
+        raise InvalidFeedUrl(refusal(host, ip, reason))
+
+
+def check_host(feed_url: FeedUrl, *, allow_private: bool) -> None:
+    """Refuse a URL whose host, as aiohttp will read it, is a non-public IP literal (names go to the resolver)."""
+    literal = literal_address(feed_url.connect_host or feed_url.host)
+    if literal is not None:
+        check_address(feed_url.host, literal, allow_private=allow_private)
 
 
 def literal_address(host: str) -> IPAddress | None:
+    """The address host is written as, if it is one, in standard or legacy numeric form."""
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
+        return _legacy_ipv4(host)
+
+
+def _legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The address the system resolver reads in 127.1, 0x7f.0.0.1, 0177.0.0.1 or 2130706433.
+
+    aiohttp refuses these forms today; reading them here keeps the refusal ours, with its reason.
+    """
+    if not host or not host.isascii() or not set(host.lower()) <= _LEGACY_IPV4_CHARACTERS:
         return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def guarded_socket_factory(*, allow_private: bool) -> Callable[[tuple], socket.socket]:
+    """aiohttp's socket_factory: refuse to open a socket to a non-public address.
+
+    This is the one place every connection passes through with the address it will connect to, whether
+    the host was a name (resolved) or an IP literal (never resolved), so the guard holds whatever spelling
+    or layer of the HTTP stack let a host through.
+    """
+
+    def open_socket(addr_info: tuple) -> socket.socket:
+        family, type_, proto, _, sockaddr = addr_info
+        if not allow_private:
+            ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+            if reason := forbidden_reason(ip):
+                log.info("refused connection to %s: %s", ip, reason)
+                raise ForbiddenAddress(ip, reason)
+        return socket.socket(family=family, type=type_, proto=proto)
+
+    return open_socket
 
 
 async def validate_feed_url(url: str, *, allow_private: bool = False) -> str:
@@ -138,10 +217,10 @@ async def validate_feed_url(url: str, *, allow_private: bool = False) -> str:
     allow_private is the operator's switch for feeds served on a private network (and for tests).
     """
     feed_url = check_url_syntax(url)
-    if literal := literal_address(feed_url.host):
-        check_address(feed_url.host, literal, allow_private=allow_private)
+    if literal_address(feed_url.connect_host):
+        check_host(feed_url, allow_private=allow_private)
         return feed_url.url
-    for address in await resolve(feed_url.host, feed_url.port):
+    for address in await resolve(feed_url.connect_host, feed_url.port):
         check_address(feed_url.host, address, allow_private=allow_private)
     return feed_url.url
 
@@ -152,7 +231,7 @@ async def resolve(host: str, port: int) -> list[str]:
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise InvalidFeedUrl(f"The host {host} could not be found.") from exc
+        raise InvalidFeedUrl(f"The host {excerpt(host)} could not be found.") from exc
     return sorted({str(info[4][0]) for info in infos})
 
 
@@ -171,12 +250,13 @@ class GuardedResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
+        if self._allow_private:
+            return results
         for result in results:
-            try:
-                check_address(host, result["host"], allow_private=self._allow_private)
-            except InvalidFeedUrl as exc:
-                log.info("refused connection to %s: %s", host, exc.message)
-                raise ForbiddenAddress(exc.message) from exc
+            ip = ipaddress.ip_address(str(result["host"]).split("%", 1)[0])
+            if reason := forbidden_reason(ip):
+                log.info("refused connection to %s: %s", host, reason)
+                raise ForbiddenAddress(ip, reason, host)
         return results
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.errors import AgoraError
+from bot.quoting import excerpt, quote
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
@@ -183,15 +184,15 @@ def validate_options(options: Sequence[PollOption]) -> tuple[PollOption, ...]:
     seen: dict[str, int] = {}
     for position, option in enumerate(options, start=1):
         if not option.label.strip():
-            raise InvalidOptions(f"Option {position} ({option.emoji}) has an empty label.")
+            raise InvalidOptions(f"Option {position} ({excerpt(option.emoji)}) has an empty label.")
         if len(option.label) > MAX_LABEL_LENGTH:
             raise InvalidOptions(f"Option {position}'s label is longer than {MAX_LABEL_LENGTH} characters.")
         if not (_CUSTOM_EMOJI.fullmatch(option.emoji) or is_unicode_emoji(option.emoji)):
-            raise InvalidOptions(f"Option {position}: `{option.emoji}` is not an emoji.")
+            raise InvalidOptions(f"Option {position}: {quote(option.emoji)} is not an emoji.")
         if option.key in seen:
             raise InvalidOptions(
-                f"Options {seen[option.key]} and {position} both use {option.emoji}: each option needs its own "
-                "emoji, since the emoji is how people vote."
+                f"Options {seen[option.key]} and {position} both use {excerpt(option.emoji)}: each option needs its "
+                "own emoji, since the emoji is how people vote."
             )
         seen[option.key] = position
     return tuple(options)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -38,6 +37,8 @@ from bot.polls.options import (
 from bot.polls.remover import QueuedRemoval, ReactionRemover
 from bot.polls.rules import Outcome, PollRules, Reaction, Source, apply_reaction
 from bot.polls.tally import Tally, make_tally
+from bot.quoting import quote
+from bot.references import parse_reference
 from bot.storage.articles import Delivery
 from bot.storage.polls import PollStore, StoredPoll
 from bot.timeutil import utcnow
@@ -50,7 +51,6 @@ _UNKNOWN_EMOJI = 10014
 _GONE_CODES = {10003, 10008}  # Unknown Channel (the thread went), Unknown Message
 # Adopting a poll message sent just before a crash: how far back to look in its thread.
 _RECOVERY_HISTORY = 20
-MAX_ID = 2**63 - 1  # SQLite's (and Discord's) largest id
 
 
 class PollNotFound(AgoraError):
@@ -478,21 +478,17 @@ class PollService:
             if not found:
                 raise PollNotFound("There is no open poll in this channel: name the poll to close.")
             raise PollNotFound(f"This channel has {len(found)} open polls: name the one to close.")
-        poll = await self._poll_by_reference(reference.strip())
+        poll = await self._poll_by_reference(reference, guild_id)
         if poll is None or poll.guild_id != guild_id:
-            raise PollNotFound(f"No poll matches `{reference.strip()}` in this server.")
+            raise PollNotFound(f"No poll matches {quote(reference)} in this server.")
         if not poll.is_open:
             raise PollClosed(f"Poll #{poll.id} is already closed.")
         return poll
 
-    async def _poll_by_reference(self, reference: str) -> StoredPoll | None:
-        digits = re.findall(r"\d+", reference.lstrip("#"))
-        if not digits:
-            return None
-        number = int(digits[-1])  # a message link ends with the message id
-        if number > MAX_ID:  # no such id, and more than SQLite can compare
-            return None
-        return await self._store.poll_by_message(number) or await self._store.poll(number)
+    async def _poll_by_reference(self, reference: str, guild_id: int) -> StoredPoll | None:
+        parsed = parse_reference(reference, guild_id, what="poll")  # InvalidReference lists the accepted forms
+        by_message = await self._store.poll_by_message(parsed.number)
+        return by_message if by_message or parsed.from_link else await self._store.poll(parsed.number)
 
     # --- reconciliation ------------------------------------------------------------------------------
 

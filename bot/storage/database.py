@@ -22,8 +22,20 @@ log = logging.getLogger(__name__)
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-class SchemaTooNew(AgoraError):
+class UnusableDatabase(AgoraError):
+    """DATABASE_PATH cannot be used as it is; the message names it and says how to recover."""
+
+
+class SchemaTooNew(UnusableDatabase):
     """The database was written by a newer Agora; opening it could corrupt it."""
+
+
+class NotAgoraDatabase(UnusableDatabase):
+    """An SQLite database of another application: Agora must not add its tables to it."""
+
+
+_RECOVER = "restore it from your backup, or move it aside so Agora starts a new one"
+_FIX_PERMISSIONS = "check the permissions of the file and its folder (Agora writes to both)"
 
 
 def bundled_migrations() -> list[tuple[int, str, str]]:
@@ -59,20 +71,52 @@ class Database:
     ) -> Database:
         path = Path(path)
         if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(path, isolation_level=None)
+            _check_location(path)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise _unusable(path, error) from None
         connection.row_factory = aiosqlite.Row
         database = cls(connection, path)
         migrations = bundled_migrations() if migrations is None else migrations
         try:
-            # Refuse a newer database before anything writes to it (even switching to WAL does).
-            await database._refuse_if_newer(migrations)
-            await database._configure()
-            await database._migrate(migrations)
+            try:
+                # Everything that can refuse the database reads only: nothing is written (not even the switch
+                # to WAL) to a file that is damaged, of another application, or of a newer Agora.
+                await database._check_integrity()
+                await database._refuse_if_foreign()
+                await database._refuse_if_newer(migrations)
+                await database._configure()
+            except sqlite3.Error as error:
+                raise _unusable(path, error) from None
+            await database._migrate(migrations)  # a failing migration is Agora's bug: its traceback is wanted
         except BaseException:
             await connection.close()
             raise
         return database
+
+    async def _check_integrity(self) -> None:
+        """PRAGMA quick_check: damage found at start, not by the first write that fails hours later."""
+        rows = await self.fetch_all("PRAGMA quick_check(1)")
+        problem = " ".join(str(rows[0][0]).split()) if rows else "no answer"
+        if problem != "ok":
+            raise UnusableDatabase(
+                f"DATABASE_PATH {self.path} failed its integrity check ({problem[:120]}): {_RECOVER}."
+            )
+
+    async def _refuse_if_foreign(self) -> None:
+        """A database with tables but not Agora's version table belongs to someone else."""
+        tables = await self.fetch_value("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+        if not tables or await self._has_agora_schema():
+            return
+        raise NotAgoraDatabase(
+            f"DATABASE_PATH {self.path} is not Agora's database: it holds another application's tables, and "
+            "Agora will not add its own to them. Point DATABASE_PATH at Agora's database or at a new file."
+        )
+
+    async def _has_agora_schema(self) -> bool:
+        columns = {str(row[1]) for row in await self.fetch_all("PRAGMA table_info(schema_version)")}
+        return {"version", "name", "applied_at"} <= columns
 
     async def _configure(self) -> None:
         await self.connection.execute("PRAGMA journal_mode = WAL")
@@ -169,6 +213,37 @@ class Database:
     async def close(self) -> None:
         async with self._write_lock:
             await self.connection.close()
+
+
+def _check_location(path: Path) -> None:
+    """Refuse a folder at once, and create the database's folder when it is missing."""
+    if path.is_dir():
+        raise UnusableDatabase(f"DATABASE_PATH {path} is a folder: point it at a file, such as {path / 'agora.db'}.")
+    if path.exists():
+        # SQLite opens a file it may not write read-only and says nothing until the first write fails: ask now.
+        try:
+            with path.open("r+b"):
+                pass
+        except OSError:
+            raise UnusableDatabase(f"DATABASE_PATH {path} is read-only for Agora: {_FIX_PERMISSIONS}.") from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise UnusableDatabase(f"DATABASE_PATH {path}: its folder cannot be created ({reason}).") from None
+
+
+def _unusable(path: Path, error: sqlite3.Error) -> UnusableDatabase:
+    """SQLite's refusal as one line that names the setting and the way out."""
+    reason = str(error)
+    if "readonly" in reason or "read-only" in reason:
+        return UnusableDatabase(f"DATABASE_PATH {path} is read-only for Agora: {_FIX_PERMISSIONS}.")
+    if "unable to open" in reason:
+        return UnusableDatabase(
+            f"DATABASE_PATH {path} cannot be opened as a database file: point it at a regular file in a "
+            "folder Agora can write to."
+        )
+    return UnusableDatabase(f"DATABASE_PATH {path} cannot be used ({reason}): {_RECOVER}.")
 
 
 def _split_statements(sql: str) -> list[str]:

@@ -202,12 +202,12 @@ class SummaryStore:
         )
         return [(int(r[0]), str(r[1])) for r in rows]
 
-    async def poll_by_number(self, guild_id: int, number: int) -> int | None:
-        """The guild's poll whose message id, or else whose poll id, is `number`."""
+    async def poll_by_number(self, guild_id: int, number: int, *, message_only: bool = False) -> int | None:
+        """The guild's poll whose message id, or else (unless message_only) whose poll id, is `number`."""
         value = await self._db.fetch_value(
             "SELECT id FROM polls WHERE guild_id = :guild AND message_id = :number"
-            " UNION ALL SELECT id FROM polls WHERE guild_id = :guild AND id = :number LIMIT 1",
-            {"guild": guild_id, "number": number},
+            " UNION ALL SELECT id FROM polls WHERE guild_id = :guild AND id = :number AND NOT :message_only LIMIT 1",
+            {"guild": guild_id, "number": number, "message_only": message_only},
         )
         return None if value is None else int(value)
 
@@ -256,13 +256,15 @@ class SummaryStore:
         )
         return None if row is None else ArticleRow(*tuple(row))
 
-    async def article_by_number(self, guild_id: int, number: int) -> int | None:
-        """The article posted in the guild whose message or thread id, or else whose article id, is `number`."""
+    async def article_by_number(self, guild_id: int, number: int, *, message_only: bool = False) -> int | None:
+        """The article posted in the guild whose message or thread id, or else (unless message_only) whose
+        article id, is `number`."""
         value = await self._db.fetch_value(
             "SELECT article_id FROM deliveries WHERE guild_id = :guild"
             " AND (message_id = :number OR thread_id = :number)"
-            " UNION ALL SELECT article_id FROM deliveries WHERE guild_id = :guild AND article_id = :number LIMIT 1",
-            {"guild": guild_id, "number": number},
+            " UNION ALL SELECT article_id FROM deliveries WHERE guild_id = :guild AND article_id = :number"
+            " AND NOT :message_only LIMIT 1",
+            {"guild": guild_id, "number": number, "message_only": message_only},
         )
         return None if value is None else int(value)
 

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 from bot.config import Config
+from bot.quoting import excerpt
+from bot.references import parse_number
 from bot.storage.read_only import open_read_only
 from bot.storage.summaries import SummaryStore
 from bot.summaries import csv_export, text
@@ -37,8 +39,8 @@ def add_summary_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         "Opens the database read-only; the bot may be running or not.",
     )
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--poll", type=int, metavar="N", help="poll id (as /poll list shows)")
-    target.add_argument("--article", type=int, metavar="N", help="article id")
+    target.add_argument("--poll", type=_id_number, metavar="N", help="poll id (as /poll list shows)")
+    target.add_argument("--article", type=_id_number, metavar="N", help="article id")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     parser.add_argument(
         "--guild", type=int, metavar="ID", help="with --article: count only this server's poll and replies"
@@ -61,6 +63,14 @@ def add_summary_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         help="database file (default: $DATABASE_PATH, else data/agora.db)",
     )
     return parser
+
+
+def _id_number(text: str) -> int:
+    """A poll or article number as /poll list shows it (12 or #12); -1, 1.5 or other scripts' digits are refused."""
+    number = parse_number(text)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"{excerpt(text)!r} is not a number like 12 or #12")
+    return number
 
 
 def run_summary(args: argparse.Namespace) -> int:

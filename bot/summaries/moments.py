@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from bot.durations import InvalidDuration, parse_duration
 from bot.errors import AgoraError
+from bot.quoting import quote
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def parse_moment(text: str, now: datetime) -> datetime:
     try:
         ago = parse_duration(spoken)
     except InvalidDuration:
-        raise InvalidMoment(f"`{cleaned}` is not a time; use {EXAMPLES}.") from None
+        raise InvalidMoment(f"{quote(cleaned)} is not a time; use {EXAMPLES}.") from None
     try:
         return now - ago
     except OverflowError:
@@ -44,7 +45,7 @@ def parse_moment(text: str, now: datetime) -> datetime:
 
 
 def _out_of_range(text: str) -> InvalidMoment:
-    return InvalidMoment(f"`{text}` is too far in the past; use {EXAMPLES}.")
+    return InvalidMoment(f"{quote(text)} is too far in the past; use {EXAMPLES}.")
 
 
 def check_moment(poll_id: int, opened_at: datetime, moment: datetime, now: datetime) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import re
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -23,6 +22,8 @@ import discord
 from discord import app_commands
 
 from bot.errors import AgoraError
+from bot.quoting import quote
+from bot.references import parse_reference
 from bot.storage.summaries import SummaryStore
 from bot.summaries import charts, csv_export, embeds
 from bot.summaries.figures import (
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 # Exports up to this size stay in memory; larger ones spill to a temporary file.
 _SPOOL_BYTES = 8 * 1024 * 1024
-MAX_ID = 2**63 - 1  # SQLite's (and Discord's) largest id
 
 
 class SummaryNotFound(AgoraError):
@@ -150,10 +150,10 @@ async def find_poll(
         if poll_id is None:
             raise SummaryNotFound("There is no poll in this channel: name one with the `poll` option.")
     else:
-        number = _number(reference)
-        poll_id = None if number is None else await store.poll_by_number(guild_id, number)
+        parsed = parse_reference(reference, guild_id, what="poll")
+        poll_id = await store.poll_by_number(guild_id, parsed.number, message_only=parsed.from_link)
         if poll_id is None:
-            raise SummaryNotFound(f"No poll matches `{reference.strip()}` in this server: `/poll list` shows them.")
+            raise SummaryNotFound(f"No poll matches {quote(reference)} in this server: `/poll list` shows them.")
     summary = await poll_summary(store, poll_id, at)
     if summary is None:  # an unsent poll discarded in the meantime
         raise SummaryNotFound(f"Poll #{poll_id} no longer exists.")
@@ -175,24 +175,14 @@ async def find_article(store: SummaryStore, guild_id: int, reference: str | None
         if article_id is None:
             raise SummaryNotFound("This is not an article's thread: name the article with the `article` option.")
     else:
-        number = _number(reference)
-        article_id = None if number is None else await store.article_by_number(guild_id, number)
+        parsed = parse_reference(reference, guild_id, what="article", thread_links=True)
+        article_id = await store.article_by_number(guild_id, parsed.number, message_only=parsed.from_link)
         if article_id is None:
-            raise SummaryNotFound(f"No article posted in this server matches `{reference.strip()}`.")
+            raise SummaryNotFound(f"No article posted in this server matches {quote(reference)}.")
     summary = await article_summary(store, article_id, guild_id)
     if summary is None:  # deleted in the meantime
         raise SummaryNotFound(f"Article #{article_id} no longer exists.")
     return summary
-
-
-def _number(reference: str) -> int | None:
-    """The number a reference ends with: '12', '#12', a message id, or a message link.
-
-    None past SQLite's largest integer (no id is that large), which the database could not even compare.
-    """
-    digits = re.findall(r"\d+", reference)
-    number = int(digits[-1]) if digits else None
-    return number if number is not None and number <= MAX_ID else None
 
 
 def _file(data: bytes, filename: str) -> discord.File:

@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.polls.ingest import VoteRecorder
 from bot.polls.options import InvalidOptions, PollOption, article_poll_spec, options_to_json
 from bot.polls.service import PollClosed, PollNotFound, PollService
+from bot.references import InvalidReference
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
 from bot.storage.journal import VoteJournal
@@ -315,7 +316,7 @@ async def test_find_open_poll_by_thread_number_or_link(world):
 
 async def test_a_number_too_large_for_any_id_is_not_found(world):
     await world.create()
-    with pytest.raises(PollNotFound, match="No poll matches"):
+    with pytest.raises(InvalidReference, match="No poll matches"):
         await world.service.find_open_poll(GUILD_ID, 1, "9" * 30)
 
 

@@ -155,3 +155,18 @@ def test_reading_a_stopped_bots_database_leaves_no_trace(database_file, capsys):
     assert main(["summary", "--article", "1", "--db", str(path), "--format", "json"]) == 0
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
     assert path.read_bytes() == before and os.stat(path).st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("reference", ["-1", "1.5", "١", "１", "1abc", str(2**63)])
+@pytest.mark.parametrize("option", ["--poll", "--article"])
+def test_only_plain_numbers_name_a_poll_or_article(database_file, capsys, option, reference):
+    path, _, _ = database_file
+    with pytest.raises(SystemExit) as exited:
+        main(["summary", option, reference, "--db", str(path)])
+    assert exited.value.code == 2
+    assert "is not a number like 12 or #12" in capsys.readouterr().err
+
+
+def test_a_poll_number_may_be_written_with_a_hash(database_file, capsys):
+    path, poll_id, _ = database_file
+    assert main(["summary", "--poll", f"#{poll_id}", "--db", str(path)]) == 0

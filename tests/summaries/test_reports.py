@@ -15,6 +15,7 @@ from bot.permissions import NotModerator
 from bot.polls.live import LivePoll
 from bot.polls.rules import Action, Source, VoteChange
 from bot.polls.service import PollService
+from bot.references import InvalidReference
 from bot.storage.polls import PollStore
 from bot.storage.settings import SettingsStore
 from bot.storage.summaries import SummaryStore
@@ -295,10 +296,10 @@ def test_the_at_option_says_its_times_are_utc(poll_cog):
 
 async def test_a_number_too_large_for_any_id_is_not_found(store, poll):
     huge = "9" * 30
-    with pytest.raises(SummaryNotFound, match="No poll matches"):
+    with pytest.raises(InvalidReference, match="No poll matches"):
         await find_poll(store, GUILD_ID, huge, THREAD)
-    with pytest.raises(SummaryNotFound, match="No article posted"):
-        await find_article(store, GUILD_ID, f"https://discord.com/channels/1/2/{huge}", THREAD)
+    with pytest.raises(InvalidReference, match="No article matches"):
+        await find_article(store, GUILD_ID, f"https://discord.com/channels/{GUILD_ID}/2/{huge}", THREAD)
 
 
 async def test_article_summary_with_many_long_polls_fits_discords_limits(store, seed):
