@@ -231,6 +231,12 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     # --- reconciliation and deadlines ----------------------------------------------------------------
 
     @commands.Cog.listener()
+    async def on_connect(self) -> None:
+        # discord.py dispatches this on READY, before any event of the new session: from here until its
+        # reconciliation a poll's reactions are newer than whatever was missed, so they wait for it.
+        self.bot.polls.hold_reactions()
+
+    @commands.Cog.listener()
     async def on_ready(self) -> None:
         # on_ready fires on a start and whenever a session could not be resumed (on_resumed otherwise):
         # exactly the times reaction events may have been missed.

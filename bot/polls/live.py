@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from bot.polls.options import emoji_key
 from bot.polls.reconcile import reconcile_votes
-from bot.polls.rules import Action, Outcome, PollRules, Reaction, VoteChange, apply_reaction
+from bot.polls.rules import NOTHING, Action, Outcome, PollRules, Reaction, VoteChange, apply_reaction
 from bot.polls.tally import Tally, make_tally
 from bot.storage.polls import StoredPoll
 
@@ -42,9 +42,9 @@ class LivePoll:
         # Superseded reactions still on the message (single choice), as masks too; few voters have any.
         self._left: dict[int, int] = {}
         self._sets: dict[int, frozenset[int]] = {0: frozenset()}
-        # While reactions are being listed: (voter, option id) → whether that reaction is on the message
-        # after the latest live event, which is newer than whatever page the listing read.
-        self._touched: dict[tuple[int, int], bool] | None = None
+        # From a new gateway session until its reconciliation: reactions held back, in order. They are
+        # newer than anything Agora missed while it was away, so they are judged after the listing.
+        self._held: list[Reaction] | None = None
 
     @property
     def voters(self) -> int:
@@ -64,7 +64,13 @@ class LivePoll:
         return found
 
     def react(self, reaction: Reaction) -> Outcome:
-        """Judge one live reaction and apply the vote changes it makes."""
+        """Judge one live reaction and apply the vote changes it makes (or hold it until reconciliation)."""
+        if self._held is not None:
+            self._held.append(reaction)
+            return NOTHING
+        return self._judge(reaction)
+
+    def _judge(self, reaction: Reaction) -> Outcome:
         voter = reaction.voter_id
         left = self._left.get(voter, 0)
         outcome = apply_reaction(
@@ -74,10 +80,6 @@ class LivePoll:
             can_remove_reactions=self.can_remove_reactions,
             left=self._options(left) if left else frozenset(),
         )
-        if self._touched is not None:
-            option_id = self.rules.option_ids.get(reaction.emoji_key)
-            if option_id is not None:
-                self._touched[(voter, option_id)] = reaction.added
         if outcome.changes:
             self.apply(outcome.changes)
         if outcome.leftovers:
@@ -134,33 +136,43 @@ class LivePoll:
                 if option_id in self._bits
             )
 
-    def begin_listing(self) -> None:
-        """Reactions are about to be listed from Discord: note the live reactions that arrive meanwhile."""
-        self._touched = {}
+    def hold(self) -> None:
+        """A new gateway session began: hold live reactions until `reconcile` has read what was missed."""
+        if self._held is None:
+            self._held = []
 
-    def reconcile(self, reactions: Mapping[int, Set[int]]) -> Outcome:
-        """Apply the difference to a listing (option id → user ids) begun with `begin_listing`.
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
 
-        A reaction that changed live during the listing is taken as the live event left it: a page listed
-        before that event is older, and judging by it would undo the voter's latest action.
+    def release(self) -> list[Outcome]:
+        """Judge the held reactions in order (reconciliation could not run) and stop holding."""
+        held, self._held = self._held or [], None
+        return [self._judge(reaction) for reaction in held]
+
+    def reconcile(self, reactions: Mapping[int, Set[int]]) -> tuple[Outcome, list[Outcome]]:
+        """Apply the difference to a listing (option id → user ids), then the reactions held meanwhile.
+
+        Reactions Agora missed happened before the session began, so they are judged first, by the rule
+        in `reconcile`; the held reactions are newer and are judged after, in order. A page may have been
+        read before or after a held reaction, so the listing is not trusted for the (voter, option) pairs
+        the held reactions touch: those come from judging the held reactions themselves.
         """
-        touched = self._touched or {}
-        self._touched = None
-        listed = {option_id: set(users) for option_id, users in reactions.items()}
-        for (voter, option_id), present in touched.items():
-            users = listed.setdefault(option_id, set())
-            if present:
-                users.add(voter)
-            else:
-                users.discard(voter)
+        held = self._held or []
+        touched = {(r.voter_id, self.rules.option_ids.get(r.emoji_key)) for r in held}
+        listed = {
+            option_id: {user for user in users if (user, option_id) not in touched}
+            for option_id, users in reactions.items()
+        }
+        for voter, option_id in touched:
+            if option_id is not None and (option_id in self.voted(voter) or option_id in self.left(voter)):
+                listed.setdefault(option_id, set()).add(voter)  # as recorded: the held events take it from there
         stored = {voter: self.voted(voter) for voter in self._masks}
         left = {voter: self.left(voter) for voter in self._left}
-        outcome = reconcile_votes(
-            self.rules, stored, listed, can_remove_reactions=self.can_remove_reactions, left=left
-        )
+        outcome = reconcile_votes(self.rules, stored, listed, can_remove_reactions=self.can_remove_reactions, left=left)
         self.apply(outcome.changes)
         self.apply(outcome.leftovers)
-        return outcome
+        return outcome, self.release()
 
     def tally(self) -> Tally:
         return make_tally(

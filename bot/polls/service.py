@@ -92,6 +92,7 @@ class PollService:
         self._open: dict[int, LivePoll] = {}  # message id → open poll
         self._closed: dict[int, int] = {}  # message id → channel id of closed polls
         self._refresh: dict[int, _Refresh] = {}  # poll id → live embed debounce
+        self._stray_routes: dict[str, str] = {}  # emoji key → REST form, for emoji that are not options
         self.remover = ReactionRemover(
             self._send_removal,
             still_wanted=self._removal_still_wanted,
@@ -274,22 +275,35 @@ class PollService:
         key = _key_of(emoji)
         if not added:
             self.remover.forget(live.poll.channel_id, message_id, user_id, key)
-        outcome = live.react(Reaction(user_id, key, added))
-        self._record(live, outcome, Source.LIVE)
-        for removal in outcome.removals:
-            # A removal is of an option's reaction (a switch) or of this very reaction (foreign emoji).
-            option_emoji = live.emojis.get(removal.emoji_key)
-            route = reaction_route_emoji(option_emoji) if option_emoji else _partial_route_emoji(emoji)
-            queued = QueuedRemoval(
-                live.poll.channel_id, message_id, removal.voter_id, removal.emoji_key, route, option_emoji is not None
-            )
-            self.remover.request(queued)
+        elif key not in live.emojis:
+            self._stray_routes[key] = _partial_route_emoji(emoji)  # to remove a stray emoji judged later
+        self._apply(live, live.react(Reaction(user_id, key, added)), Source.LIVE)
 
-    def _record(self, live: LivePoll, outcome: Outcome, source: Source) -> None:
+    def _apply(self, live: LivePoll, outcome: Outcome, source: Source) -> None:
+        """Record an outcome's changes and queue its removals (of an option superseded, or a stray emoji)."""
         if outcome.changes or outcome.leftovers:
             self.recorder.record((*outcome.changes, *outcome.leftovers), source)
         if outcome.changes:
             self._schedule_refresh(live)
+        poll = live.poll
+        for removal in outcome.removals:
+            option_emoji = live.emojis.get(removal.emoji_key)
+            route = reaction_route_emoji(option_emoji) if option_emoji else self._stray_routes.get(removal.emoji_key)
+            if route is None:
+                continue
+            self.remover.request(
+                QueuedRemoval(poll.channel_id, poll.message_id, removal.voter_id, removal.emoji_key, route,  # type: ignore[arg-type]
+                              superseded=option_emoji is not None)
+            )  # fmt: skip
+
+    def hold_reactions(self) -> None:
+        """A new gateway session began (not a resumed one): hold live reactions until reconciliation."""
+        for live in self._open.values():
+            live.hold()
+
+    def _release(self, live: LivePoll) -> None:
+        for outcome in live.release():
+            self._apply(live, outcome, Source.LIVE)
 
     def on_reactions_cleared(self, message_id: int, emoji: discord.PartialEmoji | None = None) -> None:
         """Someone cleared all reactions (or all of one emoji): those votes are gone; the ballot is restored."""
@@ -301,6 +315,9 @@ class PollService:
             option_id = live.rules.option_ids.get(_key_of(emoji))
             if option_id is None:
                 return  # only reactions that were not votes were cleared
+        if live.holding:  # reactions held so far came before the clear
+            self._release(live)
+            live.hold()
         changes = live.clear(option_id)
         if changes:
             self.recorder.record(changes, Source.LIVE)
@@ -414,6 +431,8 @@ class PollService:
             return None
         live = self._open.pop(poll.message_id, None)
         if live is not None:
+            if live.holding:  # reactions that came before the close still count
+                self._release(live)
             live.close()
         self._closed[poll.message_id] = poll.channel_id
         state = self._refresh.pop(poll.id, None)
@@ -506,24 +525,27 @@ class PollService:
         manage = self._can_manage(poll.channel_id)
         if manage is not None:
             live.can_remove_reactions = manage
-        live.begin_listing()
         try:
             listing = await self._list_reactions(live)
         except discord.NotFound as error:
+            self._release(live)
             if error.code not in _GONE_CODES:
                 raise
             log.info("Poll %s's message is gone; closing it", poll.id)
             with contextlib.suppress(PollClosed):
                 await self.close_poll(poll.id, "message_deleted")
             return
-        outcome = live.reconcile(listing)
+        except BaseException:
+            self._release(live)  # what was held is judged as it came, rather than lost
+            raise
+        if self._open.get(poll.message_id) is not live:  # type: ignore[arg-type]
+            return  # closed while its reactions were listed
+        outcome, held = live.reconcile(listing)
         if outcome.changes:
             log.info("Poll %s: %d vote changes found by reconciliation", poll.id, len(outcome.changes))
-        self._record(live, outcome, Source.RECONCILED)
-        for removal in outcome.removals:
-            route = reaction_route_emoji(live.emojis[removal.emoji_key])
-            queued = QueuedRemoval(poll.channel_id, poll.message_id, removal.voter_id, removal.emoji_key, route, True)  # type: ignore[arg-type]
-            self.remover.request(queued)
+        self._apply(live, outcome, Source.RECONCILED)
+        for judged in held:
+            self._apply(live, judged, Source.LIVE)
         log.info("Poll %s reconciled: %d voters, %d reactions to take off", poll.id, live.voters, len(outcome.removals))
 
     async def _list_reactions(self, live: LivePoll) -> dict[int, set[int]]:

@@ -202,6 +202,15 @@ class BotProcess:
     def assert_token_not_logged(self) -> None:
         assert self.emu.token not in self.log_text(), "the bot token appeared in the bot's log output"
 
+    def vote_history(self, voter_id: int) -> list[tuple[str, str, str, str]]:
+        """A voter's logged vote changes (emoji, action, source, at), to explain a failed comparison."""
+        with sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True) as conn:
+            return conn.execute(
+                "SELECT o.emoji, e.action, e.source, e.at FROM vote_events e JOIN poll_options o ON o.id = e.option_id"
+                " WHERE e.voter_id = ? ORDER BY e.id",
+                (voter_id,),
+            ).fetchall()
+
     def row_counts(self) -> dict[str, int]:
         """Rows per table of the bot's database (read-only), to show that a refused command changed nothing."""
         uri = f"file:{self.database_path}?mode=ro"

@@ -235,7 +235,9 @@ class Crowd:
     rng: random.Random
     last_action: dict[int, str | None] = field(default_factory=dict)  # voter → the vote their clicks stand for
     acted_at: dict[int, float] = field(default_factory=dict)
+    history: dict[int, list[tuple[float, str, str]]] = field(default_factory=lambda: defaultdict(list))
     events: int = 0
+    killed_at: float = 0.0
 
     async def click(self) -> None:
         now = time.monotonic()
@@ -248,11 +250,13 @@ class Crowd:
         if mine and (not others or self.rng.random() < 0.35):
             emoji = self.rng.choice(sorted(mine))
             await unclick(self.emu, member, self.poll, emoji)
+            self.history[member.id].append((now, "-", emoji))
             if self.last_action.get(member.id) == emoji:
                 self.last_action[member.id] = None  # withdrew the vote; taking off a superseded one changes nothing
         else:
             emoji = self.rng.choice(others)
             await switch(self.emu, member, self.poll, emoji)
+            self.history[member.id].append((now, "+", emoji))
             self.last_action[member.id] = emoji
         self.events += 1
 
@@ -285,12 +289,14 @@ async def test_burst_with_switches_withdrawals_and_a_sigkill_ends_exact(
     burst = asyncio.create_task(crowd.burst(total, rate, clicking))
     await asyncio.sleep(rng.uniform(0.5, total / rate - 0.5))
     assert agora.process is not None
+    crowd.killed_at = time.monotonic()
     agora.process.send_signal(signal.SIGKILL)  # mid-burst: votes queued, journal unflushed, removals waiting
     await agora.process.wait()
     clicking.clear()  # nobody clicks while no Agora is connected (see the offline-rule test for that)
     identified = emulator.gateway.identify_count
     restart = asyncio.create_task(agora.start())
     await emulator.wait_identified(identified + 1, within=30)
+    print(f"restarted {time.monotonic() - crowd.killed_at:.2f} s after the kill")
     clicking.set()  # members go on clicking during the reconciliation's listing
     await restart
     await burst
@@ -301,7 +307,12 @@ async def test_burst_with_switches_withdrawals_and_a_sigkill_ends_exact(
     except AssertionError as timed_out:
         differ = {m.id: (held(emulator, poll, m.id), expected[m.id]) for m in members}
         differ = {k: v for k, v in differ.items() if v[0] != ({v[1]} if v[1] else set())}
-        shown = list(differ.items())[:8]
+        killed_at = crowd.killed_at
+        shown = [
+            (held_now, want, [(round(t - killed_at, 2), a, e) for t, a, e in crowd.history[voter]],
+             agora.vote_history(voter))
+            for voter, (held_now, want) in list(differ.items())[:8]
+        ]  # fmt: skip
         raise AssertionError(f"{len(differ)} members' reactions differ (shown, expected): {shown}") from timed_out
     settle = time.monotonic() - began
     await assert_everything_agrees(emulator, agora, poll, expected)

@@ -15,6 +15,7 @@ from bot.client import AgoraBot
 from bot.config import Config
 from bot.polls.ingest import VoteRecorder
 from bot.polls.options import InvalidOptions, PollOption, article_poll_spec, options_to_json
+from bot.polls.rules import Action, VoteChange
 from bot.polls.service import PollClosed, PollNotFound, PollService
 from bot.references import InvalidReference
 from bot.storage import Database
@@ -353,14 +354,28 @@ async def test_reconciliation_counts_super_reactions_listed_apart(world):
     assert [c["emoji"] for c in world.http.sent("get_reaction_users")] == ["👎"]  # 👍 had only the bot
 
 
-async def test_reconciliation_keeps_a_vote_cast_live_while_the_listing_runs(world):
+async def test_reactions_of_a_new_session_are_judged_after_what_was_missed(world):
+    """A member's 👍 was missed (the bot was away); their 🤷 in the new session comes later and wins."""
+    poll = (await world.create(options=(*YES_NO, PollOption("🤷", "Unsure")))).poll
+    world.http.react(poll.message_id, "👍", 5)  # while the bot was away
+    world.service.hold_reactions()  # the new session's READY
+    world.react(poll.message_id, discord.PartialEmoji(name="🤷"), 5)
+    await world.service.reconcile_all()
+    assert await world.votes(poll.id) == {(5, "🤷")}
+    assert ("👍", 5) in [(c["emoji"], c["user_id"]) for c in world.http.sent("remove_reaction")]
+
+
+async def test_a_withdrawal_held_during_the_listing_is_not_undone_by_an_older_page(world):
     poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 5)
+    world.service.hold_reactions()
+    listing = {option.id: ({5} if option.emoji == "👍" else set()) for option in poll.options}  # read before
+    world.react(poll.message_id, THUMBS_UP, 5, added=False)
     live = world.service.live_poll(poll.message_id)
-    live.begin_listing()
-    world.react(poll.message_id, THUMBS_UP, 5)  # arrives after the page that would have shown it
-    outcome = live.reconcile({option.id: set() for option in poll.options})
-    assert outcome.changes == ()
-    assert await world.votes(poll.id) == {(5, "👍")}
+    outcome, held = live.reconcile(listing)
+    assert outcome.changes == () and [o.changes for o in held] == [
+        (VoteChange(poll.id, poll.options[0].id, 5, Action.REMOVED),)
+    ]
 
 
 async def test_reconciliation_closes_a_poll_whose_message_was_deleted(world):
