@@ -1,9 +1,10 @@
 -- Superseded reactions still on a poll message: a single-choice voter's earlier reaction after a switch,
 -- until it is seen taken off. Reconciliation after a restart tells them from new votes by this table.
+-- Columns in primary-key order: SQLite 3.40's quick_check misreports a WITHOUT ROWID table otherwise.
 CREATE TABLE reaction_leftovers (
     poll_id    INTEGER NOT NULL REFERENCES polls(id) ON DELETE CASCADE,
-    option_id  INTEGER NOT NULL REFERENCES poll_options(id) ON DELETE CASCADE,
     voter_id   INTEGER NOT NULL,
+    option_id  INTEGER NOT NULL REFERENCES poll_options(id) ON DELETE CASCADE,
     PRIMARY KEY (poll_id, voter_id, option_id)
 ) WITHOUT ROWID;
 
