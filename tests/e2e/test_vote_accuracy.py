@@ -201,7 +201,7 @@ async def test_a_leftover_reaction_is_not_counted_after_a_crash(emulator: Emulat
 async def test_a_second_process_on_the_same_database_refuses_to_start(emulator: Emulator, agora: BotProcess) -> None:
     started = time.monotonic()
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot", "run"], cwd=REPO_ROOT, env=agora.environment(),
+        subprocess.run, [sys.executable, "-m", "bot", "run"], cwd=REPO_ROOT, env={**agora.environment(), "LOG_LEVEL": "INFO"},
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode != 0 and time.monotonic() - started < 20
@@ -271,7 +271,7 @@ class Crowd:
 
 
 STRESS_SEEDS = [int(s) for s in os.environ.get("AGORA_STRESS_SEEDS", "1,2").split(",")]
-STRESS_SCALE = float(os.environ.get("AGORA_STRESS_SCALE", "1"))
+STRESS_SCALE = float(os.environ.get("AGORA_STRESS_SCALE", "0.6"))
 
 
 @pytest.mark.timeout(600)
