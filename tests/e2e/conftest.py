@@ -34,6 +34,7 @@ async def client_factory(emulator: Emulator) -> AsyncIterator[InProcessClients]:
         yield clients
     finally:
         await clients.close_all()
+    assert_contract_kept(emulator)
 
 
 @pytest.fixture
@@ -53,6 +54,13 @@ async def agora(emulator: Emulator, tmp_path: Path, request: pytest.FixtureReque
         bot.assert_token_not_logged()
         assert not bot.hung_on_stop, "the bot did not exit after SIGTERM (it was killed; see its log)"
         assert emulator.unknown_routes == [], f"the bot called routes the emulator lacks: {emulator.unknown_routes}"
+        assert_contract_kept(emulator)
+
+
+def assert_contract_kept(emulator: Emulator) -> None:
+    """Fail the test whose requests Discord would refuse, or whose emulator answered what Discord never sends."""
+    violations = "\n  ".join(str(v) for v in emulator.contract_violations)
+    assert not violations, f"Discord's API contract was broken (tests/e2e/emulator/contract.py):\n  {violations}"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -23,6 +23,8 @@ def user(u: User) -> JSON:
         "banner": None,
         "accent_color": None,
         "avatar_decoration_data": None,
+        "collectibles": None,
+        "primary_guild": None,
     }
 
 
@@ -286,10 +288,18 @@ def application(app_id: int, owner: User, bot: User) -> JSON:
         "owner": user(owner),
         "verify_key": "0" * 64,
         "team": None,
+        "type": None,
         "flags": 0,
+        "flags_new": "0",
         "bot": user(bot),
         "summary": "",
         "redirect_uris": [],
         "interactions_endpoint_url": None,
+        "role_connections_verification_url": None,
         "tags": [],
+        "approximate_guild_count": 1,
+        "approximate_user_install_count": 0,
+        "approximate_user_authorization_count": 0,
+        "explicit_content_filter": 0,
+        "eligible_oauth2_scopes": ["bot", "applications.commands"],
     }
