@@ -15,6 +15,7 @@ import pytest
 
 from .driver import BotProcess, InProcessClients
 from .emulator import Emulator
+from .emulator.contract import USAGE
 
 
 @pytest.fixture
@@ -73,3 +74,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How much of Discord's API the e2e tests exercised, and what checking it against the contract cost."""
+    if USAGE.checks:
+        terminalreporter.write_line(USAGE.summary())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
@@ -81,13 +82,39 @@ class Operation:
         return sum(not s.startswith("{") for s in self.segments)
 
 
+_REMEMBERED: dict[tuple[str, str], bool] = {}
+_REMEMBERED_CAP = 200_000
+
+
+def _remembered_ref(validator: Any, ref: str, instance: Any, schema: JSON) -> Iterator[ValidationError]:
+    """$ref that remembers whether a (schema, value) pair was valid: the same users, command options and embeds
+    come back in request after request, and each oneOf tries every branch, which is slow to redo in Python.
+    Only for yes/no answers: a failure is reported by a plain validator (see Spec.errors)."""
+    if not isinstance(instance, dict | list):
+        yield from _check_ref(validator, ref, instance, schema)
+        return
+    key = (ref, json.dumps(instance, sort_keys=True))
+    valid = _REMEMBERED.get(key)
+    if valid is None:
+        valid = next(_check_ref(validator, ref, instance, schema), None) is None
+        if len(_REMEMBERED) >= _REMEMBERED_CAP:
+            _REMEMBERED.clear()
+        _REMEMBERED[key] = valid
+    if not valid:
+        yield ValidationError(f"not valid under {ref}")
+
+
+_check_ref = Draft202012Validator.VALIDATORS["$ref"]
+_RememberingValidator = validators.extend(Draft202012Validator, {"$ref": _remembered_ref})
+
+
 class Spec:
     """The document's operations, matched by method and path, with validators compiled once per schema."""
 
     def __init__(self, document: JSON) -> None:
         self.document = document
         self.registry: Registry[Any] = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(document))
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[tuple[str, bool], Any] = {}
         self._by_shape: dict[tuple[str, int], list[Operation]] = {}
         for template, item in document["paths"].items():
             for method in _METHODS:
@@ -126,13 +153,20 @@ class Spec:
             for op in self._by_shape.get((method, len(segments)), [])
         )
 
-    def validator(self, pointer: str) -> Draft202012Validator:
-        """The compiled validator of the schema at pointer; $refs resolve within the whole document."""
-        found = self._validators.get(pointer)
+    def _validator(self, pointer: str, *, remembering: bool) -> Any:
+        """The validator of the schema at pointer, made once; $refs resolve within the whole document."""
+        key = (pointer, remembering)
+        found = self._validators.get(key)
         if found is None:
-            found = Draft202012Validator({"$ref": f"{SPEC_URI}#{pointer}"}, registry=self.registry)
-            self._validators[pointer] = found
+            cls = _RememberingValidator if remembering else Draft202012Validator
+            found = self._validators[key] = cls({"$ref": f"{SPEC_URI}#{pointer}"}, registry=self.registry)
         return found
+
+    def errors(self, pointer: str, instance: Any) -> list[ValidationError]:
+        """Why instance is invalid under the schema at pointer: a quick yes/no, then the details if no."""
+        if self._validator(pointer, remembering=True).is_valid(instance):
+            return []
+        return list(self._validator(pointer, remembering=False).iter_errors(instance))
 
     def resolve(self, pointer: str) -> Any:
         node: Any = self.document
@@ -179,12 +213,15 @@ class Usage:
 
     routes: set[str] = field(default_factory=set)
     schemas: set[str] = field(default_factory=set)
+    checks: int = 0
+    seconds: float = 0.0  # spent checking, loading and compiling included
 
     def summary(self) -> str:
         named = spec().reachable_components(self.schemas)
         return (
-            f"contract: {len(self.routes)} routes (method + path template), {len(self.schemas)} schemas "
-            f"(request bodies, parameters, responses by status) referring to {len(named)} component schemas"
+            f"contract: {len(self.routes)} routes (method + path template) and {len(self.schemas)} schemas "
+            f"(request bodies, parameters, responses by status; {len(named)} component schemas reachable) "
+            f"checked in {self.checks} requests, {self.seconds:.2f}s spent checking"
         )
 
 
@@ -297,10 +334,9 @@ def check_parameters(op: Operation, segments: tuple[str, ...], query: Mapping[st
                 found.append(Violation("request", op.route, name, "This field is required", "BASE_TYPE_REQUIRED"))
             continue
         USAGE.schemas.add(pointer)
-        validator = spec().validator(pointer)
-        results = [list(validator.iter_errors(c)) for c in _parameter_candidates(raw)]
+        results = [spec().errors(pointer, c) for c in _parameter_candidates(raw)]
         if all(results):  # report against the most specific reading ("500" as 500: over the maximum)
-            found += _violations("request", op.route, iter(results[-1][:1]), (name,))
+            found += _violations("request", op.route, results[-1][:1], (name,))
     return found
 
 
@@ -312,7 +348,7 @@ def check_request_body(op: Operation, body: Any) -> list[Violation]:
         return [Violation("request", op.route, "", "the document defines no JSON body for this route")]
     pointer = _pointer(op.pointer, "requestBody") + _JSON_SCHEMA
     USAGE.schemas.add(pointer)
-    return _violations("request", op.route, spec().validator(pointer).iter_errors(body))
+    return _violations("request", op.route, spec().errors(pointer, body))
 
 
 def check_response(op: Operation, status: int, body: bytes | None) -> list[Violation]:
@@ -327,7 +363,18 @@ def check_response(op: Operation, status: int, body: bytes | None) -> list[Viola
     if "application/json" not in documented:
         return [Violation("response", op.route, "", f"status {status} is documented without a body")]
     USAGE.schemas.add(pointer + _JSON_SCHEMA)
-    return _violations("response", op.route, spec().validator(pointer + _JSON_SCHEMA).iter_errors(json.loads(body)))
+    return _violations("response", op.route, spec().errors(pointer + _JSON_SCHEMA, json.loads(body)))
+
+
+def check_request(
+    method: str, segments: tuple[str, ...], query: Mapping[str, str], body: Any
+) -> tuple[Operation | None, list[Violation]]:
+    """The documented operation and what is wrong with the request (no operation: Discord has no such route)."""
+    op = spec().match(method, segments)
+    if op is None:
+        return None, [Violation("request", f"{method} {API}/{'/'.join(segments)}", "", "Discord has no such route")]
+    USAGE.routes.add(op.route)
+    return op, check_parameters(op, segments, query) + check_request_body(op, body)
 
 
 def request_segments(request: web.Request) -> tuple[str, ...]:
@@ -362,21 +409,22 @@ class ContractChecker:
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith(API + "/"):
             return await handler(request)
-        segments = request_segments(request)
-        op = spec().match(request.method, segments)
+        body = (await read_body(request))[0] if request.body_exists and request.method != "GET" else None
+        started = time.perf_counter()
+        op, problems = check_request(request.method, request_segments(request), request.query, body)
+        USAGE.seconds += time.perf_counter() - started
+        USAGE.checks += 1
         if op is None:
-            self._record([Violation("request", f"{request.method} {request.path}", "", "Discord has no such route")])
+            self._record(problems)
             return _error(ApiError(404, 0, "404: Not Found"))
-        USAGE.routes.add(op.route)
-        has_body = request.body_exists and request.method != "GET"
-        body = (await read_body(request))[0] if has_body else None
-        problems = check_parameters(op, segments, request.query) + check_request_body(op, body)
         if problems:
             self._record(problems)
             return _error(ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", form_errors(problems)))
         response = await handler(request)
         if isinstance(response, web.Response):
+            started = time.perf_counter()
             self._record(check_response(op, response.status, response.body if response.body else None))
+            USAGE.seconds += time.perf_counter() - started
         return response
 
 
