@@ -1,6 +1,8 @@
 """Fixtures for end-to-end tests against the emulated Discord.
 
-- `emulator`: a started Emulator with the default community seeded (`emulator.community`).
+- `emulator`: a started Emulator with the default community seeded (`emulator.community`); every REST request
+  and answer is checked against Discord's published API contract (emulator/contract.py), and a test that
+  broke it fails (asserted by each fixture's teardown, naming the route and the field).
 - `client_factory`: plain discord.py clients (in this process) pointed at the emulator.
 - `agora`: the real bot, `python -m bot run`, as a subprocess (see tests/e2e/driver.py).
 """
@@ -26,6 +28,7 @@ async def emulator() -> AsyncIterator[Emulator]:
         yield emu
     finally:
         await emu.stop()
+    assert_contract_kept(emu)  # also for tests that run the bot without the agora fixture
 
 
 @pytest.fixture
@@ -59,8 +62,10 @@ async def agora(emulator: Emulator, tmp_path: Path, request: pytest.FixtureReque
 
 
 def assert_contract_kept(emulator: Emulator) -> None:
-    """Fail the test whose requests Discord would refuse, or whose emulator answered what Discord never sends."""
+    """Fail the test whose requests Discord would refuse, or whose emulator answered what Discord never sends
+    (each violation reported once: the list is emptied)."""
     violations = "\n  ".join(str(v) for v in emulator.contract_violations)
+    emulator.contract_violations.clear()
     assert not violations, f"Discord's API contract was broken (tests/e2e/emulator/contract.py):\n  {violations}"
 
 
