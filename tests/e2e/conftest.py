@@ -85,3 +85,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """How much of Discord's API the e2e tests exercised, and what checking it against the contract cost."""
     if USAGE.checks:
         terminalreporter.write_line(USAGE.summary())
+        if terminalreporter.verbosity > 0:
+            for route in sorted(USAGE.routes):
+                terminalreporter.write_line(f"  {route}")

@@ -217,10 +217,13 @@ class Usage:
     seconds: float = 0.0  # spent checking, loading and compiling included
 
     def summary(self) -> str:
+        kinds = {"request bodies": "/requestBody/", "parameters": "/parameters/"}
+        counts = {kind: sum(part in p for p in self.schemas) for kind, part in kinds.items()}
+        counts["responses (by status)"] = len(self.schemas) - sum(counts.values())
         named = spec().reachable_components(self.schemas)
         return (
             f"contract: {len(self.routes)} routes (method + path template) and {len(self.schemas)} schemas "
-            f"(request bodies, parameters, responses by status; {len(named)} component schemas reachable) "
+            f"({', '.join(f'{n} {kind}' for kind, n in counts.items())}; {len(named)} component schemas reachable) "
             f"checked in {self.checks} requests, {self.seconds:.2f}s spent checking"
         )
 
