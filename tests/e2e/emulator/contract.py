@@ -17,7 +17,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,7 +293,7 @@ def _discord_code(error: ValidationError) -> tuple[str, str]:
 
 
 def _violations(
-    side: str, route: str, errors: Iterator[ValidationError], prefix: tuple[str, ...] = ()
+    side: str, route: str, errors: Iterable[ValidationError], prefix: tuple[str, ...] = ()
 ) -> list[Violation]:
     found = []
     for error in errors:
