@@ -85,6 +85,17 @@ async def test_path_and_query_parameters_are_checked(emulator: Emulator, client_
     ]
 
 
+async def test_body_that_is_not_json_is_refused(emulator: Emulator, client_factory: InProcessClients) -> None:
+    client = await ready_client(client_factory)
+    seed = emulator.community
+    assert seed is not None
+    route = Route("POST", "/channels/{channel_id}/messages", channel_id=seed.news.id)
+    with pytest.raises(discord.HTTPException) as refused:
+        await client.http.request(route, data='{"content": "unfinished')
+    assert (refused.value.status, refused.value.code) == (400, 50109)
+    assert [v.code for v in taken(emulator)] == ["INVALID_JSON"]
+
+
 async def test_command_description_over_100_characters_is_refused(
     emulator: Emulator, client_factory: InProcessClients
 ) -> None:

@@ -29,7 +29,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from .errors import INVALID_FORM_BODY, ApiError
+from .errors import INVALID_FORM_BODY, INVALID_JSON, ApiError
 from .rest import API, Handler, read_body
 from .spec_exceptions import apply_all
 
@@ -412,7 +412,12 @@ class ContractChecker:
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith(API + "/"):
             return await handler(request)
-        body = (await read_body(request))[0] if request.body_exists and request.method != "GET" else None
+        try:
+            body = (await read_body(request))[0] if request.body_exists and request.method != "GET" else None
+        except ValueError:
+            route = f"{request.method} {request.path}"
+            self._record([Violation("request", route, "", "The request body contains invalid JSON.", "INVALID_JSON")])
+            return _error(ApiError(400, INVALID_JSON, "The request body contains invalid JSON."))
         started = time.perf_counter()
         op, problems = check_request(request.method, request_segments(request), request.query, body)
         USAGE.seconds += time.perf_counter() - started
