@@ -57,6 +57,18 @@ async def test_over_long_embed_title_is_refused_as_invalid_form_body(
     assert emulator.contract_violations == []
 
 
+async def test_embed_url_that_is_not_a_url_is_refused(emulator: Emulator, client_factory: InProcessClients) -> None:
+    client = await ready_client(client_factory)
+    seed = emulator.community
+    assert seed is not None
+    channel = client.get_channel(seed.news.id)
+    assert isinstance(channel, discord.TextChannel)
+    with pytest.raises(discord.HTTPException) as refused:
+        await channel.send(embed=discord.Embed(title="Story", url="example.org/story"))
+    assert refused.value.code == 50035 and "embeds.0.url" in refused.value.text
+    assert [(v.field, v.detail) for v in taken(emulator)] == [("embeds.0.url", "Not a well formed URL.")]
+
+
 async def test_route_discord_lacks_is_404_and_recorded(emulator: Emulator, client_factory: InProcessClients) -> None:
     client = await ready_client(client_factory)
     seed = emulator.community

@@ -16,15 +16,17 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
-from jsonschema import Draft202012Validator, validators
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
@@ -80,6 +82,22 @@ class Operation:
     @property
     def literal_count(self) -> int:
         return sum(not s.startswith("{") for s in self.segments)
+
+
+# The document's "uri" and "date-time" formats are asserted (JSON Schema only annotates them by default):
+# Discord refuses an embed URL that is not a URL, and sends every timestamp as RFC 3339 with an offset.
+FORMATS = FormatChecker(formats=())
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f]*$")
+
+
+@FORMATS.checks("uri")
+def _is_uri(value: object) -> bool:
+    return not isinstance(value, str) or bool(_URI.match(value))
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    return not isinstance(value, str) or datetime.fromisoformat(value).tzinfo is not None
 
 
 _REMEMBERED: dict[tuple[str, str], bool] = {}
@@ -159,7 +177,8 @@ class Spec:
         found = self._validators.get(key)
         if found is None:
             cls = _RememberingValidator if remembering else Draft202012Validator
-            found = self._validators[key] = cls({"$ref": f"{SPEC_URI}#{pointer}"}, registry=self.registry)
+            schema = {"$ref": f"{SPEC_URI}#{pointer}"}
+            found = self._validators[key] = cls(schema, registry=self.registry, format_checker=FORMATS)
         return found
 
     def errors(self, pointer: str, instance: Any) -> list[ValidationError]:
@@ -287,6 +306,8 @@ def _discord_code(error: ValidationError) -> tuple[str, str]:
         return "NUMBER_TYPE_MIN", f"int value should be greater than or equal to {limit}."
     if rule in ("enum", "const", "oneOf", "anyOf"):
         return "BASE_TYPE_CHOICES", f"Value must be one of the documented choices, not {_short(error.instance)}."
+    if rule == "format" and limit == "uri":
+        return "URL_TYPE_INVALID_URL", "Not a well formed URL."
     if rule == "pattern" and "snowflake" in str(error.schema.get("format", "")):
         return "NUMBER_TYPE_COERCE", f'Value "{error.instance}" is not snowflake.'
     return "BASE_TYPE_INVALID", error.message if len(error.message) <= 200 else error.message[:197] + "..."
