@@ -161,6 +161,14 @@ def reaction(r: Reaction, me_id: int) -> JSON:
     }
 
 
+def embed(e: JSON) -> JSON:
+    """An embed as Discord answers it: with the defaults it fills in for what a client left out."""
+    data = {"type": "rich", **e}
+    if "fields" in data:
+        data["fields"] = [{"inline": False, **f} for f in data["fields"]]
+    return data
+
+
 def message(m: Message, world: World, *, me_id: int, gateway: bool = False, depth: int = 0) -> JSON:
     """A message object; gateway=True adds guild_id and the author's partial member as events carry."""
     data: JSON = {
@@ -175,7 +183,7 @@ def message(m: Message, world: World, *, me_id: int, gateway: bool = False, dept
         "mentions": [user(world.users[u]) for u in m.mentions if u in world.users],
         "mention_roles": [str(r) for r in m.mention_roles],
         "attachments": [attachment(a) for a in m.attachments],
-        "embeds": m.embeds,
+        "embeds": [embed(e) for e in m.embeds],
         "pinned": False,
         "type": m.type,
         "flags": m.flags,
