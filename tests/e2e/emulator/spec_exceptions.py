@@ -44,7 +44,7 @@ def _media_channels(document: JSON) -> None:
     choices.append(
         {
             "title": "GUILD_MEDIA",
-            "description": "Channel that can only contain threads, like forums, for media",
+            "description": "Channel that can only contain threads, similar to GUILD_FORUM channels",
             "const": 16,
         }
     )
