@@ -1,6 +1,8 @@
 """Fixtures for end-to-end tests against the emulated Discord.
 
-- `emulator`: a started Emulator with the default community seeded (`emulator.community`).
+- `emulator`: a started Emulator with the default community seeded (`emulator.community`); every REST request
+  and answer is checked against Discord's published API contract (emulator/contract.py), and a test that
+  broke it fails (asserted by each fixture's teardown, naming the route and the field).
 - `client_factory`: plain discord.py clients (in this process) pointed at the emulator.
 - `agora`: the real bot, `python -m bot run`, as a subprocess (see tests/e2e/driver.py).
 """
@@ -15,6 +17,7 @@ import pytest
 
 from .driver import BotProcess, InProcessClients
 from .emulator import Emulator
+from .emulator.contract import USAGE
 
 
 @pytest.fixture
@@ -25,6 +28,7 @@ async def emulator() -> AsyncIterator[Emulator]:
         yield emu
     finally:
         await emu.stop()
+    assert_contract_kept(emu)  # also for tests that run the bot without the agora fixture
 
 
 @pytest.fixture
@@ -34,6 +38,7 @@ async def client_factory(emulator: Emulator) -> AsyncIterator[InProcessClients]:
         yield clients
     finally:
         await clients.close_all()
+    assert_contract_kept(emulator)
 
 
 @pytest.fixture
@@ -53,6 +58,15 @@ async def agora(emulator: Emulator, tmp_path: Path, request: pytest.FixtureReque
         bot.assert_token_not_logged()
         assert not bot.hung_on_stop, "the bot did not exit after SIGTERM (it was killed; see its log)"
         assert emulator.unknown_routes == [], f"the bot called routes the emulator lacks: {emulator.unknown_routes}"
+        assert_contract_kept(emulator)
+
+
+def assert_contract_kept(emulator: Emulator) -> None:
+    """Fail the test whose requests Discord would refuse, or whose emulator answered what Discord never sends
+    (each violation reported once: the list is emptied)."""
+    violations = "\n  ".join(str(v) for v in emulator.contract_violations)
+    emulator.contract_violations.clear()
+    assert not violations, f"Discord's API contract was broken (tests/e2e/emulator/contract.py):\n  {violations}"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,3 +79,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How much of Discord's API the e2e tests exercised, and what checking it against the contract cost."""
+    if USAGE.checks:
+        terminalreporter.write_line(USAGE.summary())
+        if terminalreporter.verbosity > 0:
+            for route in sorted(USAGE.routes):
+                terminalreporter.write_line(f"  {route}")

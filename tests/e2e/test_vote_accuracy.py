@@ -200,8 +200,9 @@ async def test_a_leftover_reaction_is_not_counted_after_a_crash(emulator: Emulat
 
 async def test_a_second_process_on_the_same_database_refuses_to_start(emulator: Emulator, agora: BotProcess) -> None:
     started = time.monotonic()
+    environment = {**agora.environment(), "LOG_LEVEL": "INFO"}
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot", "run"], cwd=REPO_ROOT, env={**agora.environment(), "LOG_LEVEL": "INFO"},
+        subprocess.run, [sys.executable, "-m", "bot", "run"], cwd=REPO_ROOT, env=environment,
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode != 0 and time.monotonic() - started < 20

@@ -76,6 +76,10 @@ class _Resolved:
         return {k: v for k, v in vars(self).items() if v}
 
 
+def _string_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 class CommandRegistry:
     """Bulk-overwritten application commands, global and per guild."""
 
@@ -110,16 +114,17 @@ class CommandRegistry:
         _validate_command(cmd, f"{index}", chat_input=kind == 1)
         previous = existing.get((cmd["name"], kind))
         data = {
-            "default_member_permissions": None,
-            "nsfw": False,
             "description": "",
             "contexts": None,
-            "integration_types": [0],
             **cmd,
             "id": previous["id"] if previous else str(self.world.new_id()),
             "application_id": str(self.app_id),
             "version": str(self.world.new_id()),
             "type": kind,
+            # Discord answers permissions as a string and fills in the defaults of fields sent as null.
+            "default_member_permissions": _string_or_none(cmd.get("default_member_permissions")),
+            "integration_types": cmd.get("integration_types") or [0],
+            "nsfw": bool(cmd.get("nsfw")),
         }
         if guild_id is not None:
             data["guild_id"] = str(guild_id)
@@ -446,11 +451,10 @@ class InteractionService:
             interaction["response_message_id"] = str(message.id)
             interaction["response_message_loading"] = message.loading
             interaction["response_message_ephemeral"] = message.ephemeral
-        resource: JSON = {"type": kind}
         if kind == 4 and message is not None:
-            resource["message"] = self.engine.message_json(message)
-        if kind in (4, 5):
-            result["resource"] = resource
+            # The documented resources are the message sent (4), the message updated (7) and an activity (12);
+            # a deferral creates none that the document describes.
+            result["resource"] = {"type": kind, "message": self.engine.message_json(message)}
         return result
 
     def original(self, record: InteractionRecord) -> Message:

@@ -23,6 +23,8 @@ def user(u: User) -> JSON:
         "banner": None,
         "accent_color": None,
         "avatar_decoration_data": None,
+        "collectibles": None,
+        "primary_guild": None,
     }
 
 
@@ -159,6 +161,14 @@ def reaction(r: Reaction, me_id: int) -> JSON:
     }
 
 
+def embed(e: JSON) -> JSON:
+    """An embed as Discord answers it: with the defaults it fills in for what a client left out."""
+    data = {"type": "rich", **e}
+    if "fields" in data:
+        data["fields"] = [{"inline": False, **f} for f in data["fields"]]
+    return data
+
+
 def message(m: Message, world: World, *, me_id: int, gateway: bool = False, depth: int = 0) -> JSON:
     """A message object; gateway=True adds guild_id and the author's partial member as events carry."""
     data: JSON = {
@@ -173,7 +183,7 @@ def message(m: Message, world: World, *, me_id: int, gateway: bool = False, dept
         "mentions": [user(world.users[u]) for u in m.mentions if u in world.users],
         "mention_roles": [str(r) for r in m.mention_roles],
         "attachments": [attachment(a) for a in m.attachments],
-        "embeds": m.embeds,
+        "embeds": [embed(e) for e in m.embeds],
         "pinned": False,
         "type": m.type,
         "flags": m.flags,
@@ -286,10 +296,18 @@ def application(app_id: int, owner: User, bot: User, flags: int = 0) -> JSON:
         "owner": user(owner),
         "verify_key": "0" * 64,
         "team": None,
+        "type": None,
         "flags": flags,
+        "flags_new": str(flags),
         "bot": user(bot),
         "summary": "",
         "redirect_uris": [],
         "interactions_endpoint_url": None,
+        "role_connections_verification_url": None,
         "tags": [],
+        "approximate_guild_count": 1,
+        "approximate_user_install_count": 0,
+        "approximate_user_authorization_count": 0,
+        "explicit_content_filter": 0,
+        "eligible_oauth2_scopes": ["bot", "applications.commands"],
     }

@@ -73,7 +73,8 @@ class RateLimits:
         reset_after = bucket.reset_at - now
         if bucket.remaining <= 0:
             self.limited += 1
-            body = {"message": "You are being rate limited.", "retry_after": round(reset_after, 3), "global": False, "code": 0}
+            body = {"message": "You are being rate limited.", "retry_after": round(reset_after, 3), "global": False}
+            body["code"] = 0
             response = web.Response(body=json.dumps(body).encode(), status=429, content_type="application/json")
             response.headers["Retry-After"] = f"{reset_after:.3f}"
             response.headers["X-RateLimit-Scope"] = "user"

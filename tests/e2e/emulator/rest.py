@@ -58,7 +58,17 @@ def _no_content() -> web.Response:
 
 
 async def read_body(request: web.Request) -> tuple[Any, list[Upload]]:
-    """JSON body, or multipart payload_json + files[n] as discord.py sends them."""
+    """JSON body, or multipart payload_json + files[n] as discord.py sends them; parsed once per request
+    (the contract check reads it before the handler does)."""
+    if _BODY_KEY not in request:
+        request[_BODY_KEY] = await _parse_body(request)
+    return request[_BODY_KEY]
+
+
+_BODY_KEY = web.RequestKey("emulator_parsed_body", tuple[Any, list[Upload]])
+
+
+async def _parse_body(request: web.Request) -> tuple[Any, list[Upload]]:
     if request.content_type.startswith("multipart/"):
         body: Any = {}
         uploads: list[Upload] = []

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from . import payloads
+from .contract import ContractChecker, Violation
 from .engine import Engine, NewMessage, Upload, parse_emoji
 from .gateway import CLOSE_SESSION_TIMED_OUT, INTENT_GUILD_MEMBERS, Gateway, Session
 from .interactions import CommandRegistry, InteractionRecord, InteractionService, ResponseEvent
@@ -169,6 +170,7 @@ class Emulator:
         self.commands = CommandRegistry(self.world, self.application_id)
         self.interactions = InteractionService(self.engine, self.commands)
         self.rest = RestApi(self)
+        self.contract = ContractChecker()
         self._runner: web.AppRunner | None = None
         self.community: DefaultGuild | None = None
 
@@ -183,7 +185,9 @@ class Emulator:
     async def _serve(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("GET", "/gateway", self.gateway.handle)
+        app.middlewares.append(self.contract.middleware)  # outermost: sees each request first, each answer last
         self.rest.install(app)
+        self.contract.require_documented(app.router)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         self.port = free_port()
@@ -261,12 +265,18 @@ class Emulator:
     def diagnostics(self) -> str:
         """Recent REST errors and unknown routes, to explain a timeout."""
         lines = [f"unknown routes: {self.unknown_routes}"]
+        lines += [f"  contract: {v}" for v in self.contract_violations[-15:]]
         lines += [f"  {e.status} {e.method} {e.path} {e.response}" for e in self.rest.errors[-15:]]
         return "\n".join(lines)
 
     @property
     def unknown_routes(self) -> list[str]:
         return self.rest.unknown_routes
+
+    @property
+    def contract_violations(self) -> list[Violation]:
+        """Requests Discord would refuse and answers Discord would never send (see contract.py)."""
+        return self.contract.violations
 
     @property
     def registered_commands(self) -> list[dict[str, Any]]:
