@@ -10,12 +10,17 @@ a word boundary without leaving a half-open link or bold run behind.
 from __future__ import annotations
 
 import html
+import html.entities
 import logging
 import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
+
+# feedparser exposes no public sanitiser; these names have been stable through 6.x.
+from feedparser.sanitizer import _HTMLSanitizer as _FeedparserSanitizer
+from feedparser.sanitizer import _sanitize_html as _feedparser_sanitize
 from markdownify import MarkdownConverter, chomp
 
 log = logging.getLogger(__name__)
@@ -33,14 +38,14 @@ _VOID_ELEMENTS = frozenset({"source", "track", "input", "meta", "link", "embed"}
 _DROPPED_TAG = re.compile(r"<(?:" + "|".join(_DROPPED_ELEMENTS) + r")\b", re.IGNORECASE)
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
-# Inline elements a feed title or summary may legitimately use; a "<blink>" in a plain-text title is
-# text, not markup (feedparser draws the same line with its list of acceptable elements).
-_HTML_TAG = re.compile(
-    r"</?(?:a|abbr|acronym|b|big|br|cite|code|del|div|em|font|h[1-6]|hr|i|img|ins|kbd|li|mark|ol|p|pre|q|s|"
-    r"small|span|strike|strong|sub|sup|tt|u|ul|var)\b[^>]*>",
-    re.IGNORECASE,
-)
-_HTML_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]+);", re.IGNORECASE)
+# Text of unknown type is HTML by feedparser's rule: it has a closing tag or an entity, and every element
+# it names is one feedparser's sanitiser accepts (a "<blink>" in a plain-text title is text, not markup).
+# feedparser reads its list from its own sanitiser, so both parsing paths draw the same line.
+_CLOSING_TAG = re.compile(r"</(\w+)>")
+_ANY_ENTITY = re.compile(r"&#?\w+;")
+_TAG_NAME = re.compile(r"</?(\w+)")
+_NAMED_ENTITY = re.compile(r"&(\w+);")
+_ACCEPTABLE_ELEMENTS = frozenset(_FeedparserSanitizer.acceptable_elements)
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\f\v\xa0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -48,8 +53,22 @@ _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 
 
 def looks_like_html(text: str) -> bool:
-    """Whether text of unknown type carries HTML markup or entities rather than literal brackets."""
-    return bool(_HTML_TAG.search(text) or _HTML_ENTITY.search(text))
+    """Whether text of unknown type carries HTML markup or entities rather than literal brackets
+    (feedparser's mixin.looks_like_html, so the fast path decides as feedparser would)."""
+    if not (_CLOSING_TAG.search(text) or _ANY_ENTITY.search(text)):
+        return False
+    if any(name.lower() not in _ACCEPTABLE_ELEMENTS for name in _TAG_NAME.findall(text)):
+        return False
+    return all(name in html.entities.entitydefs for name in _NAMED_ENTITY.findall(text))
+
+
+def sanitize_html(fragment: str) -> str:
+    """The fragment as feedparser's sanitiser leaves it: no script, style or embed source, no event handlers,
+    links and emphasis kept. feedparser applies it to everything it parses; the fast path applies it here,
+    on first use, so both paths render the same article."""
+    if "<" not in fragment:
+        return fragment
+    return _feedparser_sanitize(fragment, "utf-8", "text/html")
 
 
 def html_to_text(fragment: str) -> str:
