@@ -244,10 +244,10 @@ class FeedService:
         rules = ItemRules()
         chosen = select(keyed_items(parsed.items, rules.identity), rules, self._clock())
         source = _source(parsed.title, fetched.moved_to or url)
-        upcoming = [item for _, item in chosen.post[-PREVIEW_ITEMS:]]
-        articles = await asyncio.to_thread(_articles_for, list(reversed(upcoming)), fetched.final_url, source)
+        upcoming = list(reversed(chosen.post[-PREVIEW_ITEMS:]))  # newest first, as a reader scrolls up to them
+        articles = await asyncio.to_thread(_articles_for, upcoming, fetched.final_url, source)
         return Preview(
-            title=parsed.title or source, item_count=len(parsed.items), next_items=[a for _, a in articles],
+            title=parsed.title or source, item_count=len(parsed.items), next_items=articles,
             skipped=[skip for _, _, skip in chosen.skipped], source=source, rules=rules,
         )  # fmt: skip
 
