@@ -168,14 +168,16 @@ def _fast_path_unsupported(body: bytes, lowered: bytes) -> bool:
 # fastfeedparser may read it as the real field, feedparser keeps them apart, so such documents go to
 # feedparser. media:description is read alike by both. Only items count: a channel's atom:link rel="self"
 # is in most RSS feeds and harmless.
-_LOOKALIKE_ELEMENT = re.compile(
-    rb"<(?!media:description\b)[a-z_][\w.-]*:(?:title|link|description|guid|id|summary|author|pubdate|published"
-    rb"|updated)[\s/>]"
+# The pattern starts at the colon, which sre finds quickly; the prefix is checked on the few matches.
+_LOOKALIKE_LOCAL_NAME = re.compile(
+    rb":(?:title|link|description|guid|id|summary|author|pubdate|published|updated)[\s/>]"
 )
-_FIRST_ITEM = re.compile(rb"<(?:item|entry)[\s>]")
+_LOOKALIKE_PREFIX = re.compile(rb"<[a-z_][\w.-]*\Z")
 # A guid that is not a permalink must never become the link; fastfeedparser makes it one when an item has none.
 _NOT_PERMALINK = re.compile(rb"""ispermalink\s*=\s*["']false["']""")
-_TEXT_CONSTRUCT = re.compile(rb"<(title|summary)\b([^>]*)>")
+# One pattern per element: a literal prefix lets sre skip through the document quickly.
+_TEXT_CONSTRUCTS = {name: re.compile(rb"<" + name + rb"\b([^>]*)>") for name in (b"title", b"summary")}
+_TITLE_WITH_ATTRIBUTES = re.compile(rb"<title[^>]")
 _TYPE_ATTRIBUTE = re.compile(rb"""\btype\s*=\s*["']([^"']*)["']""")
 _HTML_TYPES = frozenset({b"html", b"text/html"})
 _TEXT_TYPES = frozenset({b"text", b"text/plain"})
@@ -198,11 +200,14 @@ def _declared_types(lowered: bytes) -> _DeclaredTypes | None:
     """The items' one declared type per construct, or None when items disagree: only feedparser can then
     tell which is which."""
     atom = re.search(rb"<feed[\s>]", lowered[:8192]) is not None
-    first_item = _FIRST_ITEM.search(lowered)
-    items_start = first_item.start() if first_item else len(lowered)
-    channel = _construct_types(lowered, 0, items_start, atom)
-    items = _construct_types(lowered, items_start, len(lowered), atom)
-    if channel is None or items is None or len(items[b"title"]) > 1 or len(items[b"summary"]) > 1:
+    if _TITLE_WITH_ATTRIBUTES.search(lowered) is None and b"<summary" not in lowered:
+        undeclared = False if atom else None  # the common case, without a regex over the whole document
+        return _DeclaredTypes(atom, undeclared, undeclared, undeclared)
+    found = _construct_types(lowered, _first_item(lowered), atom)
+    if found is None:
+        return None
+    channel, items = found
+    if len(items[b"title"]) > 1 or len(items[b"summary"]) > 1:
         return None
     return _DeclaredTypes(
         atom=atom,
@@ -212,24 +217,40 @@ def _declared_types(lowered: bytes) -> _DeclaredTypes | None:
     )
 
 
-def _construct_types(lowered: bytes, start: int, end: int, atom: bool) -> dict[bytes, set[bool | None]] | None:
-    found: dict[bytes, set[bool | None]] = {b"title": set(), b"summary": set()}
-    for match in _TEXT_CONSTRUCT.finditer(lowered, start, end):
-        declared = _TYPE_ATTRIBUTE.search(match.group(2))
-        if declared is None:
-            found[match.group(1)].add(False if atom else None)
-        elif declared.group(1) in _HTML_TYPES or declared.group(1) in _TEXT_TYPES:
-            found[match.group(1)].add(declared.group(1) in _HTML_TYPES)
-        else:
-            return None
-    return found
+_Found = dict[bytes, set[bool | None]]
+
+
+def _construct_types(lowered: bytes, items_start: int, atom: bool) -> tuple[_Found, _Found] | None:
+    """The declared types of titles and summaries, for the channel and for the items apart."""
+    channel: _Found = {b"title": set(), b"summary": set()}
+    items: _Found = {b"title": set(), b"summary": set()}
+    for name, pattern in _TEXT_CONSTRUCTS.items():
+        for match in pattern.finditer(lowered):
+            attributes = match.group(1)
+            declared = _TYPE_ATTRIBUTE.search(attributes) if attributes else None
+            if declared is not None and declared.group(1) not in _HTML_TYPES | _TEXT_TYPES:
+                return None
+            kind = (False if atom else None) if declared is None else declared.group(1) in _HTML_TYPES
+            (channel if match.start() < items_start else items)[name].add(kind)
+    return channel, items
+
+
+def _has_non_permalink_guid(lowered: bytes) -> bool:
+    return b"permalink" in lowered and _NOT_PERMALINK.search(lowered) is not None
+
+
+def _first_item(lowered: bytes) -> int:
+    starts = [lowered.find(tag) for tag in (b"<item", b"<entry")]
+    return min((start for start in starts if start >= 0), default=len(lowered))
 
 
 def _has_lookalike_elements(lowered: bytes) -> bool:
-    if b":" not in lowered:
-        return False
-    first_item = _FIRST_ITEM.search(lowered)
-    return first_item is not None and _LOOKALIKE_ELEMENT.search(lowered, first_item.start()) is not None
+    start = _first_item(lowered)
+    for match in _LOOKALIKE_LOCAL_NAME.finditer(lowered, start):
+        element = _LOOKALIKE_PREFIX.search(lowered, max(start, match.start() - 64), match.start())
+        if element is not None and not lowered.startswith(b"media:description", element.start() + 1):
+            return True
+    return False
 
 
 def _is_utf8(body: bytes) -> bool:
@@ -254,8 +275,8 @@ def parse_with_fastfeedparser(body: bytes, base_url: str) -> ParsedFeed | None:
     entries = result.get("entries") or []
     if not entries or not all(_fast_entry_has_content(entry) for entry in entries):
         return None
-    if _NOT_PERMALINK.search(lowered) and any(entry.get("link") and entry.get("link") == entry.get("id")
-                                               for entry in entries):  # fmt: skip
+    if _has_non_permalink_guid(lowered) and any(entry.get("link") and entry.get("link") == entry.get("id")
+                                                for entry in entries):  # fmt: skip
         return None  # is that link the item's own, or its non-permalink guid? Only feedparser knows.
     channel = result.get("feed") or {}
     items = [_item_from_fast_entry(entry, base_url, position, declared) for position, entry in enumerate(entries)]
