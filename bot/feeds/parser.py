@@ -19,7 +19,16 @@ with both <summary> and <description> keeps the wrong one, undeclared non-UTF-8 
 a missing id is filled with the first link (enclosures included). feedparser reads all of them and is
 lenient with ill-formed XML. So parse_feed sends a document to feedparser when a cheap byte scan finds one
 of those constructs, when fastfeedparser raises or finds no items, or when an item comes back empty; real
-news feeds rarely contain them, so they keep the fast path. Item keys do not depend on which parser ran
+news feeds rarely contain them, so they keep the fast path.
+
+What a reader sees must not depend on the path. fastfeedparser does not sanitise HTML and reports no declared
+type for titles and summaries, takes item elements from other namespaces (itunes:title, atom:id, foo:link)
+for the real ones, and makes a non-permalink guid the link of an item without one. So fast-path HTML is
+sanitised by feedparser's own sanitiser when it is rendered (lazily, like the markdown), an RSS description
+is HTML whatever it holds (feedparser's rule), declared types are read from the document's bytes (items that
+disagree go to feedparser, as do documents with look-alike item elements or a non-permalink guid where an
+item's link equals its id), and text of unknown type is HTML by feedparser's own test
+(tests/feeds/test_rendering.py compares both paths on each shape). Item keys do not depend on which parser ran
 (tests/feeds/test_parser.py checks both agree on whole feeds), so a feed that changes path between two
 fetches does not repost its items.
 
