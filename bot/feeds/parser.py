@@ -9,7 +9,7 @@ Measured with bench/feed_parsers.py (Python 3.11.7, fastfeedparser 0.6.5, feedpa
     feedparser corpus, 521 documents, 112 header expectations on the fields Agora uses:
         fastfeedparser alone  82/112 met, raises on 14 documents (RSS 0.9x without <channel>, ...)
         feedparser alone     112/112 met, 0 exceptions
-        parse_feed           112/112 met, 0 exceptions (89 documents on the fast path, 431 fall back)
+        parse_feed           112/112 met, 0 exceptions (83 documents on the fast path, 437 fall back)
 
 fastfeedparser is 100-130x faster: at 1,000 changed feeds a cycle that is ~0.4 s of CPU against ~45 s with
 feedparser, which would hold the event loop's GIL long enough to delay Discord heartbeats. But it misreads
