@@ -66,9 +66,15 @@ def sanitize_html(fragment: str) -> str:
     """The fragment as feedparser's sanitiser leaves it: no script, style or embed source, no event handlers,
     links and emphasis kept. feedparser applies it to everything it parses; the fast path applies it here,
     on first use, so both paths render the same article."""
-    if "<" not in fragment:
+    if "<" not in fragment or _only_acceptable_elements(fragment):
+        # The sanitiser would only rewrite attributes, which the markdown conversion ignores (links are
+        # checked there): skipping it keeps rendering cheap for ordinary HTML.
         return fragment
     return _feedparser_sanitize(fragment, "utf-8", "text/html")
+
+
+def _only_acceptable_elements(fragment: str) -> bool:
+    return "<!" not in fragment and all(name.lower() in _ACCEPTABLE_ELEMENTS for name in _TAG_NAME.findall(fragment))
 
 
 def html_to_text(fragment: str) -> str:
@@ -121,17 +127,25 @@ def plain_text_to_html(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
-def html_to_markdown(fragment: str, base_url: str = "", max_length: int = DEFAULT_MAX_LENGTH) -> str:
-    """Discord markdown for an HTML fragment, relative links resolved against base_url."""
+def html_to_markdown(
+    fragment: str, base_url: str = "", max_length: int = DEFAULT_MAX_LENGTH, *, sanitize: bool = False
+) -> str:
+    """Discord markdown for an HTML fragment, relative links resolved against base_url.
+
+    sanitize: pass the fragment through feedparser's sanitiser first (HTML feedparser has not read).
+    """
     if not fragment or fragment.isspace():
         return ""
     bounded = _bounded(fragment, max_length)
+    cut_already = bounded is not fragment
+    if sanitize:
+        bounded = sanitize_html(bounded)
     soup = BeautifulSoup(bounded, "html.parser")
     if _DROPPED_TAG.search(bounded):  # find_all over many names is slow; most summaries have none
         for element in soup.find_all(_DROPPED_ELEMENTS):
             element.decompose()
     markdown = _DiscordConverter(base_url=base_url).convert_soup(soup)
-    return truncate_markdown(_tidy(markdown), max_length, cut_already=bounded is not fragment)
+    return truncate_markdown(_tidy(markdown), max_length, cut_already=cut_already)
 
 
 def _bounded(fragment: str, max_length: int) -> str:

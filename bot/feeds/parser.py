@@ -65,7 +65,6 @@ from bot.feeds.markdown import (
     html_to_text,
     looks_like_html,
     plain_text_to_html,
-    sanitize_html,
 )
 
 log = logging.getLogger(__name__)
@@ -108,8 +107,7 @@ class FeedItem:
     @cached_property
     def summary_markdown(self) -> str:
         """The summary as Discord markdown, capped at SUMMARY_MAX_LENGTH at a word boundary."""
-        summary = self.summary_html if self.sanitized else sanitize_html(self.summary_html)
-        return html_to_markdown(summary, self.base_url, SUMMARY_MAX_LENGTH)
+        return html_to_markdown(self.summary_html, self.base_url, SUMMARY_MAX_LENGTH, sanitize=not self.sanitized)
 
 
 @dataclass(frozen=True)
