@@ -64,9 +64,11 @@ def print_generated(seconds: float) -> None:
 def fastfeedparser_only(body: bytes, base: str) -> parser.ParsedFeed:
     """fastfeedparser through Agora's adapter with no fallback, to measure it alone."""
     result = fastfeedparser.parse(body)
-    items = [parser._item_from_fast_entry(entry, base, n) for n, entry in enumerate(result.get("entries") or [])]
+    declared = parser._declared_types(body.lower()) or parser._DeclaredTypes(False, None, None, None)
+    entries = enumerate(result.get("entries") or [])
+    items = [parser._item_from_fast_entry(entry, base, n, declared) for n, entry in entries]
     channel = result.get("feed") or {}
-    title = parser._text_of_unknown_type(channel.get("title") or "")
+    title = parser._typed_title(channel.get("title") or "", declared.channel_title_html)
     return parser.ParsedFeed(title, parser._absolute_link(channel.get("link"), base), items)
 
 

@@ -16,8 +16,11 @@ _GLOBAL_ID = re.compile(r"^(?:https?|tag|urn):", re.IGNORECASE)
 _MARKDOWN_MARKS = re.compile(r"[*_~`>#\[\]()]|\\")
 
 
-def article_from_item(item: FeedItem, feed_url: str, source: str) -> Article:
-    """The article Agora posts for a feed item (computes the item's markdown: call off the event loop)."""
+def article_from_item(item: FeedItem, feed_url: str, source: str, *, key: str | None = None) -> Article:
+    """The article Agora posts for a feed item (computes the item's markdown: call off the event loop).
+
+    key is the item's identity under the subscription's setting (the parser's key by default).
+    """
     paragraphs = tuple(part.strip() for part in item.summary_markdown.split("\n\n") if part.strip())
     return Article(
         title=item.title or _fallback_title(item, paragraphs),
@@ -26,7 +29,7 @@ def article_from_item(item: FeedItem, feed_url: str, source: str) -> Article:
         published=published_text(item.published),
         source_name=source,
         link=_usable_url(item.link),
-        guid=article_guid(feed_url, item.key),
+        guid=article_guid(feed_url, key or item.key),
         image_url=_usable_url(item.image_url),
     )
 

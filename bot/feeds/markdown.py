@@ -10,12 +10,17 @@ a word boundary without leaving a half-open link or bold run behind.
 from __future__ import annotations
 
 import html
+import html.entities
 import logging
 import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
+
+# feedparser exposes no public sanitiser; these names have been stable through 6.x.
+from feedparser.sanitizer import _HTMLSanitizer as _FeedparserSanitizer
+from feedparser.sanitizer import _sanitize_html as _feedparser_sanitize
 from markdownify import MarkdownConverter, chomp
 
 log = logging.getLogger(__name__)
@@ -33,14 +38,14 @@ _VOID_ELEMENTS = frozenset({"source", "track", "input", "meta", "link", "embed"}
 _DROPPED_TAG = re.compile(r"<(?:" + "|".join(_DROPPED_ELEMENTS) + r")\b", re.IGNORECASE)
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
-# Inline elements a feed title or summary may legitimately use; a "<blink>" in a plain-text title is
-# text, not markup (feedparser draws the same line with its list of acceptable elements).
-_HTML_TAG = re.compile(
-    r"</?(?:a|abbr|acronym|b|big|br|cite|code|del|div|em|font|h[1-6]|hr|i|img|ins|kbd|li|mark|ol|p|pre|q|s|"
-    r"small|span|strike|strong|sub|sup|tt|u|ul|var)\b[^>]*>",
-    re.IGNORECASE,
-)
-_HTML_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]+);", re.IGNORECASE)
+# Text of unknown type is HTML by feedparser's rule: it has a closing tag or an entity, and every element
+# it names is one feedparser's sanitiser accepts (a "<blink>" in a plain-text title is text, not markup).
+# feedparser reads its list from its own sanitiser, so both parsing paths draw the same line.
+_CLOSING_TAG = re.compile(r"</(\w+)>")
+_ANY_ENTITY = re.compile(r"&#?\w+;")
+_TAG_NAME = re.compile(r"</?(\w+)")
+_NAMED_ENTITY = re.compile(r"&(\w+);")
+_ACCEPTABLE_ELEMENTS = frozenset(_FeedparserSanitizer.acceptable_elements)
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\f\v\xa0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -48,8 +53,28 @@ _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 
 
 def looks_like_html(text: str) -> bool:
-    """Whether text of unknown type carries HTML markup or entities rather than literal brackets."""
-    return bool(_HTML_TAG.search(text) or _HTML_ENTITY.search(text))
+    """Whether text of unknown type carries HTML markup or entities rather than literal brackets
+    (feedparser's mixin.looks_like_html, so the fast path decides as feedparser would)."""
+    if not (_CLOSING_TAG.search(text) or _ANY_ENTITY.search(text)):
+        return False
+    if any(name.lower() not in _ACCEPTABLE_ELEMENTS for name in _TAG_NAME.findall(text)):
+        return False
+    return all(name in html.entities.entitydefs for name in _NAMED_ENTITY.findall(text))
+
+
+def sanitize_html(fragment: str) -> str:
+    """The fragment as feedparser's sanitiser leaves it: no script, style or embed source, no event handlers,
+    links and emphasis kept. feedparser applies it to everything it parses; the fast path applies it here,
+    on first use, so both paths render the same article."""
+    if "<" not in fragment or _only_acceptable_elements(fragment):
+        # The sanitiser would only rewrite attributes, which the markdown conversion ignores (links are
+        # checked there): skipping it keeps rendering cheap for ordinary HTML.
+        return fragment
+    return _feedparser_sanitize(fragment, "utf-8", "text/html")
+
+
+def _only_acceptable_elements(fragment: str) -> bool:
+    return "<!" not in fragment and all(name.lower() in _ACCEPTABLE_ELEMENTS for name in _TAG_NAME.findall(fragment))
 
 
 def html_to_text(fragment: str) -> str:
@@ -102,17 +127,25 @@ def plain_text_to_html(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
-def html_to_markdown(fragment: str, base_url: str = "", max_length: int = DEFAULT_MAX_LENGTH) -> str:
-    """Discord markdown for an HTML fragment, relative links resolved against base_url."""
+def html_to_markdown(
+    fragment: str, base_url: str = "", max_length: int = DEFAULT_MAX_LENGTH, *, sanitize: bool = False
+) -> str:
+    """Discord markdown for an HTML fragment, relative links resolved against base_url.
+
+    sanitize: pass the fragment through feedparser's sanitiser first (HTML feedparser has not read).
+    """
     if not fragment or fragment.isspace():
         return ""
     bounded = _bounded(fragment, max_length)
+    cut_already = bounded is not fragment
+    if sanitize:
+        bounded = sanitize_html(bounded)
     soup = BeautifulSoup(bounded, "html.parser")
     if _DROPPED_TAG.search(bounded):  # find_all over many names is slow; most summaries have none
         for element in soup.find_all(_DROPPED_ELEMENTS):
             element.decompose()
     markdown = _DiscordConverter(base_url=base_url).convert_soup(soup)
-    return truncate_markdown(_tidy(markdown), max_length, cut_already=bounded is not fragment)
+    return truncate_markdown(_tidy(markdown), max_length, cut_already=cut_already)
 
 
 def _bounded(fragment: str, max_length: int) -> str:

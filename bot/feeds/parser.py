@@ -9,7 +9,7 @@ Measured with bench/feed_parsers.py (Python 3.11.7, fastfeedparser 0.6.5, feedpa
     feedparser corpus, 521 documents, 112 header expectations on the fields Agora uses:
         fastfeedparser alone  82/112 met, raises on 14 documents (RSS 0.9x without <channel>, ...)
         feedparser alone     112/112 met, 0 exceptions
-        parse_feed           112/112 met, 0 exceptions (89 documents on the fast path, 431 fall back)
+        parse_feed           112/112 met, 0 exceptions (83 documents on the fast path, 437 fall back)
 
 fastfeedparser is 100-130x faster: at 1,000 changed feeds a cycle that is ~0.4 s of CPU against ~45 s with
 feedparser, which would hold the event loop's GIL long enough to delay Discord heartbeats. But it misreads
@@ -19,7 +19,16 @@ with both <summary> and <description> keeps the wrong one, undeclared non-UTF-8 
 a missing id is filled with the first link (enclosures included). feedparser reads all of them and is
 lenient with ill-formed XML. So parse_feed sends a document to feedparser when a cheap byte scan finds one
 of those constructs, when fastfeedparser raises or finds no items, or when an item comes back empty; real
-news feeds rarely contain them, so they keep the fast path. Item keys do not depend on which parser ran
+news feeds rarely contain them, so they keep the fast path.
+
+What a reader sees must not depend on the path. fastfeedparser does not sanitise HTML and reports no declared
+type for titles and summaries, takes item elements from other namespaces (itunes:title, atom:id, foo:link)
+for the real ones, and makes a non-permalink guid the link of an item without one. So fast-path HTML is
+sanitised by feedparser's own sanitiser when it is rendered (lazily, like the markdown), an RSS description
+is HTML whatever it holds (feedparser's rule), declared types are read from the document's bytes (items that
+disagree go to feedparser, as do documents with look-alike item elements or a non-permalink guid where an
+item's link equals its id), and text of unknown type is HTML by feedparser's own test
+(tests/feeds/test_rendering.py compares both paths on each shape). Item keys do not depend on which parser ran
 (tests/feeds/test_parser.py checks both agree on whole feeds), so a feed that changes path between two
 fetches does not repost its items.
 
@@ -91,11 +100,14 @@ class FeedItem:
     image_url: str | None
     base_url: str = field(default="", repr=False, compare=False)
     position: int = field(default=0, repr=False, compare=False)  # 0 = listed first in the document
+    categories: tuple[str, ...] = field(default=(), compare=False)
+    # False for fast-path HTML, which is sanitised on first use the way feedparser sanitises its own.
+    sanitized: bool = field(default=True, repr=False, compare=False)
 
     @cached_property
     def summary_markdown(self) -> str:
         """The summary as Discord markdown, capped at SUMMARY_MAX_LENGTH at a word boundary."""
-        return html_to_markdown(self.summary_html, self.base_url, SUMMARY_MAX_LENGTH)
+        return html_to_markdown(self.summary_html, self.base_url, SUMMARY_MAX_LENGTH, sanitize=not self.sanitized)
 
 
 @dataclass(frozen=True)
@@ -145,17 +157,107 @@ _UNSUPPORTED_HINTS = (b"xhtml", b"octet-stream", b"base64", b"xml:base", b"itune
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=""")
 
 
-def _fast_path_unsupported(body: bytes) -> bool:
-    lowered = body.lower()
+def _fast_path_unsupported(body: bytes, lowered: bytes) -> bool:
     if any(hint in lowered for hint in _UNSUPPORTED_HINTS) and _FAST_PATH_UNSUPPORTED.search(lowered):
         return True
     if b"<summary" in lowered and b"<description" in lowered:
         return True
     # Undeclared encodings: fastfeedparser decodes as UTF-8 with replacement characters, feedparser
     # uses the HTTP charset and its own detection.
-    return not body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) and not (
+    if not body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) and not (
         _DECLARED_ENCODING.match(body) or _is_utf8(body)
+    ):
+        return True
+    return _has_lookalike_elements(lowered)
+
+
+# An element from another namespace named like an item's own field (itunes:title, atom:id, foo:link...):
+# fastfeedparser may read it as the real field, feedparser keeps them apart, so such documents go to
+# feedparser. media:description is read alike by both. Only items count: a channel's atom:link rel="self"
+# is in most RSS feeds and harmless.
+# The pattern starts at the colon, which sre finds quickly; the prefix is checked on the few matches.
+_LOOKALIKE_LOCAL_NAME = re.compile(
+    rb":(?:title|link|description|guid|id|summary|author|pubdate|published|updated)[\s/>]"
+)
+_LOOKALIKE_PREFIX = re.compile(rb"<[a-z_][\w.-]*\Z")
+# A guid that is not a permalink must never become the link; fastfeedparser makes it one when an item has none.
+_NOT_PERMALINK = re.compile(rb"""ispermalink\s*=\s*["']false["']""")
+# One pattern per element: a literal prefix lets sre skip through the document quickly.
+_TEXT_CONSTRUCTS = {name: re.compile(rb"<" + name + rb"\b([^>]*)>") for name in (b"title", b"summary")}
+_TITLE_WITH_ATTRIBUTES = re.compile(rb"<title[^>]")
+_TYPE_ATTRIBUTE = re.compile(rb"""\btype\s*=\s*["']([^"']*)["']""")
+_HTML_TYPES = frozenset({b"html", b"text/html"})
+_TEXT_TYPES = frozenset({b"text", b"text/plain"})
+
+
+@dataclass(frozen=True)
+class _DeclaredTypes:
+    """How a fast-path document declares its titles and summaries (fastfeedparser reports neither).
+
+    None means undeclared in RSS, where feedparser guesses; Atom's undeclared type is text.
+    """
+
+    atom: bool
+    channel_title_html: bool | None
+    title_html: bool | None
+    summary_html: bool | None
+
+
+def _declared_types(lowered: bytes) -> _DeclaredTypes | None:
+    """The items' one declared type per construct, or None when items disagree: only feedparser can then
+    tell which is which."""
+    atom = re.search(rb"<feed[\s>]", lowered[:8192]) is not None
+    if _TITLE_WITH_ATTRIBUTES.search(lowered) is None and b"<summary" not in lowered:
+        undeclared = False if atom else None  # the common case, without a regex over the whole document
+        return _DeclaredTypes(atom, undeclared, undeclared, undeclared)
+    found = _construct_types(lowered, _first_item(lowered), atom)
+    if found is None:
+        return None
+    channel, items = found
+    if len(items[b"title"]) > 1 or len(items[b"summary"]) > 1:
+        return None
+    return _DeclaredTypes(
+        atom=atom,
+        channel_title_html=next(iter(channel[b"title"]), None),
+        title_html=next(iter(items[b"title"]), None),
+        summary_html=next(iter(items[b"summary"]), None),
     )
+
+
+_Found = dict[bytes, set[bool | None]]
+
+
+def _construct_types(lowered: bytes, items_start: int, atom: bool) -> tuple[_Found, _Found] | None:
+    """The declared types of titles and summaries, for the channel and for the items apart."""
+    channel: _Found = {b"title": set(), b"summary": set()}
+    items: _Found = {b"title": set(), b"summary": set()}
+    for name, pattern in _TEXT_CONSTRUCTS.items():
+        for match in pattern.finditer(lowered):
+            attributes = match.group(1)
+            declared = _TYPE_ATTRIBUTE.search(attributes) if attributes else None
+            if declared is not None and declared.group(1) not in _HTML_TYPES | _TEXT_TYPES:
+                return None
+            kind = (False if atom else None) if declared is None else declared.group(1) in _HTML_TYPES
+            (channel if match.start() < items_start else items)[name].add(kind)
+    return channel, items
+
+
+def _has_non_permalink_guid(lowered: bytes) -> bool:
+    return b"permalink" in lowered and _NOT_PERMALINK.search(lowered) is not None
+
+
+def _first_item(lowered: bytes) -> int:
+    starts = [lowered.find(tag) for tag in (b"<item", b"<entry")]
+    return min((start for start in starts if start >= 0), default=len(lowered))
+
+
+def _has_lookalike_elements(lowered: bytes) -> bool:
+    start = _first_item(lowered)
+    for match in _LOOKALIKE_LOCAL_NAME.finditer(lowered, start):
+        element = _LOOKALIKE_PREFIX.search(lowered, max(start, match.start() - 64), match.start())
+        if element is not None and not lowered.startswith(b"media:description", element.start() + 1):
+            return True
+    return False
 
 
 def _is_utf8(body: bytes) -> bool:
@@ -168,7 +270,9 @@ def _is_utf8(body: bytes) -> bool:
 
 def parse_with_fastfeedparser(body: bytes, base_url: str) -> ParsedFeed | None:
     """Parse with fastfeedparser, or None when the document needs feedparser's stricter reading."""
-    if _fast_path_unsupported(body):
+    lowered = body.lower()
+    declared = _declared_types(lowered)
+    if declared is None or _fast_path_unsupported(body, lowered):
         return None
     try:
         result = fastfeedparser.parse(body)
@@ -178,13 +282,16 @@ def parse_with_fastfeedparser(body: bytes, base_url: str) -> ParsedFeed | None:
     entries = result.get("entries") or []
     if not entries or not all(_fast_entry_has_content(entry) for entry in entries):
         return None
+    if _has_non_permalink_guid(lowered) and any(entry.get("link") and entry.get("link") == entry.get("id")
+                                                for entry in entries):  # fmt: skip
+        return None  # is that link the item's own, or its non-permalink guid? Only feedparser knows.
     channel = result.get("feed") or {}
-    items = [_item_from_fast_entry(entry, base_url, position) for position, entry in enumerate(entries)]
+    items = [_item_from_fast_entry(entry, base_url, position, declared) for position, entry in enumerate(entries)]
     if b"media:description" in body and not all(item.summary_html for item in items):
         # fastfeedparser keeps a media:description only beside a media:content; feedparser always does.
         return None
     return ParsedFeed(
-        title=_text_of_unknown_type(channel.get("title") or ""),
+        title=_typed_title(channel.get("title") or "", declared.channel_title_html),
         link=_absolute_link(channel.get("link"), base_url),
         items=_oldest_first(items),
         parsed_by="fastfeedparser",
@@ -196,8 +303,10 @@ def _fast_entry_has_content(entry: Mapping[str, Any]) -> bool:
     return bool(content.get("value")) or any(entry.get(name) for name in ("title", "link", "id", "description"))
 
 
-def _item_from_fast_entry(entry: Mapping[str, Any], base_url: str, position: int) -> FeedItem:
-    summary_html = _fast_summary_html(entry)
+def _item_from_fast_entry(
+    entry: Mapping[str, Any], base_url: str, position: int, declared: _DeclaredTypes
+) -> FeedItem:
+    summary_html = _fast_summary_html(entry, declared)
     guid, link = entry.get("id"), _alternate_link(entry)
     if guid and guid == entry.get("link") and link != guid:
         # fastfeedparser fills a missing id with whatever link it found first, enclosures included.
@@ -207,24 +316,36 @@ def _item_from_fast_entry(entry: Mapping[str, Any], base_url: str, position: int
     return _build_item(
         guid=guid,
         link=_absolute_link(link, base_url),
-        title=_text_of_unknown_type(entry.get("title") or ""),
+        title=_typed_title(entry.get("title") or "", declared.title_html),
         summary_html=summary_html,
         author=entry.get("author"),
         published=_iso_datetime(entry.get("published")) or _iso_datetime(entry.get("updated")),
         image_url=_first_image(_fast_image_candidates(entry), summary_html, entry, base_url),
         base_url=base_url,
         position=position,
+        categories=_categories(entry.get("tags")),
+        sanitized=False,
     )
 
 
-def _fast_summary_html(entry: Mapping[str, Any]) -> str:
+def _typed_title(text: str, is_html: bool | None) -> str:
+    """A title read as feedparser reads it: by its declared type, else (RSS) by feedparser's guess."""
+    if is_html is None:
+        return _text_of_unknown_type(text)
+    return html_to_text(text) if is_html else collapse_spaces(text)
+
+
+def _fast_summary_html(entry: Mapping[str, Any], declared: _DeclaredTypes) -> str:
     """The item's own summary as HTML, falling back to its content.
 
     fastfeedparser fills 'description' from the content when an item has none; that text is stripped
-    of links and cut at 512 characters, so the content itself is the better source then.
+    of links and cut at 512 characters, so the content itself is the better source then. An RSS
+    description is HTML whatever it holds (feedparser's rule: a description that is only a <blockquote>,
+    <table> or <iframe> is markup, not text); an Atom summary is what it declares, text by default.
     """
     description = entry.get("description") or ""
-    if not description and entry.get("media_content"):
+    from_media = not description and bool(entry.get("media_content"))
+    if from_media:
         description = entry["media_content"][0].get("description") or ""
     content = (entry.get("content") or [{}])[0]
     content_value = content.get("value") or ""
@@ -232,13 +353,21 @@ def _fast_summary_html(entry: Mapping[str, Any]) -> str:
         if content.get("type") in ("text", "text/plain"):
             return plain_text_to_html(content_value)
         return content_value
-    return description if looks_like_html(description) else plain_text_to_html(description)
+    if declared.atom:
+        is_html = bool(declared.summary_html)
+    else:
+        is_html = not from_media or looks_like_html(description)
+    return description if is_html else plain_text_to_html(description)
 
 
 def _is_synthesized(description: str, content_html: str) -> bool:
+    """Whether fastfeedparser made the description up from the content: its tags replaced by spaces
+    (the text of scripts and styles included), entities decoded, whitespace collapsed."""
     if "<" in description or len(description) > 512:
         return False
-    return html_to_text(content_html[:4096]).startswith(description[:200])
+    head = description[:200]
+    stripped = collapse_spaces(html.unescape(_TAGS.sub(" ", content_html[:2048])))
+    return stripped.startswith(head) or html_to_text(content_html[:4096]).startswith(head)
 
 
 def _fast_image_candidates(entry: Mapping[str, Any]) -> Iterable[str | None]:
@@ -290,6 +419,7 @@ def _item_from_feedparser_entry(entry: Mapping[str, Any], base_url: str, positio
         image_url=_first_image(_feedparser_image_candidates(entry), summary_html, entry, base_url),
         base_url=base_url,
         position=position,
+        categories=_categories(entry.get("tags")),
     )
 
 
@@ -402,6 +532,7 @@ def _item_from_json(entry: Mapping[str, Any], base_url: str, position: int) -> F
         image_url=_first_image(_json_image_candidates(entry), summary_html, entry, base_url),
         base_url=base_url,
         position=position,
+        categories=_categories(entry.get("tags")),
     )
 
 
@@ -445,6 +576,8 @@ def _build_item(
     image_url: str | None,
     base_url: str,
     position: int,
+    categories: tuple[str, ...] = (),
+    sanitized: bool = True,
 ) -> FeedItem:
     guid_text = guid.strip() if isinstance(guid, str) and guid.strip() else None
     return FeedItem(
@@ -458,7 +591,20 @@ def _build_item(
         image_url=image_url,
         base_url=base_url,
         position=position,
+        categories=categories,
+        sanitized=sanitized,
     )
+
+
+MAX_CATEGORIES = 20
+
+
+def _categories(tags: object) -> tuple[str, ...]:
+    """Category names: feedparser and fastfeedparser give {'term': ...} dicts, JSON Feed plain strings."""
+    if not isinstance(tags, list):
+        return ()
+    names = (tag.get("term") if isinstance(tag, Mapping) else tag for tag in tags[:MAX_CATEGORIES])
+    return tuple(collapse_spaces(name) for name in names if isinstance(name, str) and name.strip())
 
 
 def item_key(guid: str | None, link: str | None, title: str, summary_html: str) -> str:
@@ -477,10 +623,14 @@ def item_key(guid: str | None, link: str | None, title: str, summary_html: str) 
 
 
 _TAGS = re.compile(r"<[^>]*>")
+# What feedparser's sanitiser removes with its content; the fast path's HTML still has it.
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style|applet)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def _summary_fingerprint(summary_html: str) -> str:
     # Cheap and parser-independent: both parsers must derive the same key for the same item.
+    if "<" in summary_html:
+        summary_html = _SCRIPT_OR_STYLE.sub(" ", summary_html)
     return collapse_spaces(html.unescape(_TAGS.sub(" ", summary_html))).casefold()
 
 

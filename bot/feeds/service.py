@@ -29,12 +29,29 @@ from bot.errors import AgoraError
 from bot.feeds.articles import article_from_item
 from bot.feeds.fetcher import FeedFetcher, FeedFetchError, FetchResult
 from bot.feeds.parser import FeedItem, FeedParseError, ParsedFeed, parse_feed
+from bot.feeds.selection import (
+    REASON_LABELS,
+    ItemRules,
+    Skip,
+    SkipReason,
+    keyed_items,
+    select,
+)
 from bot.feeds.urls import InvalidFeedUrl, check_url_syntax, validate_feed_url
 from bot.polls.options import PollOption, article_poll_spec
 from bot.publishing import CannotPost
 from bot.storage.articles import AlreadyPosted, IntentHook
 from bot.storage.database import Database
-from bot.storage.feeds import Feed, FeedCheck, FeedStore, NewSubscription, Subscription
+from bot.storage.feeds import (
+    Feed,
+    FeedCheck,
+    FeedStore,
+    NewSubscription,
+    SettingsChange,
+    SkipRecord,
+    SkipSummary,
+    Subscription,
+)
 from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -48,6 +65,11 @@ MAX_BACKOFF = timedelta(hours=24)
 # re-lists its archive or a subscription resumes after months. Undated items are never forgotten (they
 # cannot be refused by date); an item re-dated by its publisher into the horizon counts as re-issued news.
 SEEN_RETENTION = timedelta(days=90)
+# How long skip records are kept (/feed list shows the last day's).
+SKIP_RETENTION = timedelta(days=7)
+SKIP_WINDOW = timedelta(days=1)
+# How many of a feed's next items /feed preview shows as they would look.
+PREVIEW_ITEMS = 3
 # Cycles in a row Discord may refuse one item (HTTP 400-class: the item, not the channel) before it is skipped.
 MAX_ITEM_ATTEMPTS = 3
 
@@ -74,6 +96,20 @@ class Subscribed:
     item_count: int
     posted: int
     not_posted: str | None  # why the backfill could not be posted yet
+    skipped: list[Skip] = field(default_factory=list)  # of the newest `backfill` items, those not posted
+    max_age_days: int = 90
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What /feed preview shows: the feed, the items a new subscription would post next, and the skipped."""
+
+    title: str
+    item_count: int
+    next_items: list[Article]
+    skipped: list[Skip]
+    source: str
+    rules: ItemRules
 
 
 @dataclass
@@ -85,6 +121,8 @@ class CycleReport:
     paused_feeds: int = 0
     waiting: int = 0  # subscriptions with items not delivered, tried again next cycle
     errors: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # skip reason → items
+    skip_notes: list[str] = field(default_factory=list)  # the first few skips, named
 
     def add(self, other: CycleReport) -> None:
         self.feeds += other.feeds
@@ -94,6 +132,26 @@ class CycleReport:
         self.paused_feeds += other.paused_feeds
         self.waiting += other.waiting
         self.errors += other.errors
+        for reason, count in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+        self.skip_notes += other.skip_notes[: max(0, MAX_SKIP_NOTES - len(self.skip_notes))]
+
+    def note_skips(self, feed_name: str, skips: list[Skip]) -> None:
+        for skip in skips:
+            self.skipped[skip.reason] = self.skipped.get(skip.reason, 0) + 1
+            if len(self.skip_notes) < MAX_SKIP_NOTES:
+                title = skip.title if len(skip.title) <= 80 else skip.title[:79] + "…"
+                self.skip_notes.append(f"{feed_name}: “{title}” {REASON_LABELS[skip.reason]} ({skip.detail})")
+
+
+MAX_SKIP_NOTES = 5
+
+
+def rules_of(subscription: Subscription) -> ItemRules:
+    return ItemRules(
+        max_age_days=subscription.max_age_days, include=subscription.include_words,
+        exclude=subscription.exclude_words, identity=subscription.identity,
+    )  # fmt: skip
 
 
 class FeedService:
@@ -123,6 +181,7 @@ class FeedService:
         self._cycle_lock = asyncio.Lock()
         self._blocked: dict[int, str] = {}  # subscription id → why it cannot post, to log once per change
         self._pruned: dict[int, datetime] = {}  # subscription id → when its old seen items were last pruned
+        self._skips_pruned_at: datetime | None = None
         self._in_flight = asyncio.Semaphore(in_flight)
 
     async def close(self) -> None:
@@ -151,8 +210,11 @@ class FeedService:
             raise FeedError(error.message) from error
         fetched, parsed = await self._fetch_and_parse(url)
         url = fetched.moved_to or url  # follow a permanent redirect from the start
-        newest = parsed.items[max(len(parsed.items) - backfill, 0) :] if backfill else []
-        newest_keys = {item.key for item in newest}
+        # The newest `backfill` items are posted unless the age limit skips them, as the cycle would.
+        rules = ItemRules()
+        keyed = keyed_items(parsed.items, rules.identity)
+        chosen = select(keyed[max(len(keyed) - backfill, 0) :] if backfill else [], rules, self._clock())
+        newest_keys = {key for key, _ in chosen.post}
         subscription = await self._store.subscribe(
             NewSubscription(
                 url=url, title=parsed.title or None, etag=fetched.etag, last_modified=fetched.last_modified,
@@ -160,11 +222,53 @@ class FeedService:
                 created_by=created_by, open_thread=open_thread, open_poll=open_poll,
                 poll_question_template=poll_question, poll_options=_options_json(poll_options),
             ),
-            seen=[(item.key, item.published) for item in parsed.items if item.key not in newest_keys],
+            seen=[(key, item.published) for key, item in keyed if key not in newest_keys],
         )  # fmt: skip
-        posted, not_posted = await self._deliver(subscription, newest, _source(subscription.feed_title, url))
+        skips = [skip for _, _, skip in chosen.skipped]
+        await self._store.record_skips(subscription.id, [_record(skip) for skip in skips], self._clock())
+        source = _source(subscription.feed_title, url)
+        posted, not_posted, _ = await self._deliver(subscription, chosen.post, source)
         log.info("Channel %s subscribed to feed %s (%d items)", channel.id, subscription.feed_id, len(parsed.items))
-        return Subscribed(subscription, parsed.title or url, len(parsed.items), posted, not_posted)
+        return Subscribed(subscription, parsed.title or url, len(parsed.items), posted, not_posted, skips,
+                          rules.max_age_days)  # fmt: skip
+
+    # --- /feed preview and /feed edit ---------------------------------------------------------------
+
+    async def preview(self, url: str) -> Preview:
+        """What a new subscription to `url` would post, without subscribing or posting anything."""
+        try:
+            url = await validate_feed_url(url, allow_private=self.allow_private)
+        except InvalidFeedUrl as error:
+            raise FeedError(error.message) from error
+        fetched, parsed = await self._fetch_and_parse(url)
+        rules = ItemRules()
+        chosen = select(keyed_items(parsed.items, rules.identity), rules, self._clock())
+        source = _source(parsed.title, fetched.moved_to or url)
+        upcoming = list(reversed(chosen.post[-PREVIEW_ITEMS:]))  # newest first, as a reader scrolls up to them
+        articles = await asyncio.to_thread(_articles_for, upcoming, fetched.final_url, source)
+        return Preview(
+            title=parsed.title or source, item_count=len(parsed.items), next_items=articles,
+            skipped=[skip for _, _, skip in chosen.skipped], source=source, rules=rules,
+        )  # fmt: skip
+
+    async def edit(
+        self, guild_id: int, subscription_id: int, change: SettingsChange
+    ) -> tuple[Subscription, str | None]:
+        """Change a subscription's settings. A new identity re-reads the feed first: every item it lists now
+        counts as seen under that identity, so switching never reposts the feed."""
+        subscription = await self.subscription(guild_id, subscription_id)
+        note = None
+        if change.identity is not None and change.identity != subscription.identity:
+            _, parsed = await self._fetch_and_parse(subscription.feed_url)
+            keyed = keyed_items(parsed.items, change.identity)
+            await self._store.mark_seen(subscription.id, [(key, item.published) for key, item in keyed])
+            note = f"The {len(parsed.items)} items the feed lists now count as seen by {change.identity}."
+        await self._store.update_settings(subscription.id, guild_id, change)
+        return await self.subscription(guild_id, subscription_id), note
+
+    async def skip_summaries(self, guild_id: int) -> dict[int, list[SkipSummary]]:
+        """Per subscription: what it skipped in the last day, by reason (/feed list)."""
+        return await self._store.skip_summaries(guild_id, self._clock() - SKIP_WINDOW)
 
     async def _fetch_and_parse(self, url: str) -> tuple[FetchResult, ParsedFeed]:
         try:
@@ -230,6 +334,7 @@ class FeedService:
                 report.add(outcome[0])
                 checks.append(outcome[1])
         await self._store.record_checks(checks)
+        await self._prune_skips(self._clock())
         return report
 
     async def _check_feed(self, feed: Feed) -> tuple[CycleReport, FeedCheck]:
@@ -266,25 +371,26 @@ class FeedService:
         return report, check
 
     async def _distribute(self, feed: Feed, parsed: ParsedFeed, checked_at: datetime) -> CycleReport:
-        """Give each active subscription its unseen items."""
+        """Give each active subscription its unseen items; every item it does not post is recorded with why."""
         report = CycleReport(feeds=1)
-        keys = [item.key for item in parsed.items]
         source = _source(parsed.title or feed.title, feed.url)
-        horizon = checked_at - SEEN_RETENTION
+        keyed_by_identity: dict[str, list[tuple[str, FeedItem]]] = {}
         for subscription in await self._store.active_subscriptions(feed.id):
+            if subscription.identity not in keyed_by_identity:
+                keyed_by_identity[subscription.identity] = keyed_items(parsed.items, subscription.identity)
+            keyed = keyed_by_identity[subscription.identity]
+            keys = [key for key, _ in keyed]
             unseen = await self._store.unseen_keys(subscription.id, keys)
             if not unseen:
                 continue
-            fresh = [item for item in parsed.items if item.key in unseen]
-            # Dated before the horizon: seen long ago and forgotten, or old news; never posted (SEEN_RETENTION).
-            stale = [item for item in fresh if item.published is not None and item.published < horizon]
-            if stale:
-                await self._store.mark_seen(subscription.id, [(item.key, item.published) for item in stale])
-                log.info("Subscription %s: %d items dated before %s are not posted", subscription.id,
-                         len(stale), horizon.date())  # fmt: skip
-                stale_keys = {item.key for item in stale}
-                fresh = [item for item in fresh if item.key not in stale_keys]
-            posted, reason = await self._deliver(subscription, fresh, source)
+            chosen = select([(key, item) for key, item in keyed if key in unseen], rules_of(subscription), checked_at)
+            if chosen.skipped:
+                # Skipped items count as seen, so each is reported once, not every cycle.
+                await self._store.mark_seen(subscription.id, [(key, item.published) for key, item, _ in chosen.skipped])
+            posted, reason, refused = await self._deliver(subscription, chosen.post, source)
+            skips = [skip for _, _, skip in chosen.skipped] + refused
+            await self._store.record_skips(subscription.id, [_record(skip) for skip in skips], checked_at)
+            report.note_skips(source, skips)
             report.posted += posted
             if reason:
                 report.waiting += 1
@@ -292,75 +398,91 @@ class FeedService:
             await self._forget_old_seen(subscription, keys, checked_at)
         return report
 
+    async def _prune_skips(self, now: datetime) -> None:
+        """At most daily: skip records older than SKIP_RETENTION go (the table stays bounded)."""
+        if self._skips_pruned_at is not None and now - self._skips_pruned_at < timedelta(days=1):
+            return
+        self._skips_pruned_at = now
+        await self._store.prune_skips(now - SKIP_RETENTION)
+
     async def _forget_old_seen(self, subscription: Subscription, keys: list[str], now: datetime) -> None:
         """At most daily per subscription, and only after new items (only then can old ones have dropped off)."""
         last = self._pruned.get(subscription.id)
         if last is not None and now - last < timedelta(days=1):
             return
         self._pruned[subscription.id] = now
-        await self._store.forget_old_seen(subscription.id, keys, now - SEEN_RETENTION)
+        if not subscription.max_age_days:
+            return  # no age limit: a forgotten item that came back would be posted again, so none is forgotten
+        retention = max(SEEN_RETENTION, timedelta(days=subscription.max_age_days))
+        await self._store.forget_old_seen(subscription.id, keys, now - retention)
 
     async def _deliver(
-        self, subscription: Subscription, items: list[FeedItem], source: str
-    ) -> tuple[int, str | None]:
+        self, subscription: Subscription, items: list[tuple[str, FeedItem]], source: str
+    ) -> tuple[int, str | None, list[Skip]]:
         """Post items oldest first; stop at the first refusal (it is almost always the channel, not the item),
-        except that an item Discord refuses for itself MAX_ITEM_ATTEMPTS times is skipped."""
+        except that an item Discord refuses for itself MAX_ITEM_ATTEMPTS times is skipped. Returns how many
+        were posted, why the rest wait (if they do), and the items skipped while posting."""
         if not items:
-            return 0, None
+            return 0, None, []
         channel = self._get_channel(subscription.channel_id)
         if channel is None:
-            return 0, self._blocked_by(subscription, "the channel no longer exists or I cannot see it")
+            return 0, self._blocked_by(subscription, "the channel no longer exists or I cannot see it"), []
         try:
             self._publisher.check_can_post(channel, open_thread=subscription.open_thread,
                                            open_poll=subscription.open_poll)  # fmt: skip
         except CannotPost as refusal:
-            return 0, self._blocked_by(subscription, str(refusal))
-        unique = _unique(items)
-        articles = await asyncio.to_thread(_articles_for, unique, subscription.feed_url, source)
+            return 0, self._blocked_by(subscription, str(refusal)), []
+        articles = await asyncio.to_thread(_articles_for, items, subscription.feed_url, source)
         posted = 0
+        skipped: list[Skip] = []
         refusal_pending = subscription.refused_item_key is not None
-        for item, (key, article) in zip(unique, articles, strict=True):
+        for (key, item), article in zip(items, articles, strict=True):
             try:
-                if await self._post(subscription, item, article, channel, source):
+                if await self._post(subscription, key, item, article, channel, source):
                     posted += 1
                     if refusal_pending:
                         await self._store.clear_refusal(subscription.id)
                         refusal_pending = False
+                else:
+                    skipped.append(Skip(SkipReason.ALREADY_SEEN, "already posted in this channel", article.title))
             except CannotPost as refusal:
                 if _refused_for_this_item(refusal):
                     attempts = await self._store.record_refusal(subscription.id, key, str(refusal))
                     refusal_pending = True
                     if attempts >= MAX_ITEM_ATTEMPTS:
                         # Stays seen (the delivery intent marked it): later items must not wait behind it.
-                        await self._skip(subscription, article, attempts, refusal)
+                        skipped.append(await self._skip(subscription, article, attempts, refusal))
                         refusal_pending = False
                         continue
                 # Not seen after all: the next cycle tries again (a post that did go out is then refused
                 # as already posted, and finished on restart by the publisher).
                 await self._store.forget_seen(subscription.id, key)
-                return posted, self._blocked_by(subscription, str(refusal))
+                return posted, self._blocked_by(subscription, str(refusal)), skipped
         self._unblocked(subscription)
-        return posted, None
+        return posted, None, skipped
 
-    async def _skip(self, subscription: Subscription, article: Article, attempts: int, refusal: CannotPost) -> None:
+    async def _skip(self, subscription: Subscription, article: Article, attempts: int, refusal: CannotPost) -> Skip:
         title = article.title if len(article.title) <= 80 else article.title[:79] + "…"
         error = f"skipped “{title}”: Discord refused it {attempts} times ({refusal})"
         await self._store.skip_refused(subscription.id, error)
         log.warning("Subscription %s (channel %s) %s", subscription.id, subscription.channel_id, error)
+        reason = SkipReason.TOO_LARGE if _refused_for_size(refusal) else SkipReason.REFUSED
+        return Skip(reason, f"Discord refused it {attempts} times: {refusal}", article.title)
 
     async def _post(
-        self, subscription: Subscription, item: FeedItem, article: Article, channel: Any, source: str
+        self, subscription: Subscription, key: str, item: FeedItem, article: Article, channel: Any, source: str
     ) -> bool:
+        """Publish one item; False when this channel already has that article (the item stays seen)."""
         spec = article_poll_spec(subscription.poll_question_template, subscription.poll_options)
         try:
             await self._publisher.publish(
                 article, channel, source=source, open_thread=subscription.open_thread,
                 open_poll=subscription.open_poll, poll_spec=spec,
-                with_intent=FeedStore.seen_with_intent(subscription.id, (item.key, item.published)),
+                with_intent=FeedStore.seen_with_intent(subscription.id, (key, item.published)),
             )  # fmt: skip
         except AlreadyPosted:
             # Posted before a restart, or the same story from another feed in this channel.
-            await self._store.mark_seen(subscription.id, [(item.key, item.published)])
+            await self._store.mark_seen(subscription.id, [(key, item.published)])
             return False
         return True
 
@@ -453,9 +575,25 @@ def build_feed_service(
     )  # fmt: skip
 
 
-def _articles_for(items: list[FeedItem], feed_url: str, source: str) -> list[tuple[str, Article]]:
-    """Articles for the items (markdown conversion is CPU work: this runs in a thread)."""
-    return [(item.key, article_from_item(item, feed_url, source)) for item in items]
+def _articles_for(items: list[tuple[str, FeedItem]], feed_url: str, source: str) -> list[Article]:
+    """Articles for the keyed items (markdown conversion is CPU work: this runs in a thread)."""
+    return [article_from_item(item, feed_url, source, key=key) for key, item in items]
+
+
+def _record(skip: Skip) -> SkipRecord:
+    return SkipRecord(reason=skip.reason.value, detail=skip.detail, title=skip.title or None)
+
+
+# Discord's codes for a request too large (HTTP 413, 40005) or a form field over its length (50035).
+_SIZE_CODES = frozenset({40005, 50035})
+
+
+def _refused_for_size(refusal: CannotPost) -> bool:
+    cause = refusal.__cause__
+    if not isinstance(cause, discord.HTTPException):
+        return False
+    return cause.status == 413 or (cause.code in _SIZE_CODES and "length" in str(cause.text).lower()) \
+        or cause.code == 40005  # fmt: skip
 
 
 _NOT_THE_ITEMS_FAULT = frozenset({401, 403, 404, 429})
@@ -469,12 +607,6 @@ def _refused_for_this_item(refusal: CannotPost) -> bool:
     if not isinstance(cause, discord.HTTPException):
         return False
     return 400 <= cause.status < 500 and cause.status not in _NOT_THE_ITEMS_FAULT
-
-
-def _unique(items: list[FeedItem]) -> list[FeedItem]:
-    """One item per key (a feed may list an item twice), keeping order."""
-    seen: set[str] = set()
-    return [item for item in items if not (item.key in seen or seen.add(item.key))]
 
 
 def _options_json(options: Sequence[PollOption] | None) -> str | None:

@@ -75,6 +75,10 @@ class Subscription:
     refused_attempts: int = 0
     last_error: str | None = None  # the last delivery refusal or skipped item, for /feed list
     last_error_at: datetime | None = None
+    max_age_days: int = 90  # items dated before this many days ago are skipped; 0 turns the check off
+    include_words: tuple[str, ...] = ()
+    exclude_words: tuple[str, ...] = ()
+    identity: str = "auto"
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Subscription:
@@ -86,7 +90,64 @@ class Subscription:
             created_by=row["created_by"], created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
             refused_item_key=row["refused_item_key"], refused_attempts=row["refused_attempts"],
             last_error=row["last_error"], last_error_at=from_db(row["last_error_at"]),
+            max_age_days=row["max_age_days"], include_words=_words(row["include_words"]),
+            exclude_words=_words(row["exclude_words"]), identity=row["identity"],
         )  # fmt: skip
+
+
+def _words(column: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(column)) if column else ()
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    """What /feed edit changes; None leaves a setting as it is (clearing a list is an empty tuple)."""
+
+    max_age_days: int | None = None
+    include_words: tuple[str, ...] | None = None
+    exclude_words: tuple[str, ...] | None = None
+    identity: str | None = None
+    open_thread: bool | None = None
+    open_poll: bool | None = None
+    poll_question_template: str | None = None  # "" clears it
+    poll_options: str | None = None  # "" clears it
+
+    def columns(self) -> dict[str, object]:
+        values: dict[str, object] = {}
+        for name in ("max_age_days", "identity", "open_thread", "open_poll"):
+            if (value := getattr(self, name)) is not None:
+                values[name] = int(value) if isinstance(value, bool) else value
+        for name in ("include_words", "exclude_words"):
+            if (words := getattr(self, name)) is not None:
+                values[name] = json.dumps(list(words), ensure_ascii=False) if words else None
+        for name in ("poll_question_template", "poll_options"):
+            if (text := getattr(self, name)) is not None:
+                values[name] = text or None
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class SkipRecord:
+    """Items one subscription skipped in a cycle for one reason (count > 1 only for a cycle's overflow)."""
+
+    reason: str
+    detail: str
+    title: str | None
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SkipSummary:
+    """A subscription's skips of one reason since some moment: how many, and the latest one's detail."""
+
+    reason: str
+    count: int
+    latest_detail: str
+    latest_title: str | None
+
+
+# A cycle stores at most this many skipped items one by one per subscription; the rest as one row per reason.
+MAX_SKIP_ROWS_PER_CYCLE = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +433,68 @@ class FeedStore:
                 " AND item_key NOT IN (SELECT value FROM json_each(?))",
                 (subscription_id, to_db(before), json.dumps(present_keys)),
             )
+            return cursor.rowcount
+
+    # --- settings -----------------------------------------------------------------------------------
+
+    async def update_settings(self, subscription_id: int, guild_id: int, change: SettingsChange) -> bool:
+        """Apply /feed edit's changes to a subscription of this guild."""
+        columns = change.columns()
+        if not columns:
+            return await self.subscription(subscription_id, guild_id) is not None
+        assignments = ", ".join(f"{name} = ?" for name in columns)  # names from SettingsChange, never input
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                f"UPDATE subscriptions SET {assignments} WHERE id = ? AND guild_id = ?",  # noqa: S608
+                (*columns.values(), subscription_id, guild_id),
+            )
+            return cursor.rowcount > 0
+
+    # --- skipped items --------------------------------------------------------------------------------
+
+    async def record_skips(self, subscription_id: int, skips: list[SkipRecord], at: datetime) -> None:
+        """Store why items were skipped: the first MAX_SKIP_ROWS_PER_CYCLE one by one, the rest counted per
+        reason, so a feed re-listing its archive writes a few rows, not thousands."""
+        if not skips:
+            return
+        rows = [(subscription_id, s.reason, s.detail[:300], (s.title or "")[:200] or None, s.count, to_db(at))
+                for s in skips[:MAX_SKIP_ROWS_PER_CYCLE]]  # fmt: skip
+        overflow: dict[str, list[SkipRecord]] = {}
+        for skip in skips[MAX_SKIP_ROWS_PER_CYCLE:]:
+            overflow.setdefault(skip.reason, []).append(skip)
+        for reason, group in overflow.items():
+            count = sum(skip.count for skip in group)
+            rows.append((subscription_id, reason, group[-1].detail[:300], f"and {count} more", count, to_db(at)))
+        async with self._db.transaction() as connection:
+            await connection.executemany(
+                "INSERT INTO feed_item_skips (subscription_id, reason, detail, item_title, item_count, skipped_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    async def skip_summaries(self, guild_id: int, since: datetime) -> dict[int, list[SkipSummary]]:
+        """Per subscription of this guild: its skips since `since`, by reason, most frequent first."""
+        rows = await self._db.fetch_all(
+            "SELECT k.subscription_id, k.reason, SUM(k.item_count) AS total,"
+            " (SELECT detail FROM feed_item_skips l WHERE l.subscription_id = k.subscription_id"
+            "  AND l.reason = k.reason ORDER BY l.skipped_at DESC, l.id DESC LIMIT 1) AS latest_detail,"
+            " (SELECT item_title FROM feed_item_skips l WHERE l.subscription_id = k.subscription_id"
+            "  AND l.reason = k.reason ORDER BY l.skipped_at DESC, l.id DESC LIMIT 1) AS latest_title"
+            " FROM feed_item_skips k JOIN subscriptions s ON s.id = k.subscription_id"
+            " WHERE s.guild_id = ? AND k.skipped_at >= ? GROUP BY k.subscription_id, k.reason"
+            " ORDER BY k.subscription_id, total DESC",
+            (guild_id, to_db(since)),
+        )
+        summaries: dict[int, list[SkipSummary]] = {}
+        for row in rows:
+            summaries.setdefault(row["subscription_id"], []).append(
+                SkipSummary(row["reason"], row["total"], row["latest_detail"], row["latest_title"])
+            )
+        return summaries
+
+    async def prune_skips(self, before: datetime) -> int:
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute("DELETE FROM feed_item_skips WHERE skipped_at < ?", (to_db(before),))
             return cursor.rowcount
 
     # --- items Discord refuses ----------------------------------------------------------------------

@@ -210,7 +210,7 @@ async def test_every_feed_command_is_for_moderators_only(cog) -> None:
         assert await check(moderator(bot, guild))
         with pytest.raises(NotModerator):
             await check(FakeInteraction(bot, guild, moderator=False))
-    assert names == {"add", "list", "remove", "pause", "resume", "check"}
+    assert names == {"add", "list", "remove", "pause", "resume", "check", "edit", "preview"}
     assert commands.__cog_group_name__ == "feed"
 
 

@@ -4,21 +4,47 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from xml.sax.saxutils import escape
 
 from aiohttp import web
+
+
+@dataclass(frozen=True)
+class LocalItem:
+    title: str
+    link: str
+    published: datetime | None = None
+    categories: tuple[str, ...] = ()
+    description: str | None = None  # HTML; default: "<title>: the full story."
+
+    def xml(self) -> str:
+        date = f"<pubDate>{format_datetime(self.published)}</pubDate>" if self.published else ""
+        categories = "".join(f"<category>{escape(name)}</category>" for name in self.categories)
+        description = self.description if self.description is not None else f"{self.title}: the full story."
+        return (
+            f"<item><title>{escape(self.title)}</title><link>{self.link}</link><guid>{self.link}</guid>{date}"
+            f"{categories}<description>{escape(description)}</description></item>"
+        )
 
 
 class LocalFeed:
     def __init__(self, title: str) -> None:
         self.title = title
-        self.items: list[tuple[str, str]] = []
+        self.items: list[LocalItem] = []
         self.status = 200
         self.requests = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
 
-    def add(self, title: str) -> None:
-        self.items.append((title, f"https://news.example/{len(self.items) + 1}"))
+    def add(
+        self, title: str, *, published: datetime | None = None, categories: tuple[str, ...] = (),
+        description: str | None = None,
+    ) -> None:
+        link = f"https://news.example/{len(self.items) + 1}"
+        self.items.append(LocalItem(title, link, published, categories, description))
 
     async def start(self) -> None:
         app = web.Application()
@@ -36,11 +62,7 @@ class LocalFeed:
         self.requests += 1
         if self.status != 200:
             return web.Response(status=self.status, text="the feed server is down")
-        items = "".join(
-            f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
-            f"<description>{title}: the full story.</description></item>"
-            for title, link in reversed(self.items)  # feeds list the newest first
-        )
+        items = "".join(item.xml() for item in reversed(self.items))  # feeds list the newest first
         body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>{self.title}</title>{items}</channel></rss>'
         return web.Response(body=body.encode(), content_type="application/rss+xml")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -109,3 +110,104 @@ async def test_feed_into_a_forum_makes_one_post_per_article(
     starter = emulator.messages_in(second)[0]
     assert "Second forum story" in str(starter.embeds)
     assert not emulator.messages_in(seed.forum)  # forum posts are threads, nothing else lands in the forum
+
+
+# --- every item accounted for: age limit, /feed edit, /feed list and /feed check, /feed preview ----------
+
+
+async def subscription_choice(emu: Emulator, typed: str) -> str:
+    """The value autocomplete offers for /feed edit's subscription, as a moderator picks it."""
+    member, channel = moderator(emu)
+    completing = await emu.invoke_autocomplete(
+        member, "feed edit", channel=channel, focused="subscription", options={"subscription": typed}
+    )
+    [choice] = await completing.choices()
+    return str(choice["value"])
+
+
+@pytest.mark.bot_env(**FEED_ENV)
+async def test_skipped_items_are_explained_and_feed_edit_changes_what_is_posted(
+    emulator: Emulator, agora: BotProcess, flaky_feed: LocalFeed
+) -> None:
+    seed = emulator.community
+    assert seed is not None
+    now = datetime.now(UTC)
+    flaky_feed.add("Archive story", published=now - timedelta(days=200))
+    added = await feed_command(emulator, "add", channel=seed.news, url=flaky_feed.url)
+    assert "Not posted: the newest article, “Archive story”: too old" in added.content
+    assert "90 days" in added.content and "/feed edit" in added.content
+
+    chosen = await subscription_choice(emulator, "Flaky")
+    edited = await feed_command(emulator, "edit", subscription=chosen, exclude_words="sport, weather",
+                                max_age_days=30)  # fmt: skip
+    assert "Updated" in edited.content and "exclude words: sport, weather" in edited.content
+    assert "age limit: 30 days" in edited.content
+
+    flaky_feed.add("Sport results", published=now)
+    flaky_feed.add("Last month's budget", published=now - timedelta(days=40))
+    flaky_feed.add("Council news", published=now, categories=("Politics",))
+    checked = await feed_command(emulator, "check")
+    assert "1 new article posted" in checked.content
+    assert re.search(r"Skipped 2 \(not posted\): 1 (too old|filtered), 1 (too old|filtered)\.", checked.content)
+    assert "“Sport results” filtered (excluded word “sport”)" in checked.content
+    assert "older than the age limit of 30 days" in checked.content
+    await emulator.wait_for(lambda: posts_of(emulator, seed.news, "Council news"), REPLY_WAIT, "the allowed item")
+    assert not posts_of(emulator, seed.news, "Sport results") and not posts_of(emulator, seed.news, "Archive story")
+    assert not [m for m in emulator.messages_in(seed.news) if "skipped" in m.content.lower()]  # no notices
+
+    listed = list_text(await feed_command(emulator, "list"))
+    assert "skipped in the last day:" in listed
+    assert "2 too old" in listed and "1 filtered (excluded word “sport”)" in listed
+    assert "age limit 30 days" in listed and "except sport, weather" in listed
+    again = await feed_command(emulator, "check")
+    assert "Skipped" not in again.content  # each item is accounted for once
+
+
+@pytest.mark.bot_env(**FEED_ENV)
+async def test_feed_edit_refuses_bad_values_privately_and_changes_nothing(
+    emulator: Emulator, agora: BotProcess, flaky_feed: LocalFeed
+) -> None:
+    seed = emulator.community
+    assert seed is not None
+    flaky_feed.add("First")
+    await feed_command(emulator, "add", channel=seed.news, url=flaky_feed.url, backfill=0)
+    chosen = await subscription_choice(emulator, "")
+    refusals = {
+        "max_age_days": (-1, "max_age_days must be between 0"),
+        "include_words": ("x" * 60, "include_words"),
+        "exclude_words": (", ,", "exclude_words"),
+        "poll_options": ("only one", "at least 2 options"),
+    }
+    for option, (value, message) in refusals.items():
+        reply = await feed_command(emulator, "edit", subscription=chosen, **{option: value})
+        assert message in reply.content, (option, reply.content)
+    shown = await feed_command(emulator, "edit", subscription=chosen)
+    assert "Settings of" in shown.content and "age limit: 90 days" in shown.content
+    assert "include words: none (every item)" in shown.content and "identity: auto" in shown.content
+    typed = await feed_command(emulator, "edit", subscription="Flaky News", max_age_days=5)
+    assert "Pick the feed from the suggestions" in typed.content
+
+
+@pytest.mark.bot_env(**FEED_ENV)
+async def test_feed_preview_shows_items_as_they_would_look_without_subscribing(
+    emulator: Emulator, agora: BotProcess, flaky_feed: LocalFeed
+) -> None:
+    seed = emulator.community
+    assert seed is not None
+    now = datetime.now(UTC)
+    flaky_feed.add("Ancient story", published=now - timedelta(days=365))
+    flaky_feed.add("Styled story", published=now,
+                   description="<p style='color:red'>Read <a href='https://news.example/more'>more</a></p>"
+                               "<script>alert('x')</script>")  # fmt: skip
+    preview = await feed_command(emulator, "preview", url=flaky_feed.url)
+    assert "**Flaky News**: 2 items in the feed. Nothing was subscribed or posted." in preview.content
+    assert "Would be skipped: 1 too old" in preview.content and "“Ancient story” too old" in preview.content
+    [embed] = preview.embeds
+    assert embed["title"] == "Styled story"
+    assert embed["description"] == "Read [more](https://news.example/more)"
+    assert "preview" in embed["footer"]["text"]
+    assert not emulator.messages_in(seed.news) and not emulator.messages_in(seed.general)
+    assert "No feeds yet" in list_text(await feed_command(emulator, "list"))
+
+    refused = await feed_command(emulator, "preview", url="ftp://example.com/feed")
+    assert "http" in refused.content.lower()
