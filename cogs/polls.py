@@ -237,6 +237,11 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         self.bot.polls.hold_reactions()
 
     @commands.Cog.listener()
+    async def on_resumed(self) -> None:
+        # A session that dropped before its ready and was resumed: its held reactions must not wait forever.
+        await self.bot.polls.reconcile_all(only_held=True)
+
+    @commands.Cog.listener()
     async def on_ready(self) -> None:
         # on_ready fires on a start and whenever a session could not be resumed (on_resumed otherwise):
         # exactly the times reaction events may have been missed.

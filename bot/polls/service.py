@@ -511,10 +511,16 @@ class PollService:
 
     # --- reconciliation ------------------------------------------------------------------------------
 
-    async def reconcile_all(self) -> None:
-        """Bring every open poll in line with its reactions on Discord; run on each (non-resumed) ready."""
-        await self._discard_unsent()
-        for live in list(self._open.values()):
+    async def reconcile_all(self, *, only_held: bool = False) -> None:
+        """Bring every open poll in line with its reactions on Discord; run on each (non-resumed) ready.
+
+        `only_held`: just the polls still holding reactions (a session resumed before its ready).
+        """
+        try:
+            await self._discard_unsent()
+        except Exception:
+            log.exception("Forgetting polls whose message was never sent failed")
+        for live in [live for live in self._open.values() if live.holding or not only_held]:
             try:
                 await self.reconcile(live)
             except Exception:

@@ -480,3 +480,12 @@ async def test_article_poll_sent_before_a_crash_is_adopted_not_sent_again(world)
     finally:
         await world.service.stop()
         await world.db.close()
+
+
+async def test_a_session_resumed_before_its_ready_releases_what_it_held(world):
+    poll = (await world.create()).poll
+    world.service.hold_reactions()
+    world.react(poll.message_id, THUMBS_UP, 8)
+    await world.service.reconcile_all(only_held=True)  # on_resumed
+    assert not world.service.live_poll(poll.message_id).holding
+    assert await world.votes(poll.id) == {(8, "👍")}
