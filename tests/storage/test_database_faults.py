@@ -118,7 +118,9 @@ def test_random_bytes_over_inner_pages(tmp_path: Path, folder: Path) -> None:
             file.seek(page * PAGE + 200)
             file.write(bytes(noise.getrandbits(8) for _ in range(1000)))
     before = snapshot(folder)
-    assert_refused(run_agora(tmp_path, path), str(path), "integrity", "backup")
+    line = assert_refused(run_agora(tmp_path, path), str(path), "backup")
+    # Where the noise lands decides which check notices first: the schema read (malformed) or quick_check.
+    assert "integrity" in line or "malformed" in line, line
     assert snapshot(folder) == before
 
 
