@@ -16,7 +16,8 @@ from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.operations.db_command import add_db_parser, run_db
-from bot.storage.database import Database, UnusableDatabase
+from bot.storage.backends import AdvisoryLock, open_database
+from bot.storage.database import UnusableDatabase
 from bot.storage.lock import AlreadyRunning, InstanceLock
 from bot.summaries.cli import add_summary_parser, run_summary
 
@@ -81,7 +82,7 @@ def run_bot() -> int:
     except ConfigError as error:
         return fail(str(error))
     configure_logging(config.log_level, [config.token])
-    lock = InstanceLock(config.database_path)
+    lock = _instance_lock(config)
     try:
         asyncio.run(_serve(config, lock))
     except discord.LoginFailure:
@@ -96,22 +97,48 @@ def run_bot() -> int:
     except OSError as error:
         return fail(f"could not open the database or connect: {error}. Check DATABASE_PATH and the network.")
     finally:
-        lock.release()
+        if isinstance(lock, InstanceLock):
+            lock.release()
     return 0
 
 
-async def _serve(config: Config, lock: InstanceLock) -> None:
-    from bot.client import AgoraBot, point_at_discord  # imported late: discord.py set-up is not needed for --help
+def _instance_lock(config: Config) -> InstanceLock | AdvisoryLock:
+    """One process per store: a file lock beside an SQLite database, advisory locks on PostgreSQL."""
+    database = config.database
+    if database.dialect == "sqlite":
+        return InstanceLock(config.database_path)
+    return AdvisoryLock(database.dsn, database.masked, ["unsharded"])
+
+
+async def _acquire(lock: InstanceLock | AdvisoryLock) -> None:
+    if isinstance(lock, InstanceLock):
+        lock.acquire()
+    else:
+        await lock.acquire()
+
+
+async def _serve(config: Config, lock: InstanceLock | AdvisoryLock) -> None:
+    from bot.client import point_at_discord  # imported late: discord.py set-up is not needed for --help
 
     point_at_discord(config)
     # Opened (and migrated, or refused) before logging in: a database problem stops the bot before Discord.
-    db = await Database.open(config.database_path)
+    db = await open_database(config.database)
     try:
         # After the start-up checks (a refused database leaves nothing beside it), before anything counts votes.
-        lock.acquire()
-    except AlreadyRunning:
+        await _acquire(lock)
+    except BaseException:
         await db.close()
         raise
+    try:
+        await _run_bot(config, db)
+    finally:
+        if isinstance(lock, AdvisoryLock):
+            await lock.release()
+
+
+async def _run_bot(config: Config, db) -> None:
+    from bot.client import AgoraBot
+
     bot = AgoraBot(config, db)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []

@@ -24,8 +24,8 @@ from bot.operations.backups import BackupSchedule
 from bot.polls.ingest import VoteRecorder
 from bot.polls.service import PollService
 from bot.publishing import ArticlePublisher
-from bot.storage import Database
 from bot.storage.articles import ArticleStore
+from bot.storage.backends import AnyDatabase, journal_base, open_database
 from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
 from bot.storage.responses import ResponseStore
@@ -60,7 +60,7 @@ def extension_names() -> list[str]:
 
 
 class AgoraBot(commands.Bot):
-    def __init__(self, config: Config, db: Database | None = None) -> None:
+    def __init__(self, config: Config, db: AnyDatabase | None = None) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=build_intents(config),
@@ -79,13 +79,14 @@ class AgoraBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         if self.db is None:
-            self.db = await Database.open(self.config.database_path)
+            self.db = await open_database(self.config.database)
         self.settings = SettingsStore(self.db)
         self.articles = ArticleStore(self.db)
         self.publisher = ArticlePublisher(self, self.articles)
         # Votes count from here on (before the gateway connects), and queued votes are written on close.
         poll_store = PollStore(self.db)
-        journal = VoteJournal(self.db.path) if str(self.db.path) != ":memory:" else None
+        journal_path = journal_base(self.db, self.config.data_dir)
+        journal = VoteJournal(journal_path) if journal_path is not None else None
         self.polls = PollService(
             self,
             poll_store,
@@ -122,6 +123,9 @@ class AgoraBot(commands.Bot):
         """The daily copy of the database, when BACKUP_DIR is set; it runs in a thread, off the event loop."""
         if self.config.backup_dir is None:
             return
+        if self.config.database.dialect != "sqlite":
+            log.warning("BACKUP_DIR is ignored: a PostgreSQL database is backed up with PostgreSQL's own tools")
+            return
         schedule = BackupSchedule(self.config.database_path, self.config.backup_dir, self.config.backup_keep)
         schedule.start()
         self.add_closer(schedule.stop)
@@ -142,10 +146,10 @@ class AgoraBot(commands.Bot):
 
     async def on_ready(self) -> None:
         counts = await self.settings.status_counts()
-        # One line says what this start is serving; the database path only (a path holds no credentials).
+        # One line says what this start is serving; the database with its password masked.
         log.info(
             "Connected as %s (%s): Agora %s, database %s, %s, %d open polls, %d feeds",
-            self.user, getattr(self.user, "id", "?"), self.version, self.config.database_path,
+            self.user, getattr(self.user, "id", "?"), self.version, self.config.database.masked,
             servers_text(self.guilds), counts["open_polls"], counts["feeds"],
         )  # fmt: skip
         if not self._first_ready_done:

@@ -6,12 +6,80 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.errors import ConfigError
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """Where the data lives: an SQLite file (the default) or a PostgreSQL database several processes share."""
+
+    dialect: str  # "sqlite" or "postgresql"
+    path: Path | None = None  # the SQLite file
+    dsn: str = ""  # the PostgreSQL connection string, password included: never log it, log `masked`
+
+    @property
+    def masked(self) -> str:
+        return str(self.path) if self.path is not None else mask_password(self.dsn)
+
+    def __repr__(self) -> str:
+        return f"DatabaseUrl({self.dialect}, {self.masked})"
+
+    __str__ = __repr__
+
+    @classmethod
+    def sqlite(cls, path: Path | str) -> DatabaseUrl:
+        return cls("sqlite", path=Path(path))
+
+    @classmethod
+    def parse(cls, raw: str, setting: str = "DATABASE_URL") -> DatabaseUrl:
+        """sqlite:///relative/path, sqlite:////absolute/path or postgresql://user:password@host:port/database."""
+        raw = raw.strip()
+        scheme = raw.split(":", 1)[0].lower()
+        if scheme == "sqlite":
+            if not raw.startswith("sqlite:///") or len(raw) == len("sqlite:///"):
+                raise ConfigError(
+                    f"{setting} {raw!r} is not an SQLite URL: write sqlite:///data/agora.db for a path relative to "
+                    "the bot's folder, or sqlite:////srv/agora/agora.db for an absolute one."
+                )
+            return cls.sqlite(raw[len("sqlite:///") :])
+        if scheme in ("postgresql", "postgres"):
+            return cls("postgresql", dsn=_checked_postgres_url(raw, setting))
+        raise ConfigError(
+            f"{setting} must start with sqlite:/// or postgresql://, got {mask_password(raw)!r}."
+        )
+
+
+def mask_password(url: str) -> str:
+    """The URL with its password (if any) replaced by ***, for every message that shows it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<malformed URL>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def _checked_postgres_url(raw: str, setting: str) -> str:
+    masked = mask_password(raw)
+    example = "postgresql://agora:password@127.0.0.1:5432/agora"
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 — raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ConfigError(f"{setting} {masked!r} is malformed (check the port): write it like {example}.") from None
+    if not parts.path.strip("/"):
+        raise ConfigError(f"{setting} {masked!r} names no database: write it like {example}.")
+    if not parts.hostname and "host=" not in parts.query:
+        raise ConfigError(f"{setting} {masked!r} names no host: write it like {example}.")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -37,19 +105,28 @@ class Config:
     guild_ready_timeout_seconds: float = 2.0
     backup_dir: Path | None = None
     backup_keep: int = 7
+    database_url: DatabaseUrl | None = None  # None: the SQLite file at database_path
+    data_dir: Path = Path("data")  # local files of a process whose database is PostgreSQL (its vote journal)
+
+    @property
+    def database(self) -> DatabaseUrl:
+        return self.database_url if self.database_url is not None else DatabaseUrl.sqlite(self.database_path)
 
     def __repr__(self) -> str:  # the token must never reach a log line or a traceback
-        return f"Config(guild_id={self.guild_id}, database_path={str(self.database_path)!r}, token=<hidden>)"
+        return f"Config(guild_id={self.guild_id}, database={self.database.masked!r}, token=<hidden>)"
 
     __str__ = __repr__
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         reader = _Reader(os.environ if env is None else env)
+        database = reader.database()
         return cls(
             token=reader.token(),
             guild_id=reader.integer("DISCORD_GUILD_ID", None, minimum=1),
-            database_path=Path(reader.text("DATABASE_PATH", "data/agora.db")),
+            database_path=database.path if database.path is not None else Path("data/agora.db"),
+            database_url=database,
+            data_dir=Path(reader.text("DATA_DIR", "data")),
             articles_dir=reader.directory("ARTICLES_DIR"),
             articles_scan_seconds=reader.number("ARTICLES_SCAN_SECONDS", 30.0, minimum=1),
             article_max_bytes=reader.integer("ARTICLE_MAX_BYTES", 256 * 1024, minimum=1024, maximum=8 * 1024 * 1024),
@@ -79,6 +156,13 @@ class _Reader:
 
     def text(self, name: str, default: str) -> str:
         return self._env.get(name, default).strip() or default
+
+    def database(self) -> DatabaseUrl:
+        """DATABASE_URL when it is set, else the SQLite file DATABASE_PATH (the default)."""
+        raw = self._env.get("DATABASE_URL", "").strip()
+        if raw:
+            return DatabaseUrl.parse(raw)
+        return DatabaseUrl.sqlite(self.text("DATABASE_PATH", "data/agora.db"))
 
     def token(self) -> str:
         token = self._env.get("DISCORD_TOKEN", "").strip()

@@ -30,7 +30,7 @@ class AgoraCommands(commands.GroupCog, group_name="agora", group_description="Ag
         embed.add_field(name="Version", value=self.bot.version)
         latency = self.bot.latency
         embed.add_field(name="Gateway latency", value="—" if latency != latency else f"{latency * 1000:.0f} ms")
-        embed.add_field(name="Database", value=f"{self.bot.db.size_bytes() / 1024:.0f} KiB")
+        embed.add_field(name="Database", value=f"{await self.bot.db.database_size() / 1024:.0f} KiB")
         embed.add_field(name="Schema version", value=str(await self.bot.db.schema_version()))
         embed.add_field(name="Articles", value=str(counts["articles"]))
         embed.add_field(name="Feeds", value=str(counts["feeds"]))

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config
+from bot.config import Config, DatabaseUrl
 from bot.errors import ConfigError
 
 TOKEN = "MTEx.fake.token-for-tests"
@@ -99,3 +99,52 @@ def test_backup_dir_that_cannot_be_written_is_refused(tmp_path):
             Config.from_env({"DISCORD_TOKEN": TOKEN, "BACKUP_DIR": str(folder)})
     finally:
         folder.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    ("url", "dialect", "path"),
+    [
+        ("sqlite:///data/other.db", "sqlite", Path("data/other.db")),
+        ("sqlite:////srv/agora/agora.db", "sqlite", Path("/srv/agora/agora.db")),
+        ("postgresql://agora:pw@127.0.0.1:5432/agora", "postgresql", None),
+        ("postgres://agora@localhost/agora", "postgresql", None),
+        ("postgresql://agora:pw@/agora?host=/run/postgresql", "postgresql", None),
+    ],
+)
+def test_database_url_chooses_the_backend(url, dialect, path):
+    config = Config.from_env({"DISCORD_TOKEN": "t", "DATABASE_URL": url, "DATABASE_PATH": "ignored.db"})
+    assert config.database.dialect == dialect
+    if path is not None:
+        assert config.database.path == path and config.database_path == path
+    else:
+        assert config.database.dsn == url
+
+
+def test_database_path_still_names_the_sqlite_file_without_database_url():
+    config = Config.from_env({"DISCORD_TOKEN": "t", "DATABASE_PATH": "x/agora.db"})
+    assert config.database == DatabaseUrl.sqlite("x/agora.db")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://agora:s3cret@db/agora", "must start with sqlite:/// or postgresql://"),
+        ("sqlite://relative.db", "is not an SQLite URL"),
+        ("postgresql://agora:s3cret@db:99999/agora", "is malformed (check the port)"),
+        ("postgresql://agora:s3cret@db:port/agora", "is malformed (check the port)"),
+        ("postgresql://agora:s3cret@db/", "names no database"),
+        ("postgresql://agora:s3cret@/agora", "names no host"),
+    ],
+)
+def test_a_bad_database_url_is_one_line_with_the_password_masked(url, expected):
+    with pytest.raises(ConfigError) as refused:
+        Config.from_env({"DISCORD_TOKEN": "t", "DATABASE_URL": url})
+    message = str(refused.value)
+    assert expected in message and message.startswith("DATABASE_URL")
+    assert "s3cret" not in message and "\n" not in message
+
+
+def test_the_password_never_shows_in_the_config_or_its_database():
+    config = Config.from_env({"DISCORD_TOKEN": "t", "DATABASE_URL": "postgresql://agora:s3cret@db/agora"})
+    assert "s3cret" not in repr(config) and "s3cret" not in repr(config.database)
+    assert config.database.masked == "postgresql://agora:***@db/agora"

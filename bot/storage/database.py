@@ -7,9 +7,10 @@ import contextlib
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import aiosqlite
@@ -38,9 +39,9 @@ _RECOVER = "restore it from your backup, or move it aside so Agora starts a new 
 _FIX_PERMISSIONS = "check the permissions of the file and its folder (Agora writes to both)"
 
 
-def bundled_migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every migration shipped with Agora, in order."""
-    folder = resources.files("bot.storage") / "migrations"
+def bundled_migrations(folder: Traversable | None = None) -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration shipped with Agora, in order (SQLite's unless `folder` is given)."""
+    folder = folder if folder is not None else resources.files("bot.storage") / "migrations"
     found = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
@@ -59,6 +60,8 @@ class Database:
     aiosqlite runs every statement on one worker thread, so interleaved coroutines would
     otherwise share a transaction: `transaction()` takes a lock so each write unit is atomic.
     """
+
+    dialect = "sqlite"
 
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self.connection = connection
@@ -201,6 +204,18 @@ class Database:
     async def fetch_value(self, sql: str, params: tuple | dict = ()) -> object:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    async def chunks(self, sql: str, params: tuple | dict, size: int) -> AsyncGenerator[list[tuple], None]:
+        """The rows of a large read in lists of `size`; close it (contextlib.aclosing) when stopping early."""
+        async with self.connection.execute(sql, params) as cursor:
+            while chunk := await cursor.fetchmany(size):
+                yield [tuple(row) for row in chunk]
+
+    async def database_size(self) -> int:
+        return self.size_bytes()
 
     def size_bytes(self) -> int:
         total = 0

@@ -85,7 +85,7 @@ class ResponseStore:
             return 0
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
-                "DELETE FROM responses WHERE message_id IN (SELECT value FROM json_each(?))",
+                "DELETE FROM responses WHERE message_id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
                 (json.dumps(sorted(message_ids)),),
             )
             return cursor.rowcount

@@ -7,6 +7,7 @@ iterators, which stream them in chunks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator
@@ -82,10 +83,11 @@ _POLL_COLUMNS = (
     " created_at, deadline_at, closed_at"
 )
 
-# Responses of one article, optionally only those in one guild's threads. `? IS NULL OR ...`
-# keeps one statement for both scopes; the planner still drives it from the article index.
+# Responses of one article, optionally only those in one guild's threads. `CAST(? ...) IS NULL OR ...`
+# keeps one statement for both scopes (the CAST gives PostgreSQL the parameter's type); the planner still
+# drives it from the article index.
 _RESPONSE_SCOPE = (
-    "article_id = :article AND (:guild IS NULL OR delivery_id IN"
+    "article_id = :article AND (CAST(:guild AS INTEGER) IS NULL OR delivery_id IN"
     " (SELECT id FROM deliveries WHERE article_id = :article AND guild_id = :guild))"
 )
 
@@ -187,7 +189,7 @@ class SummaryStore:
             " (SELECT COUNT(DISTINCT v.voter_id) FROM votes v WHERE v.poll_id = p.id),"
             " p.deadline_at, p.closed_at, p.channel_id,"
             " (SELECT d.channel_id FROM deliveries d WHERE d.id = p.delivery_id)"
-            " FROM polls p WHERE p.guild_id = :guild AND (:status IS NULL OR p.status = :status)"
+            " FROM polls p WHERE p.guild_id = :guild AND (CAST(:status AS TEXT) IS NULL OR p.status = :status)"
             " ORDER BY p.id DESC LIMIT :limit",
             {"guild": guild_id, "status": status, "limit": limit},
         )
@@ -239,9 +241,9 @@ class SummaryStore:
     async def _iter_chunks(self, sql: str, params: tuple) -> AsyncGenerator[list[tuple], None]:
         # Close it (contextlib.aclosing) when stopping early, so the cursor closes while the
         # connection is still open.
-        async with self._db.connection.execute(sql, params) as cursor:
-            while chunk := await cursor.fetchmany(EXPORT_CHUNK_ROWS):
-                yield [tuple(row) for row in chunk]
+        async with contextlib.aclosing(self._db.chunks(sql, params, EXPORT_CHUNK_ROWS)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     # --- articles and discussion -------------------------------------------------------------
 
@@ -250,7 +252,7 @@ class SummaryStore:
         row = await self._db.fetch_one(
             "SELECT a.id, a.title, a.link, a.published,"
             " (SELECT MIN(d.posted_at) FROM deliveries d WHERE d.article_id = a.id"
-            "  AND (:guild IS NULL OR d.guild_id = :guild))"
+            "  AND (CAST(:guild AS INTEGER) IS NULL OR d.guild_id = :guild))"
             " FROM articles a WHERE a.id = :article",
             {"article": article_id, "guild": guild_id},
         )
@@ -280,7 +282,8 @@ class SummaryStore:
 
     async def article_poll_ids(self, article_id: int, guild_id: int | None) -> list[int]:
         rows = await self._db.fetch_all(
-            "SELECT id FROM polls WHERE article_id = :article AND (:guild IS NULL OR guild_id = :guild) ORDER BY id",
+            "SELECT id FROM polls WHERE article_id = :article"
+            " AND (CAST(:guild AS INTEGER) IS NULL OR guild_id = :guild) ORDER BY id",
             {"article": article_id, "guild": guild_id},
         )
         return [int(r[0]) for r in rows]
@@ -289,7 +292,7 @@ class SummaryStore:
         """Whether any of the article's threads is still open; None when it never had one."""
         value = await self._db.fetch_value(
             "SELECT MAX(discussion_open) FROM deliveries WHERE article_id = :article"
-            " AND thread_id IS NOT NULL AND (:guild IS NULL OR guild_id = :guild)",
+            " AND thread_id IS NOT NULL AND (CAST(:guild AS INTEGER) IS NULL OR guild_id = :guild)",
             {"article": article_id, "guild": guild_id},
         )
         return None if value is None else bool(value)

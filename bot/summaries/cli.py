@@ -15,10 +15,12 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bot.config import Config
+from bot.config import Config, DatabaseUrl
+from bot.errors import ConfigError
 from bot.quoting import excerpt
 from bot.references import parse_number
-from bot.storage.read_only import open_read_only
+from bot.storage.backends import open_for_reading
+from bot.storage.database import UnusableDatabase
 from bot.storage.summaries import SummaryStore
 from bot.summaries import csv_export, text
 from bot.summaries.figures import article_summary, poll_summary
@@ -60,7 +62,12 @@ def add_summary_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         "--db",
         type=Path,
         metavar="PATH",
-        help="database file (default: $DATABASE_PATH, else data/agora.db)",
+        help="database file (default: $DATABASE_URL, else $DATABASE_PATH, else data/agora.db)",
+    )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="database URL instead of --db: sqlite:///path or postgresql://user:password@host:port/database",
     )
     return parser
 
@@ -75,8 +82,13 @@ def _id_number(text: str) -> int:
 
 def run_summary(args: argparse.Namespace) -> int:
     """Print the summary; 0 on success, 1 when the database or the poll/article is not found."""
-    path = (args.db or default_database_path()).resolve()
-    if not path.is_file():
+    try:
+        url = _database_url(args)
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    path = url.masked
+    if url.path is not None and not url.path.is_file():
         print(f"No database at {path}: pass --db or set DATABASE_PATH.", file=sys.stderr)
         return 1
     if args.export and args.poll is None:
@@ -87,9 +99,12 @@ def run_summary(args: argparse.Namespace) -> int:
         return 1
     try:
         args.moment = parse_moment(args.at, utcnow()) if args.at is not None else None
-        output = asyncio.run(_export(path, args) if args.export else _render(path, args))
+        output = asyncio.run(_export(url, args) if args.export else _render(url, args))
     except InvalidMoment as error:
         print(str(error).replace("`", ""), file=sys.stderr)
+        return 1
+    except UnusableDatabase as error:
+        print(str(error), file=sys.stderr)
         return 1
     except (sqlite3.Error, ValueError) as error:
         print(f"Could not read {path}: {error}", file=sys.stderr)
@@ -111,9 +126,17 @@ def default_database_path() -> Path:
     return Path(os.environ.get("DATABASE_PATH", "").strip() or Config.database_path)
 
 
-async def _export(path: Path, args: argparse.Namespace) -> str | None:
+def _database_url(args: argparse.Namespace) -> DatabaseUrl:
+    if args.database:
+        return DatabaseUrl.parse(args.database, "--database")
+    if args.db is None and os.environ.get("DATABASE_URL", "").strip():
+        return DatabaseUrl.parse(os.environ["DATABASE_URL"])
+    return DatabaseUrl.sqlite((args.db or default_database_path()).resolve())
+
+
+async def _export(url: DatabaseUrl, args: argparse.Namespace) -> str | None:
     """Write the CSV to stdout as bytes (UTF-8 with BOM, CRLF), exactly as /poll export attaches it."""
-    db = await open_read_only(path)
+    db = await open_for_reading(url)
     try:
         store = SummaryStore(db)
         if await store.poll(args.poll) is None:
@@ -127,8 +150,8 @@ async def _export(path: Path, args: argparse.Namespace) -> str | None:
         await db.close()
 
 
-async def _render(path: Path, args: argparse.Namespace) -> str | None:
-    db = await open_read_only(path)
+async def _render(url: DatabaseUrl, args: argparse.Namespace) -> str | None:
+    db = await open_for_reading(url)
     try:
         store = SummaryStore(db)
         if args.poll is not None:

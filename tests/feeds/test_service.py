@@ -19,6 +19,7 @@ from bot.polls.options import PollOption
 from bot.publishing import ArticlePublisher
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
+from bot.storage.backends import open_database
 from bot.storage.feeds import MAX_SKIP_ROWS_PER_CYCLE, AlreadySubscribed, FeedStore, SettingsChange
 from tests.discord_fakes import (
     FORUM_CHANNEL_ID,
@@ -88,12 +89,12 @@ def make_service(store: FeedStore, publisher: ArticlePublisher, bot: AgoraBot, c
 
 
 @pytest.fixture
-async def world(tmp_path, feed_server: FeedServer) -> AsyncIterator[World]:
+async def world(database_url, feed_server: FeedServer) -> AsyncIterator[World]:
     bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token"}))
     http = FakeDiscordHTTP()
     http.install(bot)
     guild = add_guild(bot)
-    db = await Database.open(tmp_path / "agora.db")
+    db = await open_database(database_url)
     store = FeedStore(db)
     clock = Clock()
     service = make_service(store, ArticlePublisher(bot, ArticleStore(db)), bot, clock)
@@ -257,9 +258,10 @@ async def test_restart_between_intent_and_post_finishes_the_post_once(world: Wor
 
 async def test_item_posted_but_not_recorded_seen_is_not_posted_again(world: World) -> None:
     await world.subscribe()
-    await world.db.connection.execute(  # as if the post went out and its seen mark was lost
-        "DELETE FROM subscription_seen_items WHERE item_key = 'https://news.example.com/live/3'"
-    )
+    async with world.db.transaction() as connection:  # as if the post went out and its seen mark was lost
+        await connection.execute(
+            "DELETE FROM subscription_seen_items WHERE item_key = 'https://news.example.com/live/3'"
+        )
     world.server.add_item("Story 4")
     report = await world.cycle()
     assert report.posted == 1

@@ -12,7 +12,7 @@ import pytest
 
 from bot.articles.article import Article
 from bot.client import AgoraBot
-from bot.config import Config
+from bot.config import Config, DatabaseUrl
 from bot.polls.ingest import VoteRecorder
 from bot.polls.options import InvalidOptions, PollOption, article_poll_spec, options_to_json
 from bot.polls.rules import Action, VoteChange
@@ -20,6 +20,7 @@ from bot.polls.service import PollClosed, PollNotFound, PollService
 from bot.references import InvalidReference
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
+from bot.storage.backends import open_database
 from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
 from bot.timeutil import utcnow
@@ -34,7 +35,8 @@ PIZZA = discord.PartialEmoji(name="🍕")
 
 @dataclass
 class World:
-    path: Path
+    url: DatabaseUrl
+    path: Path  # what the vote journal's files are named after
     bot: AgoraBot
     http: PollsFakeHTTP
     guild: discord.Guild
@@ -46,7 +48,7 @@ class World:
         """A new process: the service's memory is gone; the database and Discord's state remain."""
         await self.service.stop()
         await self.db.close()
-        return await make_world(self.path, self.http)
+        return await make_world(self.url, self.path, self.http)
 
     async def votes(self, poll_id: int) -> set[tuple[int, str]]:
         await self.service.drain()
@@ -78,21 +80,21 @@ class World:
         )  # fmt: skip
 
 
-async def make_world(path: Path, http: PollsFakeHTTP | None = None) -> World:
+async def make_world(url: DatabaseUrl, path: Path, http: PollsFakeHTTP | None = None) -> World:
     bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token", "DATABASE_PATH": str(path)}))
     http = http or PollsFakeHTTP()
     http.install(bot)
     guild = add_poll_guild(bot)
-    db = await Database.open(path)
+    db = await open_database(url)
     store = PollStore(db)
     service = PollService(bot, store, edit_interval=0.01, recorder=VoteRecorder(store, journal=VoteJournal(path)))
     await service.start()
-    return World(path, bot, http, guild, db, store, service)
+    return World(url, path, bot, http, guild, db, store, service)
 
 
 @pytest.fixture
-async def world(tmp_path):
-    made = await make_world(tmp_path / "agora.db")
+async def world(database_url, tmp_path):
+    made = await make_world(database_url, database_url.path or tmp_path / "agora-unsharded")
     yield made
     await made.service.stop()
     await made.db.close()
@@ -468,7 +470,8 @@ async def test_article_poll_sent_before_a_crash_is_adopted_not_sent_again(world)
     delivery = await _delivery(world)
     thread = world.bot.get_partial_messageable(555, guild_id=GUILD_ID)
     await world.service.open_article_poll(delivery, ARTICLE, thread)
-    await world.db.connection.execute("UPDATE polls SET message_id = NULL")  # the record was lost
+    async with world.db.transaction() as connection:
+        await connection.execute("UPDATE polls SET message_id = NULL")  # the record was lost
     world.http.reactions.clear()  # ...and the crash came before the reactions were added
     world = await world.restart()
     try:

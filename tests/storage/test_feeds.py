@@ -15,10 +15,8 @@ GUILD = 1
 
 
 @pytest.fixture
-async def store(tmp_path):
-    db = await Database.open(tmp_path / "feeds.db")
-    yield FeedStore(db)
-    await db.close()
+def store(db_on):
+    return FeedStore(db_on)
 
 
 def new(url: str = "https://a.example/feed", channel_id: int = 10, **changes) -> NewSubscription:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 
 from bot.polls.options import PollOption
-from bot.storage import Database
 from bot.storage.polls import PollStore
 from bot.storage.summaries import SummaryStore
 from bot.timeutil import to_db, utcnow
@@ -22,10 +21,8 @@ def at(seconds: float) -> str:
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "agora.db")
-    yield database
-    await database.close()
+def db(db_on):
+    return db_on
 
 
 @pytest.fixture

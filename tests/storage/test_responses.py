@@ -3,17 +3,16 @@
 import pytest
 
 from bot.storage.responses import ResponseStore, StoredResponse
-from tests.summaries.factories import OTHER_GUILD, Seed, open_database
+from tests.summaries.factories import OTHER_GUILD, Seed
 
 
 @pytest.fixture
-async def env(tmp_path):
-    db = await open_database(tmp_path / "agora.db")
+async def env(db_on):
+    db = db_on
     seed = Seed(db)
     article = await seed.article()
     delivery = await seed.delivery(article, guild_id=OTHER_GUILD, thread_id=11)
-    yield db, ResponseStore(db), article, delivery
-    await db.close()
+    return db, ResponseStore(db), article, delivery
 
 
 def response(message_id, article, delivery, content=None):

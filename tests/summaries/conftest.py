@@ -1,14 +1,12 @@
 import pytest
 
 from bot.storage.summaries import SummaryStore
-from tests.summaries.factories import Seed, open_database
+from tests.summaries.factories import Seed
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await open_database(tmp_path / "agora.db")
-    yield database
-    await database.close()
+def db(db_on):
+    return db_on
 
 
 @pytest.fixture

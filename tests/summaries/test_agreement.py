@@ -71,24 +71,27 @@ async def from_discord(store, poll_id, moment, drawn):
     return embed, bars, curves
 
 
-async def from_cli(path, poll_id, capsys, *extra):
+async def from_cli(url, poll_id, capsys, *extra):
     # A thread of its own: the CLI runs its own event loop, as it does from a shell.
-    command = ["summary", "--poll", str(poll_id), "--db", str(path), "--format", "json", *extra]
+    where = ["--db", str(url.path)] if url.path is not None else ["--database", url.dsn]
+    command = ["summary", "--poll", str(poll_id), *where, "--format", "json", *extra]
     assert await asyncio.to_thread(main, command) == 0
     data = json.loads(capsys.readouterr().out)
     return {"options": {o["label"]: (o["votes"], o["percent"]) for o in data["options"]}, "voters": data["voters"]}
 
 
-async def test_current_figures_agree_across_discord_cli_csv_and_chart(store, poll, drawn, tmp_path, capsys):
+async def test_current_figures_agree_across_discord_cli_csv_and_chart(store, poll, drawn, database_url, capsys):
     embed, bars, curves = await from_discord(store, poll.id, None, drawn)
     rows = list(csv.DictReader(io.StringIO((await csv_export.export_votes(store, poll.id)).decode("utf-8-sig"))))
     exported = figures(Counter(row["option"] for row in rows), len({row["voter_id"] for row in rows}))
-    cli = await from_cli(tmp_path / "agora.db", poll.id, capsys)
+    cli = await from_cli(database_url, poll.id, capsys)
     assert embed == bars == curves == exported == cli
     assert cli["options"] == {"Yes": (3, 33.3), "No": (4, 44.4), "Unsure": (2, 22.2)} and cli["voters"] == 9
 
 
-async def test_figures_at_a_past_moment_agree_with_a_replay_of_the_exported_log(store, poll, drawn, tmp_path, capsys):
+async def test_figures_at_a_past_moment_agree_with_a_replay_of_the_exported_log(
+    store, poll, drawn, database_url, capsys
+):
     moment = at(15)
     embed, bars, curves = await from_discord(store, poll.id, moment, drawn)
     events = csv.DictReader(io.StringIO((await csv_export.export_events(store, poll.id)).decode("utf-8-sig")))
@@ -98,6 +101,6 @@ async def test_figures_at_a_past_moment_agree_with_a_replay_of_the_exported_log(
             last[(row["option"], row["voter_id"])] = row["action"]
     held = [key for key, action in last.items() if action == "added"]
     replayed = figures(Counter(option for option, _ in held), len({voter for _, voter in held}))
-    cli = await from_cli(tmp_path / "agora.db", poll.id, capsys, "--at", MOMENT)
+    cli = await from_cli(database_url, poll.id, capsys, "--at", MOMENT)
     assert embed == bars == curves == replayed == cli
     assert cli["options"] == {"Yes": (4, 40.0), "No": (4, 40.0), "Unsure": (2, 20.0)} and cli["voters"] == 10

@@ -1,0 +1,75 @@
+"""Choosing the store: the SQLite file (one process) or PostgreSQL (shared by several), from DATABASE_URL."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import asyncpg
+
+from bot.config import DatabaseUrl
+from bot.storage.database import Database
+from bot.storage.lock import AlreadyRunning
+from bot.storage.postgres import PostgresDatabase
+
+AnyDatabase = Database | PostgresDatabase
+
+
+async def open_database(url: DatabaseUrl, *, migrate: bool = True) -> AnyDatabase:
+    """Open (create and migrate, unless `migrate` is False) the database `url` names."""
+    if url.dialect == "sqlite":
+        assert url.path is not None
+        return await Database.open(url.path)
+    return await PostgresDatabase.open(url.dsn, masked_url=url.masked, migrate=migrate)
+
+
+async def open_for_reading(url: DatabaseUrl) -> AnyDatabase:
+    """Open an existing database without creating, migrating or writing anything."""
+    if url.path is not None:
+        from bot.storage.read_only import open_read_only
+
+        return await open_read_only(url.path.resolve())
+    return await PostgresDatabase.open(url.dsn, masked_url=url.masked, migrate=False, read_only=True)
+
+
+def journal_base(database: AnyDatabase, data_dir: Path, owner: str = "") -> Path | None:
+    """The path the vote journal's files are named after: beside an SQLite file, or in DATA_DIR for a process
+    of a PostgreSQL database (named after the shards it serves, so each process replays its own)."""
+    if database.path is not None:
+        return None if str(database.path) == ":memory:" else Path(database.path)
+    return data_dir / f"agora-{owner or 'unsharded'}"
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_lock from a readable name."""
+    return int.from_bytes(hashlib.sha256(f"agora:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+class AdvisoryLock:
+    """One process per shard (or per unsharded database): session advisory locks on a connection of their own.
+
+    PostgreSQL releases them when the connection ends, however the process ends, so a killed process's claim
+    is gone as soon as its connection is (at once for a process that dies; the server notices a lost host
+    through TCP keepalives).
+    """
+
+    def __init__(self, dsn: str, masked_url: str, names: list[str]) -> None:
+        self._dsn = dsn
+        self._masked = masked_url
+        self._names = names
+        self._connection: asyncpg.Connection | None = None
+
+    async def acquire(self) -> None:
+        self._connection = await asyncpg.connect(self._dsn, timeout=10)
+        for name in self._names:
+            if not await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", advisory_key(name)):
+                await self.release()
+                raise AlreadyRunning(
+                    f"another Agora process already serves {name.replace('-', ' ')} on the database {self._masked} "
+                    "(DATABASE_URL); stop it first, or give this process other SHARD_IDS"
+                )
+
+    async def release(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None

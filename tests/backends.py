@@ -1,0 +1,111 @@
+"""Both storage backends for the tests: an SQLite file, and a real PostgreSQL the tests start themselves.
+
+Loaded as a pytest plugin (pyproject's addopts). A test that takes `database_url` or `db_on` runs once per
+backend. PostgreSQL comes from the `pgserver` wheel (PostgreSQL 16 in a temporary folder, one server per
+test session, reached through a Unix socket); each test gets a database of its own, copied from a migrated
+template. AGORA_TEST_BACKENDS=sqlite (or postgresql) limits a run to one backend.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from bot.config import DatabaseUrl
+from bot.storage.backends import AnyDatabase, open_database
+
+BACKENDS = ("sqlite", "postgresql")
+_TEMPLATE = "agora_template"
+_numbers = itertools.count(1)
+
+
+def selected_backends() -> list[str]:
+    wanted = os.environ.get("AGORA_TEST_BACKENDS", "").replace(",", " ").split()
+    return [backend for backend in BACKENDS if not wanted or backend in wanted]
+
+
+def database_dsn(server_uri: str, name: str) -> str:
+    """The server's URI pointed at another database."""
+    parts = urlsplit(server_uri)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+class PostgresServer:
+    """The session's server: fresh databases on demand, each a copy of a migrated template."""
+
+    def __init__(self, uri: str, handle) -> None:
+        self.uri = uri
+        self.handle = handle
+        self._template_ready = False
+
+    async def _admin(self) -> asyncpg.Connection:
+        return await asyncpg.connect(database_dsn(self.uri, "postgres"))
+
+    async def create_database(self, *, migrated: bool = True) -> str:
+        name = f"agora_test_{os.getpid()}_{next(_numbers)}"
+        admin = await self._admin()
+        try:
+            if migrated and not self._template_ready:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{_TEMPLATE}"')
+                await admin.execute(f'CREATE DATABASE "{_TEMPLATE}"')
+                template = await open_database(DatabaseUrl("postgresql", dsn=database_dsn(self.uri, _TEMPLATE)))
+                await template.close()
+                self._template_ready = True
+            template = _TEMPLATE if migrated else "template0"
+            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        finally:
+            await admin.close()
+        return database_dsn(self.uri, name)
+
+    async def drop_database(self, dsn: str) -> None:
+        admin = await self._admin()
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(dsn).path.strip("/")}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    import pgserver  # dev extra; imported here so an SQLite-only run does not need it
+
+    folder = Path(tempfile.mkdtemp(prefix="agora-pg-"))
+    handle = pgserver.get_server(folder, cleanup_mode="delete")
+    try:
+        yield PostgresServer(handle.get_uri("postgres"), handle)
+    finally:
+        handle.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=selected_backends())
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def database_url(backend, tmp_path, request) -> AsyncIterator[DatabaseUrl]:
+    """A fresh, migrated database of the test's backend."""
+    if backend == "sqlite":
+        yield DatabaseUrl.sqlite(tmp_path / "agora.db")
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    dsn = await server.create_database()
+    yield DatabaseUrl("postgresql", dsn=dsn)
+    await server.drop_database(dsn)
+
+
+@pytest.fixture
+async def db_on(database_url) -> AsyncIterator[AnyDatabase]:
+    """The opened database of the test's backend."""
+    database = await open_database(database_url)
+    yield database
+    await database.close()
