@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import discord
 
+from bot import limits
 from bot.articles.article import Article
 from bot.config import Config
 from bot.errors import AgoraError
@@ -406,7 +407,7 @@ class FeedService:
             if channel is None:
                 continue
             try:
-                await channel.send(notice[:2000])
+                await channel.send(limits.cut(notice, limits.MESSAGE))
             except discord.HTTPException as error:
                 log.info("Could not post the pause notice in channel %s: %s", subscription.channel_id, error)
 

@@ -12,7 +12,6 @@ import discord
 import pytest
 
 from bot.client import AgoraBot
-from bot.config import Config
 from bot.feeds.fetcher import FeedFetcher
 from bot.feeds.service import FeedError, FeedService
 from bot.polls.options import PollOption
@@ -20,13 +19,13 @@ from bot.publishing import ArticlePublisher
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
 from bot.storage.feeds import AlreadySubscribed, FeedStore
-from tests.discord_fakes import (
+from tests.builders import fake_bot
+from tests.fakes.discord_http import (
     FORUM_CHANNEL_ID,
     READ_ONLY_CHANNEL_ID,
     TEXT_CHANNEL_ID,
     FakeDiscordHTTP,
-    _FakeResponse,
-    add_guild,
+    FakeHTTPResponse,
 )
 from tests.feeds.conftest import FeedServer
 
@@ -89,10 +88,7 @@ def make_service(store: FeedStore, publisher: ArticlePublisher, bot: AgoraBot, c
 
 @pytest.fixture
 async def world(tmp_path, feed_server: FeedServer) -> AsyncIterator[World]:
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token"}))
-    http = FakeDiscordHTTP()
-    http.install(bot)
-    guild = add_guild(bot)
+    bot, http, guild = fake_bot()
     db = await Database.open(tmp_path / "agora.db")
     store = FeedStore(db)
     clock = Clock()
@@ -287,7 +283,7 @@ async def test_channel_without_permission_keeps_its_items_for_later(world: World
 async def test_post_refused_by_discord_is_retried_next_cycle(world: World) -> None:
     await world.subscribe()
     world.server.add_item("Story 4")
-    world.http.fail_next["send_message"] = discord.Forbidden(_FakeResponse(403), {"message": "Missing Access"})
+    world.http.fail_next["send_message"] = discord.Forbidden(FakeHTTPResponse(403), {"message": "Missing Access"})
     report = await world.cycle()
     assert report.posted == 0 and report.errors
     world.server.add_item("Story 5")
@@ -443,7 +439,7 @@ async def test_new_item_dated_before_the_horizon_is_not_posted(world: World) -> 
 
 
 def invalid_form_body() -> discord.HTTPException:
-    return discord.HTTPException(_FakeResponse(400), {"message": "Invalid Form Body", "code": 50035})
+    return discord.HTTPException(FakeHTTPResponse(400), {"message": "Invalid Form Body", "code": 50035})
 
 
 async def test_item_discord_refuses_is_skipped_after_three_cycles_and_later_items_flow(world: World, caplog) -> None:
@@ -487,7 +483,7 @@ async def test_channel_refusals_never_skip_an_item(world: World) -> None:
     await world.subscribe()
     world.server.add_item("Story 4")
     for _ in range(4):
-        world.http.fail_next["send_message"] = discord.Forbidden(_FakeResponse(403), {"message": "Missing Access"})
+        world.http.fail_next["send_message"] = discord.Forbidden(FakeHTTPResponse(403), {"message": "Missing Access"})
         assert (await world.cycle()).posted == 0
     assert (await world.cycle()).posted == 1
     assert world.posted_titles() == ["Story 3", "Story 4"]
