@@ -71,7 +71,7 @@ class AgoraBot(commands.Bot):
     publisher: ArticlePublisher
     discussion: DiscussionService
     summaries: SummaryService
-    status: StatusService
+    status_service: StatusService  # not `status`: discord.Client has a property of that name
     feeds: FeedService
     folder: ArticleFolder | None
 
@@ -115,7 +115,7 @@ class AgoraBot(commands.Bot):
             store_text=self.config.message_content_intent and self.config.store_response_text,
         )
         self.summaries = SummaryService(SummaryStore(self.db), flush_votes=self.polls.recorder.flush)
-        self.status = StatusService(self.db, self.settings)
+        self.status_service = StatusService(self.db, self.settings)
         self.add_closer(charts.shutdown)  # the chart process, if a chart was drawn
         self.feeds = build_feed_service(self.config, self.db, self.publisher, self.get_channel)
         self.add_closer(self.feeds.close)
@@ -156,7 +156,7 @@ class AgoraBot(commands.Bot):
             log.info("Synced %d global commands (they can take a while to appear)", len(synced))
 
     async def on_ready(self) -> None:
-        status = await self.status.status()
+        status = await self.status_service.status()
         # One line says what this start is serving; the database path only (a path holds no credentials).
         log.info(
             "Connected as %s (%s): Agora %s, database %s, %s, %d open polls, %d feeds",

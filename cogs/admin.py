@@ -25,7 +25,7 @@ class AgoraCommands(commands.GroupCog, group_name="agora", group_description="Ag
     @app_commands.command(name="status", description="Version, gateway latency, database and what Agora tracks")
     @moderator_only()
     async def status(self, interaction: discord.Interaction) -> None:
-        status = await self.bot.status.status()
+        status = await self.bot.status_service.status()
         embed = discord.Embed(title="Agora status", colour=discord.Colour.green())
         embed.add_field(name="Version", value=self.bot.version)
         latency = self.bot.latency
