@@ -153,7 +153,7 @@ class FeedCommands(
     async def _wait_until_ready(self) -> None:
         await self.bot.wait_until_ready()
         # Start at a random point of the tick so a restart does not line every check up with reconnecting.
-        await asyncio.sleep(random.uniform(0, self.check_feeds.seconds or 0))  # noqa: S311
+        await asyncio.sleep(random.uniform(0, self.check_feeds.seconds or 0))
 
 
 

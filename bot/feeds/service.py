@@ -417,7 +417,7 @@ class FeedService:
         if retry_after:
             delay = max(delay, timedelta(seconds=retry_after))
         delay = min(delay, max(MAX_BACKOFF, self.interval))
-        spread = 1 + self._jitter * (2 * random.random() - 1)  # noqa: S311 — spreading load, not security
+        spread = 1 + self._jitter * (2 * random.random() - 1)
         return self._clock() + delay * spread
 
     def _log_recovery(self, feed: Feed) -> None:

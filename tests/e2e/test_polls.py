@@ -33,7 +33,7 @@ def totals(message: Message) -> dict[str, str]:
     }
 
 
-async def test_create_vote_and_close_a_poll(emulator: Emulator, agora: BotProcess) -> None:  # noqa: F811
+async def test_create_vote_and_close_a_poll(emulator: Emulator, agora: BotProcess) -> None:
     seed = emulator.community
     reply = await create(emulator, question="Lunch on Friday?", options=f"{YES} Yes | {NO} No", multiple=False)
     assert reply.ephemeral and "is open" in reply.content, reply.content
@@ -67,7 +67,7 @@ async def test_create_vote_and_close_a_poll(emulator: Emulator, agora: BotProces
     assert agora.row_counts()["votes"] == 3
 
 
-async def test_invalid_poll_input_gets_a_private_explanation(emulator: Emulator, agora: BotProcess) -> None:  # noqa: F811
+async def test_invalid_poll_input_gets_a_private_explanation(emulator: Emulator, agora: BotProcess) -> None:
     cases = {
         "needs at least 2": dict(question="Q?", options="Only one"),
         "at most 10 options": dict(question="Q?", options=" | ".join(str(i) for i in range(11))),
@@ -99,7 +99,7 @@ async def open_yes_no_poll(emu: Emulator) -> Message:
     return poll
 
 
-async def test_votes_changed_while_the_bot_was_down_are_reconciled(emulator: Emulator, agora: BotProcess) -> None:  # noqa: F811
+async def test_votes_changed_while_the_bot_was_down_are_reconciled(emulator: Emulator, agora: BotProcess) -> None:
     seed = emulator.community
     poll = await open_yes_no_poll(emulator)
     alice, bob, carol = seed.members[:3]
@@ -123,8 +123,8 @@ async def test_votes_changed_while_the_bot_was_down_are_reconciled(emulator: Emu
 
 
 async def test_votes_missed_in_a_session_that_could_not_be_resumed_are_reconciled(
-    emulator: Emulator,  # noqa: F811
-    agora: BotProcess,  # noqa: F811
+    emulator: Emulator,
+    agora: BotProcess,
 ) -> None:
     seed = emulator.community
     poll = await open_yes_no_poll(emulator)
