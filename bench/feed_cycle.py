@@ -31,14 +31,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aiohttp import web  # noqa: E402
+from aiohttp import web
 
-from bot.feeds.fetcher import FeedFetcher  # noqa: E402
-from bot.feeds.service import CycleReport, FeedService  # noqa: E402
-from bot.storage import Database  # noqa: E402
-from bot.storage.articles import ArticleStore, IntentHook  # noqa: E402
-from bot.storage.feeds import FeedStore  # noqa: E402
-from tests.feeds.samples import NEWEST, rss_document  # noqa: E402
+from bot.feeds.fetcher import FeedFetcher
+from bot.feeds.service import CycleReport, FeedService
+from bot.storage import Database
+from bot.storage.articles import ArticleStore, IntentHook
+from bot.storage.feeds import FeedStore
+from tests.feeds.samples import NEWEST, rss_document
 
 ITEMS = 50
 

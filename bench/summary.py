@@ -54,6 +54,7 @@ def build(path: Path, votes: int, neighbours: int) -> None:
     for poll_id in range(1, neighbours + 2):
         _insert_poll(conn, poll_id, votes, rng)
     _insert_replies(conn, rng)
+    _keep_counts(conn)
     conn.commit()
     conn.execute("ANALYZE")
     conn.close()
@@ -106,6 +107,18 @@ def _flush(conn: sqlite3.Connection, batch_votes: list, batch_events: list) -> N
     )
     batch_votes.clear()
     batch_events.clear()
+
+
+def _keep_counts(conn: sqlite3.Connection) -> None:
+    """The per-option and per-poll counts the vote recorder keeps; written here at once, as migration 0005
+    fills them, because the bench writes its votes directly."""
+    conn.execute(
+        "UPDATE poll_options SET votes = (SELECT COUNT(*) FROM votes v"
+        " WHERE v.poll_id = poll_options.poll_id AND v.option_id = poll_options.id)"
+    )
+    conn.execute(
+        "UPDATE polls SET voters = (SELECT COUNT(DISTINCT v.voter_id) FROM votes v WHERE v.poll_id = polls.id)"
+    )
 
 
 def _insert_replies(conn: sqlite3.Connection, rng: random.Random) -> None:

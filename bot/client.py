@@ -19,11 +19,12 @@ from bot.articles.folder import ArticleFolder
 from bot.config import Config
 from bot.discussion import DiscussionService
 from bot.errors import AgoraError
-from bot.feeds.service import build_feed_service
+from bot.feeds.service import FeedService, build_feed_service
 from bot.operations.backups import BackupSchedule
 from bot.polls.ingest import VoteRecorder
 from bot.polls.service import PollService
 from bot.publishing import ArticlePublisher
+from bot.status import StatusService
 from bot.storage.articles import ArticleStore
 from bot.storage.backends import AnyDatabase, journal_base, open_database
 from bot.storage.journal import VoteJournal
@@ -32,6 +33,7 @@ from bot.storage.responses import ResponseStore
 from bot.storage.settings import SettingsStore
 from bot.storage.summaries import SummaryStore
 from bot.summaries import charts
+from bot.summaries.service import SummaryService
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,19 @@ def extension_names() -> list[str]:
 
 
 class AgoraBot(commands.Bot):
+    """The bot and the services it wires in `setup_hook`; cogs reach Agora only through these."""
+
+    db: AnyDatabase | None
+    settings: SettingsStore
+    articles: ArticleStore
+    polls: PollService
+    publisher: ArticlePublisher
+    discussion: DiscussionService
+    summaries: SummaryService
+    status_service: StatusService  # not `status`: discord.Client has a property of that name
+    feeds: FeedService
+    folder: ArticleFolder | None
+
     def __init__(self, config: Config, db: AnyDatabase | None = None) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -82,7 +97,6 @@ class AgoraBot(commands.Bot):
             self.db = await open_database(self.config.database)
         self.settings = SettingsStore(self.db)
         self.articles = ArticleStore(self.db)
-        self.publisher = ArticlePublisher(self, self.articles)
         # Votes count from here on (before the gateway connects), and queued votes are written on close.
         poll_store = PollStore(self.db)
         journal_path = journal_base(self.db, self.config.data_dir)
@@ -95,13 +109,14 @@ class AgoraBot(commands.Bot):
         )
         await self.polls.start()
         self.add_closer(self.polls.stop)
-        self.publisher.poll_opener = self.polls.open_article_poll
+        self.publisher = ArticlePublisher(self, self.articles, poll_opener=self.polls.open_article_poll)
         # Reply text is kept only when the operator enabled both the intent and its storage.
         self.discussion = DiscussionService(
             ResponseStore(self.db),
             store_text=self.config.message_content_intent and self.config.store_response_text,
         )
-        self.summaries = SummaryStore(self.db)
+        self.summaries = SummaryService(SummaryStore(self.db), flush_votes=self.polls.recorder.flush)
+        self.status_service = StatusService(self.db, self.settings)
         self.add_closer(charts.shutdown)  # the chart process, if a chart was drawn
         self.feeds = build_feed_service(self.config, self.db, self.publisher, self.get_channel)
         self.add_closer(self.feeds.close)
@@ -145,12 +160,12 @@ class AgoraBot(commands.Bot):
             log.info("Synced %d global commands (they can take a while to appear)", len(synced))
 
     async def on_ready(self) -> None:
-        counts = await self.settings.status_counts()
+        status = await self.status_service.status()
         # One line says what this start is serving; the database with its password masked.
         log.info(
             "Connected as %s (%s): Agora %s, database %s, %s, %d open polls, %d feeds",
             self.user, getattr(self.user, "id", "?"), self.version, self.config.database.masked,
-            servers_text(self.guilds), counts["open_polls"], counts["feeds"],
+            servers_text(self.guilds), status.open_polls, status.feeds,
         )  # fmt: skip
         if not self._first_ready_done:
             self._first_ready_done = True

@@ -45,10 +45,10 @@ class Published:
 
 
 class ArticlePublisher:
-    def __init__(self, client: discord.Client, store: ArticleStore) -> None:
+    def __init__(self, client: discord.Client, store: ArticleStore, poll_opener: PollOpener | None = None) -> None:
         self._client = client
         self._store = store
-        self.poll_opener: PollOpener | None = None
+        self._poll_opener = poll_opener
         self._in_flight: set[int] = set()  # deliveries being posted now, which resuming must not touch
 
     async def publish(
@@ -119,9 +119,9 @@ class ArticlePublisher:
             await self._store.set_thread(delivery.id, thread.id)
         discussion = thread or channel
         # The poll is the first reply (in a forum post too, as readers expect); the prompt follows it.
-        with_poll = delivery.open_poll and self.poll_opener is not None
+        with_poll = delivery.open_poll and self._poll_opener is not None
         if with_poll:
-            await self.poll_opener(delivery, article, discussion)
+            await self._poll_opener(delivery, article, discussion)
         if delivery.prompt_message_id is None:
             await self._send_prompt(delivery, discussion, opening_prompt(article, with_poll=with_poll), resuming)
         await self._store.mark_posted(delivery.id)

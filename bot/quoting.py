@@ -7,8 +7,10 @@ quotes an excerpt made here.
 
 from __future__ import annotations
 
+from bot.limits import ELLIPSIS
+
 EXCERPT_LIMIT = 80  # characters of someone's input repeated in a reply
-_ELLIPSIS = "…"
+_ELLIPSIS = ELLIPSIS
 _BACKTICK_LOOKALIKE = "ˋ"  # a backtick would end the inline code early
 
 

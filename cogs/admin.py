@@ -25,16 +25,16 @@ class AgoraCommands(commands.GroupCog, group_name="agora", group_description="Ag
     @app_commands.command(name="status", description="Version, gateway latency, database and what Agora tracks")
     @moderator_only()
     async def status(self, interaction: discord.Interaction) -> None:
-        counts = await self.bot.settings.status_counts()
+        status = await self.bot.status_service.status()
         embed = discord.Embed(title="Agora status", colour=discord.Colour.green())
         embed.add_field(name="Version", value=self.bot.version)
         latency = self.bot.latency
         embed.add_field(name="Gateway latency", value="—" if latency != latency else f"{latency * 1000:.0f} ms")
-        embed.add_field(name="Database", value=f"{await self.bot.db.database_size() / 1024:.0f} KiB")
-        embed.add_field(name="Schema version", value=str(await self.bot.db.schema_version()))
-        embed.add_field(name="Articles", value=str(counts["articles"]))
-        embed.add_field(name="Feeds", value=str(counts["feeds"]))
-        embed.add_field(name="Open polls", value=str(counts["open_polls"]))
+        embed.add_field(name="Database", value=f"{status.database_bytes / 1024:.0f} KiB")
+        embed.add_field(name="Schema version", value=str(status.schema_version))
+        embed.add_field(name="Articles", value=str(status.articles))
+        embed.add_field(name="Feeds", value=str(status.feeds))
+        embed.add_field(name="Open polls", value=str(status.open_polls))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="moderator-role", description="Choose the role allowed to use moderator commands")

@@ -15,7 +15,6 @@ from bot.client import AgoraBot
 from bot.errors import AgoraError
 from bot.permissions import is_moderator, moderator_only
 from bot.quoting import quote
-from bot.summaries.reports import article_choices, article_report, find_article
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +92,9 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @app_commands.describe(article="The article (search by title, or its number or message link); empty in its thread")
     @moderator_only()
     async def summary(self, interaction: discord.Interaction, article: str | None = None) -> None:
-        summary = await find_article(self.bot.summaries, interaction.guild.id, article, interaction.channel_id)
+        summary = await self.bot.summaries.find_article(interaction.guild.id, article, interaction.channel_id)
         await interaction.response.defer(ephemeral=True, thinking=True)  # the chart takes a moment
-        report = await article_report(summary)
+        report = await self.bot.summaries.article_report(interaction.guild.id, summary)
         await interaction.followup.send(embed=report.embed, files=report.files, ephemeral=True)
 
     @summary.autocomplete("article")
@@ -105,7 +104,7 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
         # Autocomplete runs no command checks: only moderators may see article titles here.
         if interaction.guild is None or not await is_moderator(interaction, self.bot.settings):
             return []
-        return await article_choices(self.bot.summaries, interaction.guild.id, current)
+        return await self.bot.summaries.article_choices(interaction.guild.id, current)
 
     # --- articles folder ------------------------------------------------------------------------------
 

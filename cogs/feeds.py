@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.articles.presentation import EMBED_TOTAL_MAX, article_embed, shorten
+from bot.articles.presentation import article_embed
 from bot.client import AgoraBot
 from bot.feeds.selection import (
     CLEAR,
@@ -26,6 +26,7 @@ from bot.feeds.selection import (
     validate_max_age,
 )
 from bot.feeds.service import CycleReport, FeedError, Preview, Subscribed
+from bot.limits import EMBED_TOTAL, shorten
 from bot.permissions import is_moderator, missing_posting_permissions, moderator_only
 from bot.polls.options import options_to_json, parse_options, validate_question
 from bot.references import parse_number
@@ -223,7 +224,7 @@ class FeedCommands(
     async def _wait_until_ready(self) -> None:
         await self.bot.wait_until_ready()
         # Start at a random point of the tick so a restart does not line every check up with reconnecting.
-        await asyncio.sleep(random.uniform(0, self.check_feeds.seconds or 0))  # noqa: S311
+        await asyncio.sleep(random.uniform(0, self.check_feeds.seconds or 0))
 
 
 
@@ -420,7 +421,7 @@ def preview_embeds(preview: Preview) -> list[discord.Embed]:
     for article in preview.next_items:
         embed = article_embed(article, 0, source=preview.source)
         embed.set_footer(text=f"{shorten(preview.source, 200)} · preview")
-        if used + len(embed) > EMBED_TOTAL_MAX:
+        if used + len(embed) > EMBED_TOTAL:
             break
         embeds.append(embed)
         used += len(embed)

@@ -20,16 +20,9 @@ from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
 from bot.permissions import is_moderator, missing_poll_permissions, moderator_only
 from bot.polls.options import parse_options, validate_question
+from bot.polls.states import CloseReason
 from bot.summaries.figures import PollListEntry
 from bot.summaries.moments import parse_moment
-from bot.summaries.reports import (
-    find_poll,
-    poll_choices,
-    poll_exports,
-    poll_list_report,
-    poll_report,
-    reread_poll,
-)
 from bot.timeutil import utcnow
 from cogs._emoji import guild_emojis
 
@@ -102,7 +95,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         assert interaction.guild is not None and interaction.channel_id is not None
         target = await self.bot.polls.find_open_poll(interaction.guild.id, interaction.channel_id, poll)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        closed = await self.bot.polls.close_poll(target.id, "manual")
+        closed = await self.bot.polls.close_poll(target.id, CloseReason.MANUAL)
         await interaction.followup.send(
             f"Closed poll #{closed.id}; the results are posted in <#{closed.channel_id}>.", ephemeral=True
         )
@@ -137,11 +130,10 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         assert interaction.guild is not None and interaction.channel_id is not None
         moment = parse_moment(at, utcnow()) if at is not None else None
         # Found before deferring: a mistake is answered privately even when public results were asked for.
-        summary = await find_poll(self.bot.summaries, interaction.guild.id, poll, interaction.channel_id, moment)
+        summary = await self.bot.summaries.find_poll(interaction.guild.id, poll, interaction.channel_id, moment)
         await interaction.response.defer(ephemeral=not public, thinking=True)
         try:
-            await self.bot.polls.recorder.flush()  # votes still queued in memory count too
-            report = await poll_report(self.bot.summaries, await reread_poll(self.bot.summaries, summary))
+            report = await self.bot.summaries.poll_report(summary)
         except Exception:
             if public:
                 # The first followup takes the place of the public "thinking" message, whatever its own
@@ -156,11 +148,10 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     @moderator_only()
     async def export(self, interaction: discord.Interaction, poll: str | None = None) -> None:
         assert interaction.guild is not None and interaction.channel_id is not None
-        summary = await find_poll(self.bot.summaries, interaction.guild.id, poll, interaction.channel_id)
+        found = await self.bot.summaries.find_poll(interaction.guild.id, poll, interaction.channel_id)
+        # Deferred first: writing a long queue of votes may take a while.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.bot.polls.recorder.flush()  # after deferring: a long queue may take a while
-        summary = await reread_poll(self.bot.summaries, summary)
-        files = await poll_exports(self.bot.summaries, summary, interaction.guild.filesize_limit)
+        summary, files = await self.bot.summaries.poll_exports(found, interaction.guild.filesize_limit)
         text = (
             f"Poll #{summary.poll_id}: {summary.total_votes} current votes from {summary.voters} voters, "
             "and the log of every vote change. UTF-8 CSV; times in UTC."
@@ -173,7 +164,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         # Autocomplete runs no command checks: only moderators may see poll questions here.
         if interaction.guild is None or not await is_moderator(interaction, self.bot.settings):
             return []
-        return await poll_choices(self.bot.summaries, interaction.guild.id, current.lstrip("#"))
+        return await self.bot.summaries.poll_choices(interaction.guild.id, current.lstrip("#"))
 
     @app_commands.command(name="list", description="This server's polls: number, question, status, voters, deadline")
     @app_commands.describe(status="Only open or only closed polls (default: all)")
@@ -187,7 +178,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
             channel = channel_of(interaction.guild, entry)
             return channel is not None and channel.permissions_for(member).view_channel
 
-        report = await poll_list_report(self.bot.summaries, interaction.guild.id, status, visible=can_view)
+        report = await self.bot.summaries.poll_list_report(interaction.guild.id, status, visible=can_view)
         await interaction.response.send_message(embed=report.embed, ephemeral=True)
 
     # --- votes ---------------------------------------------------------------------------------------

@@ -7,18 +7,15 @@ import pytest
 
 from bot.articles import parse_article_text
 from bot.articles.presentation import marked_article_id
-from bot.client import AgoraBot
-from bot.config import Config
 from bot.publishing import ArticlePublisher, CannotPost
 from bot.storage import Database
 from bot.storage.articles import AlreadyPosted, ArticleStore
-from tests.discord_fakes import (
+from tests.builders import fake_bot
+from tests.fakes.discord_http import (
     FORUM_CHANNEL_ID,
     READ_ONLY_CHANNEL_ID,
     TEXT_CHANNEL_ID,
-    FakeDiscordHTTP,
-    _FakeResponse,
-    add_guild,
+    FakeHTTPResponse,
 )
 
 SEED = parse_article_text((Path(__file__).parent / "fixtures" / "articles" / "seed_article.txt").read_text("utf-8"))
@@ -26,10 +23,7 @@ SEED = parse_article_text((Path(__file__).parent / "fixtures" / "articles" / "se
 
 @pytest.fixture
 async def world(tmp_path):
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token", "DATABASE_PATH": str(tmp_path / "a.db")}))
-    http = FakeDiscordHTTP()
-    http.install(bot)
-    guild = add_guild(bot)
+    bot, http, guild = fake_bot(DATABASE_PATH=str(tmp_path / "a.db"))
     db = await Database.open(tmp_path / "a.db")
     store = ArticleStore(db)
     yield bot, http, guild, store, ArticlePublisher(bot, store), db
@@ -88,7 +82,7 @@ async def test_missing_permission_refused_before_anything_is_stored(world):
 
 async def test_discord_error_marks_delivery_failed_and_a_retry_posts(world):
     bot, http, guild, store, publisher, db = world
-    http.fail_next["send_message"] = discord.HTTPException(_FakeResponse(500), "boom")
+    http.fail_next["send_message"] = discord.HTTPException(FakeHTTPResponse(500), "boom")
     with pytest.raises(CannotPost):
         await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
     assert await db.fetch_value("SELECT state FROM deliveries") == "failed"
@@ -132,7 +126,7 @@ async def test_poll_opener_is_called_with_the_thread(world):
         seen.append((delivery.article_id, article.title, where.id))
         assert len(http.sent("send_message")) == 1, "the poll is the thread's first reply, before the prompt"
 
-    publisher.poll_opener = opener
+    publisher = ArticlePublisher(bot, store, poll_opener=opener)
     published = await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
     assert seen == [(published.article_id, SEED.title, published.thread.id)]
     assert "poll" in http.sent("send_message")[-1]["content"]
@@ -140,7 +134,7 @@ async def test_poll_opener_is_called_with_the_thread(world):
 
 async def test_error_after_the_article_is_out_keeps_it_pending_for_restart(world):
     bot, http, guild, store, publisher, db = world
-    http.fail_next["start_thread_with_message"] = discord.HTTPException(_FakeResponse(500), "thread refused")
+    http.fail_next["start_thread_with_message"] = discord.HTTPException(FakeHTTPResponse(500), "thread refused")
     with pytest.raises(CannotPost, match="finish it when I restart"):
         await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
     assert await db.fetch_value("SELECT state FROM deliveries") == "pending"
@@ -168,10 +162,10 @@ async def test_crash_after_thread_and_prompt_adopts_both_instead_of_repeating(wo
 
 async def test_transient_error_while_resuming_a_sent_post_keeps_it_pending(world):
     bot, http, guild, store, publisher, db = world
-    http.fail_next["start_thread_with_message"] = discord.HTTPException(_FakeResponse(500), "thread refused")
+    http.fail_next["start_thread_with_message"] = discord.HTTPException(FakeHTTPResponse(500), "thread refused")
     with pytest.raises(CannotPost):
         await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
-    http.fail_next["start_thread_with_message"] = discord.HTTPException(_FakeResponse(503), "still down")
+    http.fail_next["start_thread_with_message"] = discord.HTTPException(FakeHTTPResponse(503), "still down")
     assert await ArticlePublisher(bot, store).resume_pending() == 0
     assert await db.fetch_value("SELECT state FROM deliveries") == "pending"
     assert await ArticlePublisher(bot, store).resume_pending() == 1  # the next start finishes it
@@ -180,11 +174,11 @@ async def test_transient_error_while_resuming_a_sent_post_keeps_it_pending(world
 
 async def test_content_refusal_is_marked_as_such(world):
     bot, http, guild, store, publisher, db = world
-    http.fail_next["send_message"] = discord.HTTPException(_FakeResponse(400), {"code": 50035, "message": "bad"})
+    http.fail_next["send_message"] = discord.HTTPException(FakeHTTPResponse(400), {"code": 50035, "message": "bad"})
     with pytest.raises(CannotPost) as refused:
         await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
     assert refused.value.refused_content
-    http.fail_next["send_message"] = discord.HTTPException(_FakeResponse(503), "down")
+    http.fail_next["send_message"] = discord.HTTPException(FakeHTTPResponse(503), "down")
     with pytest.raises(CannotPost) as outage:
         await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
     assert not outage.value.refused_content

@@ -6,36 +6,17 @@ import re
 
 import discord
 
+from bot import limits
 from bot.articles.article import Article
+from bot.limits import shorten
 
-EMBED_TITLE_MAX = 256
-EMBED_DESCRIPTION_MAX = 4096
-EMBED_TOTAL_MAX = 6000
-THREAD_NAME_MAX = 100
-MESSAGE_MAX = 2000
-# Discord allows 4096 characters of description; an opening a reader takes in at a glance is shorter.
+# Shorter than Discord's description limit: an opening a reader takes in at a glance.
 OPENING_TARGET = 1500
 
 DEFAULT_PROMPT_QUESTION = "What do you think about this article? Share your view below."
 _MARKER = "Agora article #{article_id}"
 _MARKER_PATTERN = re.compile(r"Agora article #(\d+)")
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?=\s|$)")
-
-
-def shorten(text: str, limit: int, *, ellipsis: str = "…") -> str:
-    """Cut text to at most `limit` characters at a sentence end, else a word boundary, never mid-word."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    room = limit - len(ellipsis)
-    window = text[: room + 1]
-    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= limit]
-    if sentence_ends and sentence_ends[-1] >= room // 2:
-        return text[: sentence_ends[-1]].rstrip()
-    space = window.rfind(" ")
-    if space <= 0:  # one giant word: a hard cut is the only honest option
-        return text[:room] + ellipsis
-    return text[:space].rstrip(" ,;:-–—") + ellipsis
+__all__ = ["shorten"]
 
 
 def opening(article: Article, limit: int = OPENING_TARGET) -> str:
@@ -68,27 +49,27 @@ def marked_article_id(embed: discord.Embed) -> int | None:
 
 def article_embed(article: Article, article_id: int, *, source: str) -> discord.Embed:
     embed = discord.Embed(
-        title=shorten(article.title, EMBED_TITLE_MAX),
+        title=shorten(article.title, limits.EMBED_TITLE),
         description=opening(article),
         url=article.link or None,
         colour=discord.Colour.from_rgb(47, 93, 168),
     )
     if article.published:
-        embed.add_field(name="Date", value=shorten(article.published, 1024), inline=True)
-    embed.add_field(name="Source", value=shorten(source, 1024), inline=True)
+        embed.add_field(name="Date", value=shorten(article.published, limits.EMBED_FIELD_VALUE), inline=True)
+    embed.add_field(name="Source", value=shorten(source, limits.EMBED_FIELD_VALUE), inline=True)
     if article.image_url:
         embed.set_image(url=article.image_url)
     embed.set_footer(text=f"{shorten(source, 200)} · {marker(article_id)}")
-    assert len(embed) <= EMBED_TOTAL_MAX
+    assert len(embed) <= limits.EMBED_TOTAL
     return embed
 
 
 def thread_name(article: Article) -> str:
-    return shorten(article.title, THREAD_NAME_MAX) or "Discussion"
+    return shorten(article.title, limits.THREAD_NAME) or "Discussion"
 
 
 def opening_prompt(article: Article, *, with_poll: bool) -> str:
     question = article.question or DEFAULT_PROMPT_QUESTION
     invitation = "Reply in this thread, and vote in the poll above." if with_poll else "Reply in this thread."
     text = f"💬 **Over to you:** {question}\n{invitation}"
-    return shorten(text, MESSAGE_MAX)
+    return shorten(text, limits.MESSAGE)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import discord
 
+from bot import limits
 from bot.articles.article import Article
 from bot.config import Config
 from bot.errors import AgoraError
@@ -528,7 +529,7 @@ class FeedService:
             if channel is None:
                 continue
             try:
-                await channel.send(notice[:2000])
+                await channel.send(limits.cut(notice, limits.MESSAGE))
             except discord.HTTPException as error:
                 log.info("Could not post the pause notice in channel %s: %s", subscription.channel_id, error)
 
@@ -538,7 +539,7 @@ class FeedService:
         if retry_after:
             delay = max(delay, timedelta(seconds=retry_after))
         delay = min(delay, max(MAX_BACKOFF, self.interval))
-        spread = 1 + self._jitter * (2 * random.random() - 1)  # noqa: S311 — spreading load, not security
+        spread = 1 + self._jitter * (2 * random.random() - 1)
         return self._clock() + delay * spread
 
     def _log_recovery(self, feed: Feed) -> None:

@@ -72,7 +72,7 @@ def _url_of(raw: str | None, setting: str = "--database") -> DatabaseUrl:
     return DatabaseUrl.sqlite(os.environ.get("DATABASE_PATH", "").strip() or Config.database_path)
 
 
-def _one_line_errors(work) -> int:  # noqa: ANN001 — a coroutine
+def _one_line_errors(work) -> int:
     try:
         print(asyncio.run(work))
     except (ConfigError, UnusableDatabase, CopyRefused) as error:

@@ -1,4 +1,7 @@
-"""How a poll looks in Discord: the poll embed while open and once closed, and the results message."""
+"""How a poll looks in Discord: the poll embed while open and once closed, and the results message.
+
+The figures and their wording come from bot.polls.figures, as /poll results and the CLI's do.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +10,15 @@ from datetime import datetime
 
 import discord
 
-from bot.polls.tally import OptionResult, Tally
+from bot import limits
+from bot.polls.figures import OptionFigure, VoteFigures, count_text, headline, votes_text
+from bot.polls.states import close_description
 from bot.storage.polls import StoredPoll
 
-EMBED_TITLE_MAX = 256
-EMBED_DESCRIPTION_MAX = 4096
-# Ten tied options with long, markdown-escaped labels would fill a description on their own.
-_VERDICT_NAMES_MAX = 1000
 OPEN_COLOUR = discord.Colour.from_rgb(67, 160, 71)
 CLOSED_COLOUR = discord.Colour.from_rgb(120, 124, 130)
 _MARKER = "Agora poll #{poll_id}"
 _MARKER_PATTERN = re.compile(r"Agora poll #(\d+)")
-_CLOSED_BECAUSE = {
-    "manual": "closed by a moderator",
-    "deadline": "closed at its deadline",
-    "message_deleted": "closed because its message was deleted",
-}
 
 
 def marker(poll_id: int) -> str:
@@ -35,55 +31,46 @@ def marked_poll_id(embed: discord.Embed) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def poll_embed(poll: StoredPoll, tally: Tally) -> discord.Embed:
+def poll_embed(poll: StoredPoll, figures: VoteFigures) -> discord.Embed:
     """The poll message: live totals while open, final results once closed."""
-    lines = [_option_lines(result) for result in tally.results]
+    lines = [_option_lines(option) for option in figures.options]
     if poll.is_open:
         lines.append(_how_to_vote(poll))
     else:
-        lines.append(_closed_line(poll, tally))
+        lines.append(_closed_line(poll, figures))
     embed = discord.Embed(
-        title=poll.question[:EMBED_TITLE_MAX],
-        description=clamp_lines("\n".join(lines), EMBED_DESCRIPTION_MAX),
+        title=limits.cut(poll.question, limits.EMBED_TITLE),
+        description=limits.clamp_lines("\n".join(lines), limits.EMBED_DESCRIPTION),
         colour=OPEN_COLOUR if poll.is_open else CLOSED_COLOUR,
     )
     state = "Open" if poll.is_open else "Final results"
-    embed.set_footer(text=f"{state} · {_voters(tally.voters)} · {marker(poll.id)}")
+    embed.set_footer(text=f"{state} · {count_text(figures.voters, 'voter')} · {marker(poll.id)}")
     return embed
 
 
-def results_embed(poll: StoredPoll, tally: Tally, poll_url: str | None = None) -> discord.Embed:
+def results_embed(poll: StoredPoll, figures: VoteFigures, poll_url: str | None = None) -> discord.Embed:
     """The message posted in the thread when a poll closes."""
-    ranked = sorted(tally.results, key=lambda result: -result.count)
-    lines = [f"{rank}. {result.option.emoji} **{_escape(result.option.label)}**: {_votes(result)}"
-             for rank, result in enumerate(ranked, start=1)]  # fmt: skip
+    ranked = sorted(figures.options, key=lambda option: -option.votes)
+    lines = [f"{rank}. {_name(option)}: {votes_text(option)}" for rank, option in enumerate(ranked, start=1)]
     lines.append("")
-    lines.append(_verdict(tally))
-    if poll_url:
-        lines.append(f"[The poll]({poll_url}) · {_voters(tally.voters)}")
-    else:
-        lines.append(_voters(tally.voters).capitalize())
-    title = f"📊 Results: {poll.question}"
+    lines.append(headline(figures, "won", _name))
+    voters = count_text(figures.voters, "voter")
+    lines.append(f"[The poll]({poll_url}) · {voters}" if poll_url else voters.capitalize())
     embed = discord.Embed(
-        title=title if len(title) <= EMBED_TITLE_MAX else title[: EMBED_TITLE_MAX - 1] + "…",
-        description=clamp_lines("\n".join(lines), EMBED_DESCRIPTION_MAX),
+        title=limits.cut(f"📊 Results: {poll.question}", limits.EMBED_TITLE),
+        description=limits.clamp_lines("\n".join(lines), limits.EMBED_DESCRIPTION),
         colour=CLOSED_COLOUR,
     )
-    embed.set_footer(text=f"{_CLOSED_BECAUSE.get(poll.closed_reason or '', 'closed').capitalize()}")
+    embed.set_footer(text=close_description(poll.closed_reason).capitalize())
     return embed
 
 
-def _option_lines(result: OptionResult) -> str:
-    return f"{result.option.emoji} **{_escape(result.option.label)}**\n`{result.bar}` {_votes(result)}"
+def _name(option: OptionFigure) -> str:
+    return f"{option.emoji} **{discord.utils.escape_markdown(option.label)}**"
 
 
-def _votes(result: OptionResult) -> str:
-    noun = "vote" if result.count == 1 else "votes"
-    return f"{result.count} {noun} · {result.percent}%"
-
-
-def _voters(count: int) -> str:
-    return f"{count} voter" if count == 1 else f"{count} voters"
+def _option_lines(option: OptionFigure) -> str:
+    return f"{_name(option)}\n`{option.bar}` {votes_text(option)}"
 
 
 def _how_to_vote(poll: StoredPoll) -> str:
@@ -98,35 +85,11 @@ def _how_to_vote(poll: StoredPoll) -> str:
     return f"\n{how}{deadline}"
 
 
-def _closed_line(poll: StoredPoll, tally: Tally) -> str:
+def _closed_line(poll: StoredPoll, figures: VoteFigures) -> str:
     when = f" {_timestamp(poll.closed_at, 'f')}" if poll.closed_at else ""
-    because = _CLOSED_BECAUSE.get(poll.closed_reason or "", "closed")
-    return f"\n🔒 **This poll is closed** ({because}){when}. {_verdict(tally)}"
+    because = close_description(poll.closed_reason)
+    return f"\n🔒 **This poll is closed** ({because}){when}. {headline(figures, 'won', _name)}"
 
 
-def _verdict(tally: Tally) -> str:
-    leaders = tally.leaders
-    if not leaders:
-        return "Nobody voted."
-    names = " and ".join(f"{r.option.emoji} **{_escape(r.option.label)}**" for r in leaders)
-    if len(names) > _VERDICT_NAMES_MAX:
-        return f"Tied for most votes: {len(leaders)} options."
-    if len(leaders) == 1:
-        return f"Most votes: {names}."
-    return f"Tied for most votes: {names}."
-
-
-def clamp_lines(text: str, limit: int) -> str:
-    """`text` cut after the last whole line that fits in `limit` characters, then "…" on a line of its own."""
-    if len(text) <= limit:
-        return text
-    cut = text.rfind("\n", 0, limit - 1)
-    return text[:cut] + "\n…" if cut > 0 else text[: limit - 1] + "…"
-
-
-def _timestamp(moment: datetime | None, style: str) -> str:
-    return discord.utils.format_dt(moment, style) if moment else ""  # type: ignore[arg-type]
-
-
-def _escape(text: str) -> str:
-    return discord.utils.escape_markdown(text)
+def _timestamp(moment: datetime | None, style: discord.utils.TimestampStyle) -> str:
+    return discord.utils.format_dt(moment, style) if moment else ""

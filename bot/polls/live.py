@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import replace
 
+from bot.polls.figures import VoteFigures, vote_figures
 from bot.polls.options import emoji_key
 from bot.polls.reconcile import reconcile_votes
 from bot.polls.rules import NOTHING, Action, Outcome, PollRules, Reaction, VoteChange, apply_reaction
-from bot.polls.tally import Tally, make_tally
 from bot.storage.polls import StoredPoll
 
 
@@ -174,10 +174,8 @@ class LivePoll:
         self.apply(outcome.leftovers)
         return outcome, self.release()
 
-    def tally(self) -> Tally:
-        return make_tally(
-            [option.option for option in self.poll.options], self.counts, self.voters, multiple=self.poll.multiple
-        )
+    def figures(self) -> VoteFigures:
+        return vote_figures(self.poll.options, self.counts, self.voters)
 
     def close(self) -> None:
         self.rules = replace(self.rules, is_open=False)

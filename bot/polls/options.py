@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.errors import AgoraError
+from bot.limits import cut
 from bot.quoting import excerpt, quote
 
 MIN_OPTIONS = 2
@@ -218,14 +219,14 @@ def article_question(own_question: str | None, template: str | None, title: str)
     Articles are not moderator input, so an over-long question is shortened rather than refused.
     """
     if own_question and own_question.strip():
-        return _shorten(own_question.strip(), MAX_QUESTION_LENGTH)
+        return cut(own_question.strip(), MAX_QUESTION_LENGTH)
     pattern = (template or "").strip() or DEFAULT_QUESTION_TEMPLATE
     if "{title}" not in pattern:
-        return _shorten(pattern, MAX_QUESTION_LENGTH)
+        return cut(pattern, MAX_QUESTION_LENGTH)
     # str.replace, not str.format: a template with other braces must not raise.
     room = MAX_QUESTION_LENGTH - (len(pattern) - len("{title}") * pattern.count("{title}"))
-    short_title = _shorten(title.strip(), max(room // pattern.count("{title}"), 1))
-    return _shorten(pattern.replace("{title}", short_title), MAX_QUESTION_LENGTH)
+    short_title = cut(title.strip(), max(room // pattern.count("{title}"), 1))
+    return cut(pattern.replace("{title}", short_title), MAX_QUESTION_LENGTH)
 
 
 def article_poll(own_question: str | None, title: str, spec: str | None) -> tuple[str, tuple[PollOption, ...]]:
@@ -292,7 +293,3 @@ def _options_from_pairs(pairs: object) -> tuple[PollOption, ...]:
 
 def options_to_json(options: Sequence[PollOption]) -> str:
     return json.dumps([[option.emoji, option.label] for option in options], ensure_ascii=False)
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

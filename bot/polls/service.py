@@ -19,9 +19,11 @@ from datetime import datetime
 
 import discord
 
+from bot import limits
 from bot.articles.article import Article
 from bot.errors import AgoraError
 from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
+from bot.polls.figures import VoteFigures, vote_figures
 from bot.polls.ingest import VoteRecorder
 from bot.polls.live import LivePoll
 from bot.polls.options import (
@@ -36,7 +38,7 @@ from bot.polls.options import (
 )
 from bot.polls.remover import QueuedRemoval, ReactionRemover
 from bot.polls.rules import Outcome, PollRules, Reaction, Source, apply_reaction
-from bot.polls.tally import Tally, make_tally
+from bot.polls.states import CloseReason
 from bot.quoting import quote
 from bot.references import parse_reference
 from bot.storage.articles import Delivery
@@ -45,10 +47,11 @@ from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-REACTION_PAGE = 100  # Discord's largest page of reaction users
+REACTION_PAGE = limits.REACTION_USERS_PAGE
 _NORMAL, _BURST = 0, 1  # reaction types in the reaction-users listing
 _UNKNOWN_EMOJI = 10014
-_GONE_CODES = {10003, 10008}  # Unknown Channel (the thread went), Unknown Message
+# Discord error code → why a poll whose message cannot be read any more is closed.
+_GONE_CODES = {10003: CloseReason.CHANNEL_DELETED, 10008: CloseReason.MESSAGE_DELETED}
 # Adopting a poll message sent just before a crash: how far back to look in its thread.
 _RECOVERY_HISTORY = 20
 
@@ -203,8 +206,7 @@ class PollService:
         await self._add_ballot(self._open[message.id], message)
 
     async def _send(self, poll: StoredPoll, channel: discord.abc.Messageable) -> discord.Message:
-        embed = poll_embed(poll, make_tally([o.option for o in poll.options], [0] * len(poll.options), 0,
-                                            multiple=poll.multiple))  # fmt: skip
+        embed = poll_embed(poll, vote_figures(poll.options, [0] * len(poll.options), 0))
         message = await channel.send(embed=embed)
         # Counted from the moment it exists: people react as soon as they see it.
         self._arm(poll, message.id)
@@ -388,21 +390,20 @@ class PollService:
         poll = live.poll
         message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)  # type: ignore[arg-type]
         try:
-            await message.edit(embed=poll_embed(poll, live.tally()))
+            await message.edit(embed=poll_embed(poll, live.figures()))
         except discord.HTTPException as error:
             log.warning("Could not update poll %s's embed: %s", poll.id, error)
         except Exception:
             log.exception("Updating poll %s's embed failed", poll.id)
 
-    async def _final_tally(self, poll: StoredPoll) -> Tally:
+    async def final_figures(self, poll: StoredPoll) -> VoteFigures:
+        """The poll's figures as stored: what its message shows once closed."""
         counts = await self._store.vote_counts(poll.id)
-        return make_tally(
-            [o.option for o in poll.options], counts.in_order(poll), counts.voters, multiple=poll.multiple
-        )
+        return vote_figures(poll.options, counts.in_order(poll), counts.voters)
 
     # --- closing -------------------------------------------------------------------------------------
 
-    async def close_poll(self, poll_id: int, reason: str) -> StoredPoll:
+    async def close_poll(self, poll_id: int, reason: CloseReason) -> StoredPoll:
         """Close an open poll: stop counting, write queued votes, show final results, post the results."""
         poll = await self._store.poll(poll_id)
         if poll is None:
@@ -422,7 +423,7 @@ class PollService:
         closed = await self._store.poll(poll_id)
         assert closed is not None
         log.info("Closed poll %s (%s)", poll_id, reason)
-        if reason != "message_deleted":
+        if reason.announced:
             await self._announce_results(closed)
         return closed
 
@@ -450,17 +451,17 @@ class PollService:
             self._open[poll.message_id] = live
 
     async def _announce_results(self, poll: StoredPoll) -> None:
-        tally = await self._final_tally(poll)
+        figures = await self.final_figures(poll)
         channel = self._client.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id)
         url = f"https://discord.com/channels/{poll.guild_id}/{poll.channel_id}/{poll.message_id}"
         # Closing is recorded either way; a deleted message or lost permission only costs the display,
         # so each of the two is tried on its own.
         try:
-            await channel.get_partial_message(poll.message_id).edit(embed=poll_embed(poll, tally))  # type: ignore[arg-type]
+            await channel.get_partial_message(poll.message_id).edit(embed=poll_embed(poll, figures))  # type: ignore[arg-type]
         except discord.HTTPException as error:
             log.warning("Poll %s closed, but its embed could not show the results: %s", poll.id, error)
         try:
-            await channel.send(embed=results_embed(poll, tally, url))
+            await channel.send(embed=results_embed(poll, figures, url))
         except discord.HTTPException as error:
             log.warning("Poll %s closed, but its results could not be posted: %s", poll.id, error)
 
@@ -472,7 +473,7 @@ class PollService:
         closed = 0
         for poll in due:
             with contextlib.suppress(PollClosed):
-                await self.close_poll(poll.id, "deadline")
+                await self.close_poll(poll.id, CloseReason.DEADLINE)
                 closed += 1
         return closed
 
@@ -480,13 +481,13 @@ class PollService:
         live = self._open.get(message_id)
         if live is not None:
             with contextlib.suppress(PollClosed):
-                await self.close_poll(live.poll.id, "message_deleted")
+                await self.close_poll(live.poll.id, CloseReason.MESSAGE_DELETED)
 
     async def channel_deleted(self, channel_id: int) -> None:
         """A thread or channel holding polls went: its polls can never be voted on again."""
         for live in [live for live in self._open.values() if live.poll.channel_id == channel_id]:
             with contextlib.suppress(PollClosed):
-                await self.close_poll(live.poll.id, "message_deleted")
+                await self.close_poll(live.poll.id, CloseReason.CHANNEL_DELETED)
 
     async def find_open_poll(self, guild_id: int, channel_id: int, reference: str | None) -> StoredPoll:
         """The poll a moderator means: a poll number, message id or link; or the one open poll in this channel."""
@@ -539,7 +540,7 @@ class PollService:
                 raise
             log.info("Poll %s's message is gone; closing it", poll.id)
             with contextlib.suppress(PollClosed):
-                await self.close_poll(poll.id, "message_deleted")
+                await self.close_poll(poll.id, _GONE_CODES[error.code])
             return
         except BaseException:
             self._release(live)  # what was held is judged as it came, rather than lost

@@ -89,7 +89,7 @@ async def copy_database(
     return found
 
 
-async def _copy_table(source: AnyDatabase, connection, target_dialect: str, table: str) -> int:  # noqa: ANN001
+async def _copy_table(source: AnyDatabase, connection, target_dialect: str, table: str) -> int:
     columns = [str(row[0]) for row in await _columns(source, table)]
     names = ", ".join(f'"{column}"' for column in columns)
     select = f'SELECT {names} FROM "{table}"'  # noqa: S608 — names read from the schema
@@ -116,7 +116,7 @@ async def _columns(db: AnyDatabase, table: str) -> list:
     )
 
 
-async def _advance_identities(connection, tables: list[str]) -> None:  # noqa: ANN001
+async def _advance_identities(connection, tables: list[str]) -> None:
     """Rows came with their ids: the identities must number new rows after them."""
     for table in tables:
         sequence = await connection.raw.fetchval(

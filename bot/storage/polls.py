@@ -25,6 +25,8 @@ _DELETE_VOTE = "DELETE FROM votes WHERE poll_id = ? AND option_id = ? AND voter_
 _INSERT_LEFTOVER = "INSERT OR IGNORE INTO reaction_leftovers (poll_id, option_id, voter_id) VALUES (?, ?, ?)"
 _DELETE_LEFTOVER = "DELETE FROM reaction_leftovers WHERE poll_id = ? AND option_id = ? AND voter_id = ?"
 _VOTE_ACTIONS = ("added", "removed")
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's limit of bound parameters
+VoteKey = tuple[int, int, int]  # poll_id, option_id, voter_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +183,12 @@ class PollStore:
     # --- votes ---------------------------------------------------------------------------------------
 
     async def record_vote_events(self, events: Sequence[VoteEventRow], *, journal_generation: int = 0) -> None:
-        """Append vote events to the log and bring current votes and superseded reactions to their final
-        state, in one transaction; `journal_generation` marks the journal files this batch covers as done.
+        """Append vote events to the log and bring current votes, their counts and superseded reactions to
+        their final state, in one transaction; `journal_generation` marks the journal files this batch
+        covers as done.
 
         Within a batch the same vote can be added and withdrawn several times: only its last action
-        decides the `votes` row, while every vote event is logged in order.
+        decides the `votes` row (and so the counts), while every vote event is logged in order.
         """
         votes = [event for event in events if event[3] in _VOTE_ACTIONS]
         # Last action per vote and per superseded reaction (votes and leftovers are separate states).
@@ -196,13 +199,20 @@ class PollStore:
         for (poll_id, option_id, voter_id, _), (action, at) in final.items():
             key = (poll_id, option_id, voter_id)
             by_action[action].append((*key, at) if action == "added" else key)
+        wanted = {key[:3]: action == "added" for key, (action, _) in final.items() if key[3]}
         async with self._db.transaction() as connection:
+            held = await _held_votes(connection, wanted)
             if votes:
                 await connection.executemany(_INSERT_EVENT, votes)
-            for sql, action in ((_UPSERT_VOTE, "added"), (_DELETE_VOTE, "removed"),
-                                (_INSERT_LEFTOVER, "left"), (_DELETE_LEFTOVER, "gone")):  # fmt: skip
+            for sql, action in (
+                (_UPSERT_VOTE, "added"),
+                (_DELETE_VOTE, "removed"),
+                (_INSERT_LEFTOVER, "left"),
+                (_DELETE_LEFTOVER, "gone"),
+            ):
                 if by_action[action]:
                     await connection.executemany(sql, by_action[action])
+            await _update_counts(connection, held, wanted)
             if journal_generation:
                 await connection.execute(
                     "UPDATE vote_journal SET generation = MAX(generation, ?) WHERE id = 1", (journal_generation,)
@@ -212,8 +222,8 @@ class PollStore:
         """`rows` without those of options that no longer exist (a poll withdrawn before they were written)."""
         option_ids = sorted({row[1] for row in rows})
         known: set[int] = set()
-        for start in range(0, len(option_ids), 500):
-            chunk = option_ids[start : start + 500]
+        for start in range(0, len(option_ids), _CHUNK):
+            chunk = option_ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             found = await self._db.fetch_all(f"SELECT id FROM poll_options WHERE id IN ({marks})", tuple(chunk))  # noqa: S608
             known.update(row[0] for row in found)
@@ -236,16 +246,58 @@ class PollStore:
         return [(row[0], row[1]) for row in rows]
 
     async def vote_counts(self, poll_id: int) -> VoteCounts:
+        """Votes per option and voters, as the vote recorder keeps them: a lookup, not a count of votes."""
         rows = await self._db.fetch_all(
-            "SELECT option_id, COUNT(*), (SELECT COUNT(DISTINCT voter_id) FROM votes WHERE poll_id = :poll)"
-            " FROM votes WHERE poll_id = :poll GROUP BY option_id",
-            {"poll": poll_id},
+            "SELECT o.id, o.votes, p.voters FROM poll_options o JOIN polls p ON p.id = o.poll_id WHERE o.poll_id = ?",
+            (poll_id,),
         )
         return _counts(rows)
 
 
+async def _held_votes(connection: aiosqlite.Connection, wanted: dict[VoteKey, bool]) -> set[VoteKey]:
+    """The current votes, before this batch, of every (poll, voter) the batch changes."""
+    voters_by_poll: dict[int, set[int]] = {}
+    for poll_id, _option_id, voter_id in wanted:
+        voters_by_poll.setdefault(poll_id, set()).add(voter_id)
+    held: set[VoteKey] = set()
+    for poll_id, voters in voters_by_poll.items():
+        ordered = sorted(voters)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await connection.execute_fetchall(
+                f"SELECT option_id, voter_id FROM votes WHERE poll_id = ? AND voter_id IN ({marks})",  # noqa: S608
+                (poll_id, *chunk),
+            )
+            held.update((poll_id, row[0], row[1]) for row in rows)
+    return held
+
+
+async def _update_counts(connection: aiosqlite.Connection, held: set[VoteKey], wanted: dict[VoteKey, bool]) -> None:
+    """Move each option's vote count and each poll's voter count by what this batch changed."""
+    after = {key for key in held if wanted.get(key, True)} | {key for key, added in wanted.items() if added}
+    option_change: dict[int, int] = {}
+    for _poll_id, option_id, _voter_id in after - held:
+        option_change[option_id] = option_change.get(option_id, 0) + 1
+    for _poll_id, option_id, _voter_id in held - after:
+        option_change[option_id] = option_change.get(option_id, 0) - 1
+    voters_before = {(poll_id, voter_id) for poll_id, _option_id, voter_id in held}
+    voters_after = {(poll_id, voter_id) for poll_id, _option_id, voter_id in after}
+    voter_change: dict[int, int] = {}
+    for poll_id, _voter_id in voters_after - voters_before:
+        voter_change[poll_id] = voter_change.get(poll_id, 0) + 1
+    for poll_id, _voter_id in voters_before - voters_after:
+        voter_change[poll_id] = voter_change.get(poll_id, 0) - 1
+    option_rows = [(change, option_id) for option_id, change in option_change.items() if change]
+    if option_rows:
+        await connection.executemany("UPDATE poll_options SET votes = votes + ? WHERE id = ?", option_rows)
+    poll_rows = [(change, poll_id) for poll_id, change in voter_change.items() if change]
+    if poll_rows:
+        await connection.executemany("UPDATE polls SET voters = voters + ? WHERE id = ?", poll_rows)
+
+
 def _counts(rows: list[aiosqlite.Row]) -> VoteCounts:
-    return VoteCounts({row[0]: row[1] for row in rows}, rows[0][2] if rows else 0)
+    return VoteCounts({row[0]: row[1] for row in rows if row[1]}, rows[0][2] if rows else 0)
 
 
 def _stored_poll(row: aiosqlite.Row, options: tuple[StoredOption, ...]) -> StoredPoll:

@@ -119,6 +119,9 @@ class PgConnection:
         count = status.rsplit(" ", 1)[-1]
         return PgCursor([], int(count) if count.isdigit() else -1, None)
 
+    async def execute_fetchall(self, sql: str, params: Sequence | dict = ()) -> list[asyncpg.Record]:
+        return await (await self._execute(sql, params)).fetchall()
+
     async def executemany(self, sql: str, rows: Sequence[Sequence | dict]) -> None:
         if not rows:
             return

@@ -1,8 +1,8 @@
 """Read-only aggregate queries behind poll results, exports and article summaries.
 
-Every figure is computed in SQL over indexes (votes' primary key, votes_by_voter,
-vote_events_timeline of migration 0002): nothing here loads a poll's votes into Python except the export
-iterators, which stream them in chunks.
+A poll's current figures are the counts the vote recorder keeps (migration 0005); figures at a past
+moment and timelines are computed in SQL over the vote log's vote_events_timeline index (migration 0002).
+Nothing here loads a poll's votes into Python except the export iterators, which stream them in chunks.
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ class OptionCount:
     emoji: str
     label: str
     votes: int
+
+    @property
+    def id(self) -> int:
+        return self.option_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +109,11 @@ class SummaryStore:
         return None if row is None else _poll_row(row)
 
     async def option_counts(self, poll_id: int) -> list[OptionCount]:
-        """Every option of the poll in position order, with its current vote count (0 included)."""
-        # The correlated count is a range count on votes' primary key (poll_id, option_id, ...),
-        # so it never touches other polls' rows and needs no GROUP BY over the votes.
+        """Every option of the poll in position order, with its current vote count (0 included): the count
+        the vote recorder keeps beside each option, so this reads no votes."""
         rows = await self._db.fetch_all(
-            "SELECT o.id, o.position, o.emoji, o.label,"
-            " (SELECT COUNT(*) FROM votes v WHERE v.poll_id = o.poll_id AND v.option_id = o.id)"
-            " FROM poll_options o WHERE o.poll_id = ? ORDER BY o.position",
+            "SELECT o.id, o.position, o.emoji, o.label, o.votes FROM poll_options o WHERE o.poll_id = ?"
+            " ORDER BY o.position",
             (poll_id,),
         )
         return [OptionCount(r[0], r[1], r[2], r[3], r[4]) for r in rows]
@@ -148,8 +150,8 @@ class SummaryStore:
         return int(value or 0)
 
     async def voter_count(self, poll_id: int) -> int:
-        """Distinct people holding at least one vote; streams votes_by_voter in voter order."""
-        value = await self._db.fetch_value("SELECT COUNT(DISTINCT voter_id) FROM votes WHERE poll_id = ?", (poll_id,))
+        """Distinct people holding at least one vote, as the vote recorder keeps the figure."""
+        value = await self._db.fetch_value("SELECT voters FROM polls WHERE id = ?", (poll_id,))
         return int(value or 0)
 
     async def event_span(self, poll_id: int) -> tuple[str, str] | None:
@@ -185,9 +187,7 @@ class SummaryStore:
     async def list_polls(self, guild_id: int, status: str | None, limit: int) -> list[PollListRow]:
         """The guild's polls, newest first, optionally only 'open' or 'closed' ones."""
         rows = await self._db.fetch_all(
-            "SELECT p.id, p.question, p.status,"
-            " (SELECT COUNT(DISTINCT v.voter_id) FROM votes v WHERE v.poll_id = p.id),"
-            " p.deadline_at, p.closed_at, p.channel_id,"
+            "SELECT p.id, p.question, p.status, p.voters, p.deadline_at, p.closed_at, p.channel_id,"
             " (SELECT d.channel_id FROM deliveries d WHERE d.id = p.delivery_id)"
             " FROM polls p WHERE p.guild_id = :guild AND (CAST(:status AS TEXT) IS NULL OR p.status = :status)"
             " ORDER BY p.id DESC LIMIT :limit",

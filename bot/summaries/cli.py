@@ -167,7 +167,7 @@ async def _render(url: DatabaseUrl, args: argparse.Namespace) -> str | None:
         await db.close()
 
 
-def _formatted(fmt: str, summary: object, as_text, as_dict, as_csv) -> str:  # noqa: ANN001
+def _formatted(fmt: str, summary: object, as_text, as_dict, as_csv) -> str:
     if fmt == "json":
         return text.to_json(as_dict(summary))
     if fmt == "csv":

@@ -20,6 +20,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 
+from bot.limits import cut
 from bot.summaries.charts import HEIGHT_PX, WIDTH_PX
 from bot.summaries.figures import ArticleSummary, PollSummary, Timeline
 from bot.summaries.text import format_percent, status_text
@@ -136,15 +137,11 @@ def _colour(k: int) -> str:
 
 
 def _title(text: str) -> str:
-    return _shorten(_drawable(text), _TITLE_CHARS)
+    return cut(_drawable(text), _TITLE_CHARS)
 
 
 def _label(text: str) -> str:
-    return _shorten(_drawable(text), _LABEL_CHARS) or "?"
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return cut(_drawable(text), _LABEL_CHARS) or "?"
 
 
 def _drawable(text: str) -> str:

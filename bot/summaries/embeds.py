@@ -11,27 +11,28 @@ from datetime import datetime
 
 import discord
 
-from bot.polls.embeds import clamp_lines
+from bot import limits
+from bot.limits import clamp_lines, cut
+from bot.polls.figures import OptionFigure
+from bot.polls.states import PollStatus
 from bot.summaries.figures import ArticleSummary, DiscussionFigures, PollListEntry, PollSummary
-from bot.summaries.text import format_moment, format_percent, headline, option_name, status_text, text_bar
+from bot.summaries.text import format_moment, format_percent, headline, option_name, status_text
 
 log = logging.getLogger(__name__)
 
 COLOUR = discord.Colour.blurple()
-_TITLE_LIMIT = 256
-_FIELD_LIMIT = 1024
-_DESCRIPTION_LIMIT = 4096
 _LABEL_LIMIT = 80
-_FIELDS_LIMIT = 25
-_EMBED_LIMIT = 6000  # all titles, names, values, description, footer and author together
 _MORE_FIELD_SIZE = 80  # the "And N more polls" field, generously
 
 
 def poll_results_embed(summary: PollSummary, chart_filename: str | None = None) -> discord.Embed:
     as_of = "" if summary.as_of is None else f"As of {format_moment(summary.as_of)}: "
     embed = discord.Embed(
-        title=_cut(f"📊 {summary.question}", _TITLE_LIMIT),
-        description=_cut(f"**{as_of}{headline(summary)}**\n\n" + "\n".join(_option_lines(summary)), _DESCRIPTION_LIMIT),
+        title=cut(f"📊 {summary.question}", limits.EMBED_TITLE),
+        description=cut(
+            f"**{as_of}{headline(summary, _escaped_name)}**\n\n" + "\n".join(_option_lines(summary)),
+            limits.EMBED_DESCRIPTION,
+        ),
         colour=COLOUR,
     )
     if summary.as_of is not None:
@@ -44,7 +45,8 @@ def poll_results_embed(summary: PollSummary, chart_filename: str | None = None) 
     if summary.closed_at is not None:
         embed.add_field(name="Closed", value=_when(summary.closed_at), inline=True)
     if summary.deadline_at is not None:
-        relative = f" ({discord.utils.format_dt(summary.deadline_at, 'R')})" if summary.status == "open" else ""
+        is_open = summary.status == PollStatus.OPEN
+        relative = f" ({discord.utils.format_dt(summary.deadline_at, 'R')})" if is_open else ""
         embed.add_field(name="Deadline", value=_when(summary.deadline_at) + relative, inline=True)
     note = " · multiple choice: percentages are of voters" if summary.multiple else ""
     past = " · votes held at the time shown, from the vote log" if summary.as_of is not None else ""
@@ -57,10 +59,14 @@ def poll_results_embed(summary: PollSummary, chart_filename: str | None = None) 
 def _option_lines(summary: PollSummary) -> list[str]:
     lines = []
     for option in summary.options:
-        name = discord.utils.escape_markdown(_cut(option_name(option), _LABEL_LIMIT))
+        name = discord.utils.escape_markdown(cut(option_name(option), _LABEL_LIMIT))
         lines.append(f"{name} — **{option.votes}** · {format_percent(option.share)}")
-        lines.append(f"`{text_bar(option.share)}`")
+        lines.append(f"`{option.bar}`")
     return lines or ["(no options)"]
+
+
+def _escaped_name(option: OptionFigure) -> str:
+    return discord.utils.escape_markdown(option_name(option))
 
 
 def poll_list_embed(entries: list[PollListEntry], status: str | None) -> discord.Embed:
@@ -71,16 +77,16 @@ def poll_list_embed(entries: list[PollListEntry], status: str | None) -> discord
         return embed
     lines = []
     for entry in entries:
-        question = discord.utils.escape_markdown(_cut(entry.question, 90))
+        question = discord.utils.escape_markdown(cut(entry.question, 90))
         when = _list_time(entry)
         lines.append(f"`#{entry.poll_id}` **{question}** — {entry.status}, {entry.voters} voters{when}")
-    embed.description = clamp_lines("\n".join(lines), _DESCRIPTION_LIMIT)
+    embed.description = clamp_lines("\n".join(lines), limits.EMBED_DESCRIPTION)
     embed.set_footer(text="Newest first · /poll results <id> for the figures")
     return embed
 
 
 def _list_time(entry: PollListEntry) -> str:
-    if entry.status == "closed" and entry.closed_at is not None:
+    if entry.status == PollStatus.CLOSED and entry.closed_at is not None:
         return f", closed {discord.utils.format_dt(entry.closed_at, 'R')}"
     if entry.deadline_at is not None:
         return f", closes {discord.utils.format_dt(entry.deadline_at, 'R')}"
@@ -89,14 +95,14 @@ def _list_time(entry: PollListEntry) -> str:
 
 def article_summary_embed(summary: ArticleSummary, chart_filename: str | None = None) -> discord.Embed:
     embed = discord.Embed(
-        title=_cut(summary.title, _TITLE_LIMIT),
+        title=cut(summary.title, limits.EMBED_TITLE),
         url=summary.link or None,
         colour=COLOUR,
         description=_article_headline(summary),
     )
     posted = _when(summary.posted_at) if summary.posted_at else "not posted"
     if summary.published:
-        posted += f"\nPublished: {discord.utils.escape_markdown(_cut(summary.published, 100))}"
+        posted += f"\nPublished: {discord.utils.escape_markdown(cut(summary.published, 100))}"
     embed.add_field(name="Posted", value=posted, inline=False)
     _add_discussion_fields(embed, summary.discussion)
     embed.set_footer(text=f"Article #{summary.article_id}")
@@ -111,14 +117,14 @@ def _insert_poll_fields(embed: discord.Embed, polls: tuple[PollSummary, ...]) ->
     ranked = sorted(polls, key=lambda poll: -poll.voters)
     shown = 0
     for poll in ranked:
-        value = "\n".join([f"{discord.utils.escape_markdown(_cut(poll.question, 200))}", *_option_lines(poll)])
+        value = "\n".join([f"{discord.utils.escape_markdown(cut(poll.question, 200))}", *_option_lines(poll)])
         name = f"Poll #{poll.poll_id} · {status_text(poll)} · {poll.voters} voters"
-        value = _cut(value, _FIELD_LIMIT)
+        value = cut(value, limits.EMBED_FIELD_VALUE)
         # Room is kept for the "more polls" field whenever a poll might still be left out.
         reserve = 0 if shown == len(ranked) - 1 else 1
         if (
-            len(embed.fields) + 1 + reserve > _FIELDS_LIMIT
-            or len(embed) + len(name) + len(value) + reserve * _MORE_FIELD_SIZE > _EMBED_LIMIT
+            len(embed.fields) + 1 + reserve > limits.EMBED_FIELDS
+            or len(embed) + len(name) + len(value) + reserve * _MORE_FIELD_SIZE > limits.EMBED_TOTAL
         ):
             break
         embed.insert_field_at(1 + shown, name=name, value=value, inline=False)
@@ -126,9 +132,11 @@ def _insert_poll_fields(embed: discord.Embed, polls: tuple[PollSummary, ...]) ->
     if shown < len(ranked):
         left = len(ranked) - shown
         embed.insert_field_at(
-            1 + shown, name=f"And {left} more poll{'s' if left != 1 else ''}",
-            value="`/poll results <id>` shows any of them.", inline=False,
-        )  # fmt: skip
+            1 + shown,
+            name=f"And {left} more poll{'s' if left != 1 else ''}",
+            value="`/poll results <id>` shows any of them.",
+            inline=False,
+        )
 
 
 def _article_headline(summary: ArticleSummary) -> str:
@@ -159,7 +167,3 @@ def _add_discussion_fields(embed: discord.Embed, figures: DiscussionFigures) -> 
 
 def _when(moment: datetime | None, style: discord.utils.TimestampStyle = "f") -> str:
     return "—" if moment is None else discord.utils.format_dt(moment, style)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

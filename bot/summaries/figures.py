@@ -1,9 +1,8 @@
 """The figures behind every summary: plain dataclasses built from the storage layer's aggregates.
 
-Discord embeds, the CLI, CSV and charts all render these objects, so they cannot disagree.
-Percentages are of voters (people), not of votes: in a multiple-choice poll they may add up
-to more than 100 %, and a single-choice poll reads the same either way. A poll's figures at a
-past moment (`poll_summary(..., at=...)`) are the same objects, counted from the vote log.
+A poll's votes are bot.polls.figures' `VoteFigures`, the model the poll's own message renders too, so
+Discord embeds, the CLI, CSV and charts cannot disagree. A poll's figures at a past moment
+(`poll_summary(..., at=...)`) are the same objects, counted from the vote log.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from bot.polls.figures import OptionFigure, VoteFigures, vote_figures
 from bot.storage.summaries import OptionCount, PollRow, SummaryStore
 from bot.summaries.moments import check_moment
 from bot.timeutil import to_db, utcnow
@@ -25,20 +25,6 @@ TOP_PARTICIPANTS = 5
 POLL_LIST_LIMIT = 25
 # Polls read to fill a list filtered by who may see them; a member who can see few channels gets fewer.
 POLL_LIST_SCAN = 200
-
-
-@dataclass(frozen=True, slots=True)
-class OptionFigure:
-    option_id: int
-    position: int
-    emoji: str
-    label: str
-    votes: int
-    share: float  # of voters, 0..1
-
-    @property
-    def percent(self) -> float:
-        return self.share * 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +46,12 @@ class PollSummary:
     as_of: datetime | None = None  # the past moment these figures are of; None: now
 
     @property
+    def figures(self) -> VoteFigures:
+        return VoteFigures(self.options, self.voters)
+
+    @property
     def total_votes(self) -> int:
-        return sum(option.votes for option in self.options)
+        return self.figures.total_votes
 
     @property
     def closed_early(self) -> bool:
@@ -159,10 +149,7 @@ async def poll_summary(
 def _build_poll_summary(
     poll: PollRow, counts: list[OptionCount], voters: int, as_of: datetime | None = None
 ) -> PollSummary:
-    options = tuple(
-        OptionFigure(c.option_id, c.position, c.emoji, c.label, c.votes, c.votes / voters if voters else 0.0)
-        for c in counts
-    )
+    options = vote_figures(counts, [c.votes for c in counts], voters).options
     return PollSummary(
         poll_id=poll.id,
         guild_id=poll.guild_id,

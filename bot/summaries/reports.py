@@ -21,7 +21,9 @@ from typing import BinaryIO
 import discord
 from discord import app_commands
 
+from bot import limits
 from bot.errors import AgoraError
+from bot.limits import cut
 from bot.quoting import quote
 from bot.references import parse_reference
 from bot.storage.summaries import SummaryStore
@@ -118,7 +120,7 @@ def _zip(spool: BinaryIO, name: str) -> BinaryIO:
 
 async def poll_choices(store: SummaryStore, guild_id: int, typed: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: the server's polls whose question contains what was typed, newest first."""
-    found = await store.search_polls(guild_id, typed, limit=25)
+    found = await store.search_polls(guild_id, typed, limit=limits.CHOICES)
     return [
         app_commands.Choice(name=_choice_name(f"#{poll_id} {question}"), value=str(poll_id))
         for poll_id, question in found
@@ -127,7 +129,7 @@ async def poll_choices(store: SummaryStore, guild_id: int, typed: str) -> list[a
 
 async def article_choices(store: SummaryStore, guild_id: int, typed: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: articles posted in the server whose title contains what was typed, newest first."""
-    found = await store.search_articles(guild_id, typed, limit=25)
+    found = await store.search_articles(guild_id, typed, limit=limits.CHOICES)
     return [
         app_commands.Choice(name=_choice_name(f"#{article_id} {title}"), value=str(article_id))
         for article_id, title in found
@@ -135,7 +137,7 @@ async def article_choices(store: SummaryStore, guild_id: int, typed: str) -> lis
 
 
 def _choice_name(text: str) -> str:
-    return text if len(text) <= 100 else text[:99] + "…"  # Discord's limit for a choice's name
+    return cut(text, limits.CHOICE_NAME)
 
 
 async def find_poll(

@@ -6,39 +6,22 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bot.polls.figures import OptionFigure, Verb, format_percent, percent_value, text_bar
+from bot.polls.figures import headline as figures_headline
+from bot.polls.states import PollStatus, close_description
 from bot.summaries.csv_export import spreadsheet_safe
-from bot.summaries.figures import ArticleSummary, DiscussionFigures, OptionFigure, PollSummary
+from bot.summaries.figures import ArticleSummary, DiscussionFigures, PollSummary
 
 log = logging.getLogger(__name__)
 
-BAR_WIDTH = 20
-_FULL, _EMPTY = "█", "░"
-
-_CLOSED_REASONS = {
-    "manual": "closed by a moderator",
-    "deadline": "closed at its deadline",
-    "message_deleted": "closed because its message was deleted",
-}
+__all__ = ["format_percent", "percent_value", "text_bar"]  # the shared figures, re-exported for renderers
 
 
 # --- shared formatters -----------------------------------------------------------------------
-
-
-def percent_value(share: float) -> float:
-    """The one rounding of a share every rendering uses, so they all print the same number."""
-    return round(share * 100, 1)
-
-
-def format_percent(share: float) -> str:
-    return f"{percent_value(share):.1f}%"
-
-
-def text_bar(share: float, width: int = BAR_WIDTH) -> str:
-    filled = round(max(0.0, min(share, 1.0)) * width)
-    return _FULL * filled + _EMPTY * (width - filled)
 
 
 def format_time(moment: datetime | None) -> str:
@@ -56,28 +39,20 @@ def iso(moment: datetime | None) -> str | None:
 
 def status_text(summary: PollSummary) -> str:
     """'open', 'closed at its deadline', 'closed early: closed by a moderator', ..."""
-    if summary.status == "open":
+    if summary.status == PollStatus.OPEN:
         return "open"
-    reason = _CLOSED_REASONS.get(summary.closed_reason or "", "closed")
+    reason = close_description(summary.closed_reason)
     return f"closed early: {reason}" if summary.closed_early else reason
 
 
 def option_name(option: OptionFigure) -> str:
-    return f"{option.emoji} {option.label}".strip()
+    return option.name
 
 
-def headline(summary: PollSummary) -> str:
-    """The result in one sentence: who leads (or won), or that it is a tie."""
-    if summary.voters == 0:
-        return "No votes yet."
-    top = max(option.votes for option in summary.options)
-    leaders = [option for option in summary.options if option.votes == top]
-    share = format_percent(leaders[0].share)
-    of = f"of {summary.voters} voter{'s' if summary.voters != 1 else ''}"
-    if len(leaders) > 1:
-        return f"Tie between {' and '.join(option_name(o) for o in leaders)}, {share} each {of}."
-    verb = "led" if summary.as_of is not None else "leads" if summary.status == "open" else "won"
-    return f"{option_name(leaders[0])} {verb} with {share} {of}."
+def headline(summary: PollSummary, name: Callable[[OptionFigure], str] | None = None) -> str:
+    """The result in one sentence: who leads (or led, or won), or that it is a tie."""
+    verb: Verb = "led" if summary.as_of is not None else "leads" if summary.status == PollStatus.OPEN else "won"
+    return figures_headline(summary.figures, verb, name)
 
 
 # --- poll ------------------------------------------------------------------------------------

@@ -5,12 +5,11 @@ from pathlib import Path
 import pytest
 
 from bot.articles.folder import ArticleFolder, read_folder
-from bot.client import AgoraBot
-from bot.config import Config
 from bot.publishing import ArticlePublisher
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
-from tests.discord_fakes import BOT_ROLE_ID, MODERATOR_ID, TEXT_CHANNEL_ID, FakeDiscordHTTP, add_guild
+from tests.builders import fake_bot
+from tests.fakes.discord_http import BOT_ROLE_ID, MODERATOR_ID, TEXT_CHANNEL_ID
 
 SEED = (Path(__file__).resolve().parents[1] / "fixtures" / "articles" / "seed_article.txt").read_text("utf-8")
 
@@ -19,10 +18,7 @@ SEED = (Path(__file__).resolve().parents[1] / "fixtures" / "articles" / "seed_ar
 async def setup(tmp_path):
     folder = tmp_path / "articles"
     folder.mkdir()
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "t.t"}))
-    http = FakeDiscordHTTP()
-    http.install(bot)
-    guild = add_guild(bot)
+    bot, http, guild = fake_bot()
     databases = []
 
     async def start():
@@ -119,14 +115,14 @@ async def test_file_refused_by_permissions_is_retried_and_logged_once(setup, cap
 async def test_file_discord_refuses_is_given_up_after_three_scans(setup):
     import discord
 
-    from tests.discord_fakes import _FakeResponse
+    from tests.fakes.discord_http import FakeHTTPResponse
 
     bot, http, guild, folder, start = setup
     articles, db = await start()
     await articles.subscribe(guild.get_channel(TEXT_CHANNEL_ID), MODERATOR_ID)
     (folder / "seed.txt").write_text(SEED)
     for _ in range(3):
-        http.fail_next["send_message"] = discord.HTTPException(_FakeResponse(400), {"code": 50035, "message": "bad"})
+        http.fail_next["send_message"] = discord.HTTPException(FakeHTTPResponse(400), {"code": 50035, "message": "bad"})
         assert await articles.post_new_files(bot) == 0
     assert await articles.post_new_files(bot) == 0
     assert not posts(http), "given up: not sent a fourth time"

@@ -4,8 +4,6 @@ import pytest
 
 from bot.articles import Article, parse_article_text
 from bot.articles.presentation import (
-    EMBED_TOTAL_MAX,
-    THREAD_NAME_MAX,
     article_embed,
     marked_article_id,
     opening,
@@ -13,6 +11,7 @@ from bot.articles.presentation import (
     shorten,
     thread_name,
 )
+from bot.limits import EMBED_TOTAL, THREAD_NAME
 
 SEED = parse_article_text(
     (Path(__file__).resolve().parents[1] / "fixtures" / "articles" / "seed_article.txt").read_text("utf-8")
@@ -40,7 +39,7 @@ def test_shorten_leaves_short_text_alone():
 def test_seed_embed_within_limits_and_marked():
     embed = article_embed(SEED, 42, source="Political Lore")
     assert embed.title == SEED.title
-    assert len(embed) <= EMBED_TOTAL_MAX
+    assert len(embed) <= EMBED_TOTAL
     assert len(embed.description) <= 4096
     assert embed.description.startswith("During the last couple of days")
     fields = {field.name: field.value for field in embed.fields}
@@ -52,7 +51,7 @@ def test_seed_embed_within_limits_and_marked():
 def test_huge_article_embed_stays_within_limits():
     article = Article(title="T" * 600, paragraphs=tuple("word " * 3000 for _ in range(5)), published="d" * 2000)
     embed = article_embed(article, 1, source="s" * 3000)
-    assert len(embed) <= EMBED_TOTAL_MAX
+    assert len(embed) <= EMBED_TOTAL
     assert len(embed.title) <= 256
 
 
@@ -63,7 +62,7 @@ def test_opening_keeps_whole_paragraphs_when_they_fit():
 
 def test_thread_name_respects_discord_limit():
     name = thread_name(Article(title="Word " * 60, paragraphs=()))
-    assert len(name) <= THREAD_NAME_MAX
+    assert len(name) <= THREAD_NAME
     assert not name.removesuffix("…").endswith(" ")
 
 

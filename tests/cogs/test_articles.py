@@ -5,21 +5,18 @@ from pathlib import Path
 import pytest
 
 from bot.articles import ArticleFormatError
-from bot.client import AgoraBot
-from bot.config import Config
 from bot.permissions import NotModerator, is_moderator
 from bot.publishing import ArticlePublisher, CannotPost
 from bot.storage import Database
 from bot.storage.articles import AlreadyPosted, ArticleStore
 from bot.storage.settings import SettingsStore
 from cogs.articles import ArticleCommands
-from tests.discord_fakes import (
+from tests.builders import fake_bot
+from tests.fakes.discord_http import (
     HELPER_ROLE_ID,
     READ_ONLY_CHANNEL_ID,
     TEXT_CHANNEL_ID,
-    FakeDiscordHTTP,
     FakeInteraction,
-    add_guild,
     attachment,
 )
 
@@ -28,10 +25,7 @@ SEED_BYTES = (Path(__file__).resolve().parents[1] / "fixtures" / "articles" / "s
 
 @pytest.fixture
 async def cog(tmp_path):
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token", "ARTICLE_MAX_BYTES": "4096"}))
-    http = FakeDiscordHTTP()
-    http.install(bot)
-    guild = add_guild(bot)
+    bot, http, guild = fake_bot(ARTICLE_MAX_BYTES="4096")
     bot.db = await Database.open(tmp_path / "a.db")
     bot.settings = SettingsStore(bot.db)
     bot.articles = ArticleStore(bot.db)
@@ -105,11 +99,16 @@ async def test_moderator_role_set_by_an_admin_counts(cog):
     assert not await is_moderator(FakeInteraction(bot, guild, moderator=False), bot.settings)
 
 
+async def no_votes_queued() -> None:
+    """The flush of a vote recorder with nothing queued: this cog's tests record no votes."""
+
+
 async def test_article_autocomplete_shows_nothing_to_non_moderators(cog):
     from bot.storage.summaries import SummaryStore
+    from bot.summaries.service import SummaryService
 
     commands, bot, http, guild = cog
-    bot.summaries = SummaryStore(bot.db)
+    bot.summaries = SummaryService(SummaryStore(bot.db), no_votes_queued)
     await commands.post.callback(commands, FakeInteraction(bot, guild, moderator=True),
                                  guild.get_channel(TEXT_CHANNEL_ID), attachment(bot, http, "a.txt", SEED_BYTES))
     for_moderator = await commands._summary_article_choices(FakeInteraction(bot, guild, moderator=True), "Russia")

@@ -8,7 +8,7 @@ import pytest
 from bot.discussion import DiscussionService
 from bot.storage.responses import ResponseStore
 from cogs.discussion import DiscussionListener
-from tests.discord_fakes import BOT_ID, GUILD_ID, MEMBER_ID, TEXT_CHANNEL_ID, add_guild, user_payload
+from tests.fakes.discord_http import BOT_ID, GUILD_ID, MEMBER_ID, TEXT_CHANNEL_ID, add_guild, user_payload
 from tests.summaries.factories import Seed, open_database
 
 THREAD_ID = 6001

@@ -21,12 +21,12 @@ from bot.storage.feeds import FeedStore
 from bot.storage.settings import SettingsStore
 from cogs._emoji import guild_emojis
 from cogs.feeds import FeedCommands, added_text, check_text, describe, fit_lines
-from tests.discord_fakes import (
+from tests.builders import fake_bot
+from tests.fakes.discord_http import (
     READ_ONLY_CHANNEL_ID,
     TEXT_CHANNEL_ID,
-    FakeDiscordHTTP,
+    FakeHTTPResponse,
     FakeInteraction,
-    _FakeResponse,
     add_guild,
 )
 from tests.feeds.conftest import FeedServer, feed_server  # noqa: F401 — the local feed server fixture
@@ -34,10 +34,7 @@ from tests.feeds.conftest import FeedServer, feed_server  # noqa: F401 — the l
 
 @pytest.fixture
 async def cog(tmp_path, feed_server: FeedServer):  # noqa: F811 — the imported fixture
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token", "FEED_ALLOW_PRIVATE_ADDRESSES": "true"}))
-    http = FakeDiscordHTTP()
-    http.install(bot)
-    guild = add_guild(bot)
+    bot, http, guild = fake_bot(FEED_ALLOW_PRIVATE_ADDRESSES="true")
     bot.db = await Database.open(tmp_path / "a.db")
     bot.settings = SettingsStore(bot.db)
     bot.publisher = ArticlePublisher(bot, ArticleStore(bot.db))
@@ -124,7 +121,7 @@ async def test_list_shows_an_item_discord_refused_and_that_it_was_skipped(cog) -
     commands, bot, http, guild, server = cog
     server.add_item("Story 4")
     for _ in range(3):
-        http.fail_next["send_message"] = discord.HTTPException(_FakeResponse(400), {"message": "Invalid Form Body"})
+        http.fail_next["send_message"] = discord.HTTPException(FakeHTTPResponse(400), {"message": "Invalid Form Body"})
         await commands.check.callback(commands, moderator(bot, guild))
     interaction = moderator(bot, guild)
     await commands.list_feeds.callback(commands, interaction)

@@ -19,8 +19,8 @@ from bot.storage import Database
 from bot.storage.polls import PollStore
 from bot.timeutil import utcnow
 from cogs.polls import PollCommands
-from tests.discord_fakes import BOT_ID, GUILD_ID, MODERATOR_ID, TEXT_CHANNEL_ID
-from tests.polls.fakes import PollsFakeHTTP, add_poll_guild
+from tests.fakes.discord_http import BOT_ID, GUILD_ID, MODERATOR_ID, TEXT_CHANNEL_ID
+from tests.fakes.polls import PollsFakeHTTP, add_poll_guild
 
 OPTIONS = (PollOption("👍", "Yes"), PollOption("👎", "No"))
 
@@ -141,3 +141,11 @@ async def test_deadline_loop_iteration_closes_due_polls(bot):
     cog = bot.get_cog("PollCommands")
     await cog.close_due_polls.coro(cog)  # one iteration, as the loop runs it
     assert (await bot.polls._store.poll(poll.id)).closed_reason == "deadline"
+
+
+async def test_deleting_the_polls_thread_closes_the_poll_for_that_reason(bot):
+    poll = await open_poll(bot)
+    delete = {"id": str(poll.channel_id), "guild_id": str(GUILD_ID), "parent_id": "1", "type": 11}
+    await gateway(bot, "THREAD_DELETE", delete)
+    closed = await bot.polls._store.poll(poll.id)
+    assert (closed.status, closed.closed_reason) == ("closed", "channel_deleted")

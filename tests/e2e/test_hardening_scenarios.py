@@ -15,7 +15,7 @@ import pytest
 from .driver import BotProcess
 from .emulator import Emulator, Reply
 from .emulator.state import Message
-from .test_scenarios import REPLY_WAIT, assert_clean, create_short_poll, moderator_post, post_seed_article
+from .helpers import REPLY_WAIT, assert_clean, create_short_poll, moderator_post, post_seed_article
 
 ACCEPTED_FORMS = "`12` or `#12`"
 MESSAGE_LIMIT = 2000

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from .driver import BotProcess
 from .emulator import Emulator, Reply
-from .test_scenarios import (
+from .helpers import (
     OPPOSE,
     REPLY_WAIT,
     SUPPORT,

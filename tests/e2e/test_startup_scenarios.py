@@ -24,7 +24,7 @@ from bot.storage.database import bundled_migrations
 from .driver import REPO_ROOT, BotProcess
 from .emulator import Emulator
 from .emulator.state import Channel, Message
-from .test_scenarios import (
+from .helpers import (
     REPLY_WAIT,
     SEED_ARTICLE,
     SEED_QUESTION,

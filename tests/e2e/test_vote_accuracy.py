@@ -23,7 +23,7 @@ import pytest
 from .driver import REPO_ROOT, BotProcess
 from .emulator import Emulator
 from .emulator.state import Member, Message
-from .test_scenarios import REPLY_WAIT, reference_options, reply_text, shows_count
+from .helpers import REPLY_WAIT, reference_options, reply_text, shows_count
 
 OPTIONS = ("👍", "👎", "🤷")
 SETTLE = 180.0

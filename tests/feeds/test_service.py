@@ -12,7 +12,6 @@ import discord
 import pytest
 
 from bot.client import AgoraBot
-from bot.config import Config
 from bot.feeds.fetcher import FeedFetcher
 from bot.feeds.service import FeedError, FeedService
 from bot.polls.options import PollOption
@@ -21,13 +20,13 @@ from bot.storage import Database
 from bot.storage.articles import ArticleStore
 from bot.storage.backends import open_database
 from bot.storage.feeds import MAX_SKIP_ROWS_PER_CYCLE, AlreadySubscribed, FeedStore, SettingsChange
-from tests.discord_fakes import (
+from tests.builders import fake_bot
+from tests.fakes.discord_http import (
     FORUM_CHANNEL_ID,
     READ_ONLY_CHANNEL_ID,
     TEXT_CHANNEL_ID,
     FakeDiscordHTTP,
-    _FakeResponse,
-    add_guild,
+    FakeHTTPResponse,
 )
 from tests.feeds.conftest import FeedServer
 
@@ -90,10 +89,7 @@ def make_service(store: FeedStore, publisher: ArticlePublisher, bot: AgoraBot, c
 
 @pytest.fixture
 async def world(database_url, feed_server: FeedServer) -> AsyncIterator[World]:
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token"}))
-    http = FakeDiscordHTTP()
-    http.install(bot)
-    guild = add_guild(bot)
+    bot, http, guild = fake_bot()
     db = await open_database(database_url)
     store = FeedStore(db)
     clock = Clock()
@@ -289,7 +285,7 @@ async def test_channel_without_permission_keeps_its_items_for_later(world: World
 async def test_post_refused_by_discord_is_retried_next_cycle(world: World) -> None:
     await world.subscribe()
     world.server.add_item("Story 4")
-    world.http.fail_next["send_message"] = discord.Forbidden(_FakeResponse(403), {"message": "Missing Access"})
+    world.http.fail_next["send_message"] = discord.Forbidden(FakeHTTPResponse(403), {"message": "Missing Access"})
     report = await world.cycle()
     assert report.posted == 0 and report.errors
     world.server.add_item("Story 5")
@@ -445,7 +441,7 @@ async def test_new_item_dated_before_the_horizon_is_not_posted(world: World) -> 
 
 
 def invalid_form_body() -> discord.HTTPException:
-    return discord.HTTPException(_FakeResponse(400), {"message": "Invalid Form Body", "code": 50035})
+    return discord.HTTPException(FakeHTTPResponse(400), {"message": "Invalid Form Body", "code": 50035})
 
 
 async def test_item_discord_refuses_is_skipped_after_three_cycles_and_later_items_flow(world: World, caplog) -> None:
@@ -489,7 +485,7 @@ async def test_channel_refusals_never_skip_an_item(world: World) -> None:
     await world.subscribe()
     world.server.add_item("Story 4")
     for _ in range(4):
-        world.http.fail_next["send_message"] = discord.Forbidden(_FakeResponse(403), {"message": "Missing Access"})
+        world.http.fail_next["send_message"] = discord.Forbidden(FakeHTTPResponse(403), {"message": "Missing Access"})
         assert (await world.cycle()).posted == 0
     assert (await world.cycle()).posted == 1
     assert world.posted_titles() == ["Story 3", "Story 4"]
@@ -657,7 +653,7 @@ async def test_an_item_discord_refuses_three_times_is_recorded_with_discords_err
     too_long = {"message": "Invalid Form Body", "code": 50035,
                 "errors": {"embeds": {"0": {"description": {"_errors": [length]}}}}}  # fmt: skip
     for _ in range(3):
-        world.http.fail_next["send_message"] = discord.HTTPException(_FakeResponse(400), too_long)
+        world.http.fail_next["send_message"] = discord.HTTPException(FakeHTTPResponse(400), too_long)
         report = await world.cycle()
     assert report.skipped == {"too_large": 1}
     [(reason, detail, title, _)] = await skip_rows(world)

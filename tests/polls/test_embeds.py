@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.polls.embeds import EMBED_DESCRIPTION_MAX, clamp_lines, poll_embed, results_embed
-from bot.polls.tally import make_tally
+from bot.limits import EMBED_DESCRIPTION, EMBED_TOTAL, clamp_lines
+from bot.polls.embeds import poll_embed, results_embed
+from bot.polls.figures import vote_figures
 from bot.storage.polls import StoredOption, StoredPoll
 
 MOMENT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -20,15 +21,15 @@ def ten_tied_options(status: str) -> tuple[StoredPoll, object]:
         multiple=True, status=status, closed_reason="manual" if status == "closed" else None, created_by=None,
         created_at=MOMENT, deadline_at=MOMENT, closed_at=MOMENT if status == "closed" else None, options=options,
     )  # fmt: skip
-    return poll, make_tally([o.option for o in options], [7] * 10, 7, multiple=True)
+    return poll, vote_figures(options, [7] * 10, 7)
 
 
 @pytest.mark.parametrize("status", ["open", "closed"])
 def test_ten_tied_markdown_heavy_options_fit_the_description(status):
     poll, tally = ten_tied_options(status)
     for embed in (poll_embed(poll, tally), results_embed(poll, tally, "https://discord.com/channels/1/2/3")):
-        assert len(embed.description) <= EMBED_DESCRIPTION_MAX and len(embed) <= 6000
-        assert "Tied for most votes: 10 options." in embed.description or status == "open"
+        assert len(embed.description) <= EMBED_DESCRIPTION and len(embed) <= EMBED_TOTAL
+        assert "Tie between 10 options, 100.0% each of 7 voters." in embed.description or status == "open"
 
 
 def test_clamping_cuts_at_a_line_boundary():

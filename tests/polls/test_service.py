@@ -1,4 +1,4 @@
-"""PollService against a real SQLite file, with Discord faked at the REST edge (tests/polls/fakes.py)."""
+"""PollService against a real SQLite file, with Discord faked at the REST edge (tests/fakes/polls.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bot.polls.ingest import VoteRecorder
 from bot.polls.options import InvalidOptions, PollOption, article_poll_spec, options_to_json
 from bot.polls.rules import Action, VoteChange
 from bot.polls.service import PollClosed, PollNotFound, PollService
+from bot.polls.states import CloseReason
 from bot.references import InvalidReference
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
@@ -24,8 +25,8 @@ from bot.storage.backends import open_database
 from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
 from bot.timeutil import utcnow
-from tests.discord_fakes import BOT_ID, GUILD_ID, MODERATOR_ID, TEXT_CHANNEL_ID
-from tests.polls.fakes import NO_MANAGE_CHANNEL_ID, PollsFakeHTTP, add_poll_guild
+from tests.fakes.discord_http import BOT_ID, GUILD_ID, MODERATOR_ID, TEXT_CHANNEL_ID
+from tests.fakes.polls import NO_MANAGE_CHANNEL_ID, PollsFakeHTTP, add_poll_guild
 
 YES_NO = (PollOption("👍", "Yes"), PollOption("👎", "No"))
 THUMBS_UP = discord.PartialEmoji(name="👍")
@@ -204,7 +205,7 @@ async def test_a_burst_of_votes_costs_one_embed_edit(world):
     await refreshed(world)
     [edit] = world.http.edits_of(poll.message_id)
     description = edit["embeds"][0]["description"]
-    assert "750 votes · 75%" in description and "250 votes · 25%" in description
+    assert "750 votes · 75.0%" in description and "250 votes · 25.0%" in description
     assert "1000 voters" in edit["embeds"][0]["footer"]["text"]
     assert len(await world.votes(poll.id)) == 1000
 
@@ -229,20 +230,20 @@ async def test_close_shows_final_results_and_posts_them(world):
     world.react(poll.message_id, THUMBS_UP, 1)
     world.react(poll.message_id, THUMBS_UP, 2)
     world.react(poll.message_id, THUMBS_DOWN, 3)
-    closed = await world.service.close_poll(poll.id, "manual")
+    closed = await world.service.close_poll(poll.id, CloseReason.MANUAL)
     assert (closed.status, closed.closed_reason) == ("closed", "manual") and closed.closed_at is not None
     final = world.http.edits_of(poll.message_id)[-1]["embeds"][0]
     assert "closed by a moderator" in final["description"] and "Final results" in final["footer"]["text"]
-    assert "2 votes · 67%" in final["description"]
+    assert "2 votes · 66.7%" in final["description"]
     results = world.http.sent("send_message")[-1]
     assert results["channel_id"] == TEXT_CHANNEL_ID
-    assert "Most votes: 👍 **Yes**" in results["embeds"][0]["description"]
+    assert "👍 **Yes** won with 66.7% of 3 voters." in results["embeds"][0]["description"]
 
 
 async def test_reactions_on_a_closed_poll_do_not_count_and_are_removed(world):
     poll = (await world.create()).poll
     world.react(poll.message_id, THUMBS_UP, 1)
-    await world.service.close_poll(poll.id, "manual")
+    await world.service.close_poll(poll.id, CloseReason.MANUAL)
     world.react(poll.message_id, THUMBS_DOWN, 2)
     world.react(poll.message_id, THUMBS_UP, 1, added=False)
     assert await world.votes(poll.id) == {(1, "👍")}
@@ -251,9 +252,9 @@ async def test_reactions_on_a_closed_poll_do_not_count_and_are_removed(world):
 
 async def test_closing_twice_is_refused(world):
     poll = (await world.create()).poll
-    await world.service.close_poll(poll.id, "manual")
+    await world.service.close_poll(poll.id, CloseReason.MANUAL)
     with pytest.raises(PollClosed):
-        await world.service.close_poll(poll.id, "manual")
+        await world.service.close_poll(poll.id, CloseReason.MANUAL)
 
 
 @pytest.mark.parametrize("failing", ["record_vote_events", "close_poll"])
@@ -266,12 +267,12 @@ async def test_a_close_that_fails_leaves_the_poll_open_and_counting(world, monke
 
     monkeypatch.setattr(world.store, failing, refused)
     with pytest.raises(OSError):
-        await world.service.close_poll(poll.id, "manual")
+        await world.service.close_poll(poll.id, CloseReason.MANUAL)
     monkeypatch.undo()
     assert (await world.store.poll(poll.id)).is_open
     world.react(poll.message_id, THUMBS_DOWN, 12)
     assert await world.votes(poll.id) == {(11, "👍"), (12, "👎")}
-    await world.service.close_poll(poll.id, "manual")  # and it can still be closed
+    await world.service.close_poll(poll.id, CloseReason.MANUAL)  # and it can still be closed
     assert not (await world.store.poll(poll.id)).is_open
 
 
@@ -291,7 +292,7 @@ async def test_deadline_that_passed_while_the_bot_was_down_closes_on_restart(wor
         assert await world.service.close_due_polls() == 1
         closed = await world.store.poll(poll.id)
         assert closed.closed_reason == "deadline"
-        assert "1 vote · 100%" in world.http.sent("send_message")[-1]["embeds"][0]["description"]
+        assert "1 vote · 100.0%" in world.http.sent("send_message")[-1]["embeds"][0]["description"]
     finally:
         await world.service.stop()
         await world.db.close()
@@ -492,3 +493,11 @@ async def test_a_session_resumed_before_its_ready_releases_what_it_held(world):
     await world.service.reconcile_all(only_held=True)  # on_resumed
     assert not world.service.live_poll(poll.message_id).holding
     assert await world.votes(poll.id) == {(8, "👍")}
+
+
+async def test_reconciliation_closes_a_poll_whose_channel_was_deleted(world):
+    poll = (await world.create()).poll
+    world.http.deleted_channels.add(poll.channel_id)
+    await world.service.reconcile_all()
+    closed = await world.store.poll(poll.id)
+    assert (closed.status, closed.closed_reason) == ("closed", "channel_deleted")

@@ -112,7 +112,7 @@ def test_random_bytes_over_inner_pages(tmp_path: Path, folder: Path) -> None:
     path = folder / "agora.db"
     agora_database(path)
     pages = path.stat().st_size // PAGE
-    noise = random.Random(10)  # noqa: S311
+    noise = random.Random(10)
     with path.open("r+b") as file:
         for page in range(pages // 3, 2 * pages // 3):
             file.seek(page * PAGE + 200)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from bot.polls.options import PollOption
+from bot.storage import Database
+from bot.storage.database import bundled_migrations
 from bot.storage.polls import PollStore
 from bot.storage.summaries import SummaryStore
 from bot.timeutil import to_db, utcnow
@@ -169,3 +172,63 @@ async def test_deleting_a_poll_takes_its_votes_and_events(store, db):
     assert await db.fetch_value("SELECT COUNT(*) FROM votes") == 0
     assert await db.fetch_value("SELECT COUNT(*) FROM vote_events") == 0
     assert await db.fetch_value("SELECT COUNT(*) FROM poll_options") == 0
+
+
+async def recounted(db, poll_id: int) -> tuple[list[int], int]:
+    """The poll's figures counted from its current votes, the way the counts would be without being kept."""
+    rows = await db.fetch_all(
+        "SELECT (SELECT COUNT(*) FROM votes v WHERE v.option_id = o.id) FROM poll_options o WHERE o.poll_id = ?"
+        " ORDER BY o.position",
+        (poll_id,),
+    )
+    voters = await db.fetch_value("SELECT COUNT(DISTINCT voter_id) FROM votes WHERE poll_id = ?", (poll_id,))
+    return [int(row[0]) for row in rows], int(voters)
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_kept_counts_equal_a_recount_after_any_batches(store, db, seed):
+    """Random batches of adds, withdrawals, repeats and superseded reactions over two polls: after each batch
+    the counts the store keeps are what counting the current votes gives."""
+    rng = random.Random(seed)
+    polls = [await new_poll(store, multiple=bool(seed % 2)), await new_poll(store, multiple=True)]
+    for batch in range(12):
+        events = []
+        for _ in range(rng.randrange(1, 40)):
+            poll = rng.choice(polls)
+            action = rng.choice(["added", "added", "removed", "left", "gone"])
+            option = rng.choice(poll.options).id
+            events.append((poll.id, option, rng.randrange(1, 9), action, "live", at(batch)))
+        await store.record_vote_events(events)
+        for poll in polls:
+            counts = await store.vote_counts(poll.id)
+            assert (counts.in_order(poll), counts.voters) == await recounted(db, poll.id), (seed, batch)
+
+
+async def test_the_counts_migration_counts_the_votes_already_stored(tmp_path):
+    path = tmp_path / "agora.db"
+    before_counts = [m for m in bundled_migrations() if m[1] != "vote_counts" and m[0] < 6]
+    db = await Database.open(path, migrations=before_counts)
+    async with db.transaction() as connection:
+        await connection.execute(
+            "INSERT INTO polls (id, guild_id, channel_id, question, created_at) VALUES (1, 1, 2, 'Q?', ?)", (at(0),)
+        )
+        for option_id in (1, 2):
+            await connection.execute(
+                "INSERT INTO poll_options (id, poll_id, position, emoji, label) VALUES (?, 1, ?, ?, 'x')",
+                (option_id, option_id, str(option_id)),
+            )
+        for option_id, voter in ((1, 7), (1, 8), (2, 7)):
+            await connection.execute(
+                "INSERT INTO votes (poll_id, option_id, voter_id, voted_at) VALUES (1, ?, ?, ?)",
+                (option_id, voter, at(1)),
+            )
+    await db.close()
+    db = await Database.open(path)
+    try:
+        assert [tuple(r) for r in await db.fetch_all("SELECT id, votes FROM poll_options ORDER BY id")] == [
+            (1, 2),
+            (2, 1),
+        ]
+        assert await db.fetch_value("SELECT voters FROM polls WHERE id = 1") == 2
+    finally:
+        await db.close()

@@ -1,4 +1,5 @@
-"""Rows for summary tests, written with plain SQL as the schema has them (no production code involved)."""
+"""Rows for summary tests: polls and replies in plain SQL as the schema has them; votes through the store the
+vote recorder writes with, which keeps the per-option counts the summaries read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.storage import Database
+from bot.storage.polls import PollStore
 from bot.timeutil import to_db
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -78,30 +80,13 @@ class Seed:
         return SeededPoll(poll_id, tuple(option_ids))
 
     async def vote(self, poll: SeededPoll, option: int, voter: int, minute: float, source: str = "live") -> None:
-        """A vote for the option at index `option`, as the vote log and current votes record it."""
-        option_id = poll.option_ids[option]
-        async with self.db.transaction() as connection:
-            await connection.execute(
-                "INSERT INTO votes (poll_id, option_id, voter_id, voted_at) VALUES (?, ?, ?, ?)",
-                (poll.id, option_id, voter, to_db(at(minute))),
-            )
-            await connection.execute(
-                "INSERT INTO vote_events (poll_id, option_id, voter_id, action, source, at)"
-                " VALUES (?, ?, ?, 'added', ?, ?)",
-                (poll.id, option_id, voter, source, to_db(at(minute))),
-            )
+        """A vote for the option at index `option`, recorded as the vote recorder records it."""
+        event = (poll.id, poll.option_ids[option], voter, "added", source, to_db(at(minute)))
+        await PollStore(self.db).record_vote_events([event])
 
     async def unvote(self, poll: SeededPoll, option: int, voter: int, minute: float) -> None:
-        option_id = poll.option_ids[option]
-        async with self.db.transaction() as connection:
-            await connection.execute(
-                "DELETE FROM votes WHERE poll_id = ? AND option_id = ? AND voter_id = ?", (poll.id, option_id, voter)
-            )
-            await connection.execute(
-                "INSERT INTO vote_events (poll_id, option_id, voter_id, action, source, at)"
-                " VALUES (?, ?, ?, 'removed', 'live', ?)",
-                (poll.id, option_id, voter, to_db(at(minute))),
-            )
+        event = (poll.id, poll.option_ids[option], voter, "removed", "live", to_db(at(minute)))
+        await PollStore(self.db).record_vote_events([event])
 
     async def switch(self, poll: SeededPoll, old: int, new: int, voter: int, minute: float) -> None:
         """A single-choice switch: the old vote is withdrawn and the new one added at the same moment."""

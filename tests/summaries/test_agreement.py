@@ -1,5 +1,6 @@
-"""One poll with switched and withdrawn votes reads the same everywhere: the /poll results embed, `agora summary`
-JSON, the CSV exports and the numbers handed to the chart, now and at a past moment."""
+"""One poll with switched and withdrawn votes reads the same everywhere: the poll's own message (live, as the
+bot rebuilds it at start, and final), the /poll results embed, `agora summary` JSON, the CSV exports and the
+numbers handed to the chart, now and at a past moment."""
 
 import asyncio
 import csv
@@ -11,6 +12,10 @@ from collections import Counter
 import pytest
 
 from bot.cli import main
+from bot.polls.embeds import poll_embed
+from bot.polls.figures import vote_figures
+from bot.polls.live import LivePoll
+from bot.storage.polls import PollStore
 from bot.summaries import charts, csv_export
 from bot.summaries.reports import find_poll, poll_report
 from bot.summaries.text import percent_value
@@ -20,6 +25,8 @@ from tests.summaries.factories import GUILD, at
 OPTIONS = (("👍", "Yes"), ("👎", "No"), ("🤷", "Unsure"))
 MOMENT = "2026-11-01T12:15:00"  # after the switches, before the withdrawals and the late votes
 _OPTION_LINE = re.compile(r"^(\S+) (\w+) — \*\*(\d+)\*\* · ([\d.]+)%$", re.MULTILINE)
+_MESSAGE_LINE = re.compile(r"^(\S+) \*\*(\w+)\*\*\n`([█░]+)` (\d+) votes? · ([\d.]+)%$", re.MULTILINE)
+_BAR_LINE = re.compile(r"^`([█░]+)`$", re.MULTILINE)
 
 
 @pytest.fixture
@@ -71,6 +78,25 @@ async def from_discord(store, poll_id, moment, drawn):
     return embed, bars, curves
 
 
+def _message_figures(embed) -> tuple[dict, list[str]]:
+    lines = _MESSAGE_LINE.findall(embed.description)
+    voters = int(embed.footer.text.split(" · ")[1].split()[0])
+    options = {label: (int(votes), float(percent)) for _, label, _, votes, percent in lines}
+    return {"options": options, "voters": voters}, [bar for _, _, bar, _, _ in lines]
+
+
+async def from_poll_message(db, poll_id):
+    """The poll's own message: live, from the in-memory state the bot loads at start, and final, from the
+    stored counts it shows once closed."""
+    store = PollStore(db)
+    poll = await store.poll(poll_id)
+    live = LivePoll(poll, bot_user_id=0)
+    live.load(await store.current_votes(poll_id), await store.current_leftovers(poll_id))
+    counts = await store.vote_counts(poll_id)
+    final = vote_figures(poll.options, counts.in_order(poll), counts.voters)
+    return _message_figures(poll_embed(poll, live.figures())), _message_figures(poll_embed(poll, final))
+
+
 async def from_cli(url, poll_id, capsys, *extra):
     # A thread of its own: the CLI runs its own event loop, as it does from a shell.
     where = ["--db", str(url.path)] if url.path is not None else ["--database", url.dsn]
@@ -80,8 +106,11 @@ async def from_cli(url, poll_id, capsys, *extra):
     return {"options": {o["label"]: (o["votes"], o["percent"]) for o in data["options"]}, "voters": data["voters"]}
 
 
-async def test_current_figures_agree_across_discord_cli_csv_and_chart(store, poll, drawn, database_url, capsys):
+async def test_current_figures_agree_across_discord_cli_csv_and_chart(store, db, poll, drawn, database_url, capsys):
     embed, bars, curves = await from_discord(store, poll.id, None, drawn)
+    (live, live_bars), (final, final_bars) = await from_poll_message(db, poll.id)
+    report = await poll_report(store, await find_poll(store, GUILD, str(poll.id), 11, None))
+    assert live == final == embed and live_bars == final_bars == _BAR_LINE.findall(report.embed.description)
     rows = list(csv.DictReader(io.StringIO((await csv_export.export_votes(store, poll.id)).decode("utf-8-sig"))))
     exported = figures(Counter(row["option"] for row in rows), len({row["voter_id"] for row in rows}))
     cli = await from_cli(database_url, poll.id, capsys)

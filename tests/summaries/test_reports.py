@@ -9,7 +9,6 @@ import discord
 import pytest
 
 from bot.client import AgoraBot
-from bot.config import Config
 from bot.errors import AgoraError
 from bot.permissions import NotModerator
 from bot.polls.live import LivePoll
@@ -31,9 +30,11 @@ from bot.summaries.reports import (
     poll_list_report,
     poll_report,
 )
+from bot.summaries.service import SummaryService
 from cogs.articles import ArticleCommands
 from cogs.polls import PollCommands
-from tests.discord_fakes import GUILD_ID, TEXT_CHANNEL_ID, FakeDiscordHTTP, FakeInteraction, add_guild
+from tests.builders import fake_bot
+from tests.fakes.discord_http import GUILD_ID, TEXT_CHANNEL_ID, FakeInteraction
 from tests.summaries.factories import OTHER_GUILD
 
 THREAD = 11
@@ -138,10 +139,10 @@ class ThreadInteraction(FakeInteraction):
 
 @pytest.fixture
 async def article_cog(db, poll):
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token"}))
-    FakeDiscordHTTP().install(bot)
-    guild = add_guild(bot)
-    bot.db, bot.settings, bot.summaries = db, SettingsStore(db), SummaryStore(db)
+    bot, _http, guild = fake_bot()
+    bot.db, bot.settings = db, SettingsStore(db)
+    bot.polls = PollService(bot, PollStore(db))
+    bot.summaries = SummaryService(SummaryStore(db), bot.polls.recorder.flush)
     return ArticleCommands(bot), bot, guild
 
 
@@ -196,11 +197,10 @@ async def test_article_summary_by_its_message_link(article_cog, db):
 
 @pytest.fixture
 async def poll_cog(db, poll):
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token"}))
-    FakeDiscordHTTP().install(bot)
-    guild = add_guild(bot)
-    bot.db, bot.settings, bot.summaries = db, SettingsStore(db), SummaryStore(db)
+    bot, _http, guild = fake_bot()
+    bot.db, bot.settings = db, SettingsStore(db)
     bot.polls = PollService(bot, PollStore(db))
+    bot.summaries = SummaryService(SummaryStore(db), bot.polls.recorder.flush)
     return PollCommands(bot), bot, guild
 
 
@@ -378,7 +378,7 @@ async def test_public_results_failing_after_deferring_say_nothing_private_in_pub
     async def broken(*_args):
         raise AgoraError("Private detail about poll internals")
 
-    monkeypatch.setattr("cogs.polls.poll_report", broken)
+    monkeypatch.setattr("bot.summaries.reports.poll_report", broken)
     interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
     with pytest.raises(AgoraError):
         await cog.results.callback(cog, interaction, None, True)
@@ -398,7 +398,7 @@ async def test_queued_votes_are_written_after_deferring(poll_cog, poll, command)
         flushed_after_defer.append(interaction.response.is_done())
         await flush()
 
-    bot.polls.recorder.flush = noting_flush
+    bot.summaries = SummaryService(SummaryStore(bot.db), noting_flush)
     bot.polls.recorder.record([VoteChange(poll.id, poll.option_ids[1], 55, Action.ADDED)], Source.LIVE)
     await getattr(cog, command).callback(cog, interaction, None)
     assert flushed_after_defer == [True]

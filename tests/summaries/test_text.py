@@ -20,7 +20,7 @@ async def poll_2_of_3(seed, store):
 
 
 @pytest.mark.parametrize(
-    ("share", "bar"), [(0.0, "░" * 20), (1.0, "█" * 20), (0.5, "█" * 10 + "░" * 10), (2 / 3, "█" * 13 + "░" * 7)]
+    ("share", "bar"), [(0.0, "░" * 12), (1.0, "█" * 12), (0.5, "█" * 6 + "░" * 6), (2 / 3, "█" * 8 + "░" * 4)]
 )
 def test_text_bar(share, bar):
     assert text.text_bar(share) == bar
@@ -35,8 +35,8 @@ def test_poll_text_shows_every_figure(poll_2_of_3):
     out = text.poll_text(poll_2_of_3)
     assert "More bike lanes?" in out and "Status:   open" in out
     assert "Voters:   3 (3 votes, single choice)" in out
-    assert "👍 Yes     2   66.7%  █████████████░░░░░░░" in out
-    assert "🤷 Unsure  0    0.0%  ░░░░░░░░░░░░░░░░░░░░" in out
+    assert "👍 Yes     2   66.7%  ████████░░░░" in out
+    assert "🤷 Unsure  0    0.0%  ░░░░░░░░░░░░" in out
 
 
 def test_poll_json_and_csv_agree_with_the_text(poll_2_of_3):

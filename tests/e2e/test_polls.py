@@ -5,10 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from tests.e2e.conftest import agora, emulator  # noqa: F401  (fixtures)
-from tests.e2e.driver import BotProcess
-from tests.e2e.emulator import Emulator
-from tests.e2e.emulator.state import Message
+from .driver import BotProcess
+from .emulator import Emulator
+from .emulator.state import Message
 
 YES, NO = "\N{THUMBS UP SIGN}", "\N{THUMBS DOWN SIGN}"
 WAIT = 20.0
@@ -25,7 +24,7 @@ def description(message: Message) -> str:
 
 
 def totals(message: Message) -> dict[str, str]:
-    """Option label → its totals line ("2 votes · 67%") as the poll embed shows it now."""
+    """Option label → its totals line ("2 votes · 66.7%") as the poll embed shows it now."""
     lines = description(message).split("\n")
     return {
         line.split("**")[1]: lines[index + 1].split("` ", 1)[-1]
@@ -34,7 +33,7 @@ def totals(message: Message) -> dict[str, str]:
     }
 
 
-async def test_create_vote_and_close_a_poll(emulator: Emulator, agora: BotProcess) -> None:  # noqa: F811
+async def test_create_vote_and_close_a_poll(emulator: Emulator, agora: BotProcess) -> None:
     seed = emulator.community
     reply = await create(emulator, question="Lunch on Friday?", options=f"{YES} Yes | {NO} No", multiple=False)
     assert reply.ephemeral and "is open" in reply.content, reply.content
@@ -53,14 +52,14 @@ async def test_create_vote_and_close_a_poll(emulator: Emulator, agora: BotProces
         WAIT,
         "the bot tidying reactions",
     )
-    expected = {"Yes": "2 votes · 67%", "No": "1 vote · 33%"}
+    expected = {"Yes": "2 votes · 66.7%", "No": "1 vote · 33.3%"}
     await emulator.wait_for(lambda: totals(poll) == expected or None, WAIT, "live totals")
 
     call = await emulator.invoke_slash(seed.moderator, "poll close", channel=seed.general, options={"poll": "1"})
     closed = await call.response(within=WAIT)
     assert closed.ephemeral and "Closed poll #1" in closed.content, closed.content
     results = await emulator.wait_for_message(seed.news, lambda m: "Results" in str(m.embeds))
-    assert "Most votes: 👍 **Yes**" in description(results)
+    assert "👍 **Yes** won with 66.7% of 3 voters." in description(results)
     assert "This poll is closed" in description(poll) and totals(poll) == expected
 
     await emulator.user_add_reaction(alice, seed.news, poll, NO)  # too late: removed, not counted
@@ -68,7 +67,7 @@ async def test_create_vote_and_close_a_poll(emulator: Emulator, agora: BotProces
     assert agora.row_counts()["votes"] == 3
 
 
-async def test_invalid_poll_input_gets_a_private_explanation(emulator: Emulator, agora: BotProcess) -> None:  # noqa: F811
+async def test_invalid_poll_input_gets_a_private_explanation(emulator: Emulator, agora: BotProcess) -> None:
     cases = {
         "needs at least 2": dict(question="Q?", options="Only one"),
         "at most 10 options": dict(question="Q?", options=" | ".join(str(i) for i in range(11))),
@@ -100,13 +99,13 @@ async def open_yes_no_poll(emu: Emulator) -> Message:
     return poll
 
 
-async def test_votes_changed_while_the_bot_was_down_are_reconciled(emulator: Emulator, agora: BotProcess) -> None:  # noqa: F811
+async def test_votes_changed_while_the_bot_was_down_are_reconciled(emulator: Emulator, agora: BotProcess) -> None:
     seed = emulator.community
     poll = await open_yes_no_poll(emulator)
     alice, bob, carol = seed.members[:3]
     await emulator.user_add_reaction(alice, seed.news, poll, YES)
     await emulator.user_add_reaction(bob, seed.news, poll, YES)
-    before = {"Yes": "2 votes · 100%", "No": "0 votes · 0%"}
+    before = {"Yes": "2 votes · 100.0%", "No": "0 votes · 0.0%"}
     await emulator.wait_for(lambda: totals(poll) == before or None, WAIT, "live totals")
 
     await agora.stop()
@@ -116,7 +115,7 @@ async def test_votes_changed_while_the_bot_was_down_are_reconciled(emulator: Emu
     await emulator.user_add_reaction(carol, seed.news, poll, NO)  # new offline
     await agora.start()
 
-    after = {"Yes": "0 votes · 0%", "No": "2 votes · 100%"}
+    after = {"Yes": "0 votes · 0.0%", "No": "2 votes · 100.0%"}
     await emulator.wait_for(lambda: totals(poll) == after or None, WAIT, "reconciled totals")
     assert "2 voters" in poll.embeds[0]["footer"]["text"]
     # Votes reach the database within a recorder flush of the embed edit.
@@ -124,14 +123,14 @@ async def test_votes_changed_while_the_bot_was_down_are_reconciled(emulator: Emu
 
 
 async def test_votes_missed_in_a_session_that_could_not_be_resumed_are_reconciled(
-    emulator: Emulator,  # noqa: F811
-    agora: BotProcess,  # noqa: F811
+    emulator: Emulator,
+    agora: BotProcess,
 ) -> None:
     seed = emulator.community
     poll = await open_yes_no_poll(emulator)
     alice, bob = seed.members[:2]
     await emulator.user_add_reaction(alice, seed.news, poll, YES)
-    await emulator.wait_for(lambda: totals(poll)["Yes"] == "1 vote · 100%" or None, WAIT, "live totals")
+    await emulator.wait_for(lambda: totals(poll)["Yes"] == "1 vote · 100.0%" or None, WAIT, "live totals")
 
     await emulator.pause_gateway()
     await emulator.user_remove_reaction(alice, seed.news, poll, YES)
@@ -140,6 +139,6 @@ async def test_votes_missed_in_a_session_that_could_not_be_resumed_are_reconcile
     await emulator.resume_gateway()
     await emulator.wait_identified(2, within=WAIT)
 
-    after = {"Yes": "0 votes · 0%", "No": "1 vote · 100%"}
+    after = {"Yes": "0 votes · 0.0%", "No": "1 vote · 100.0%"}
     await emulator.wait_for(lambda: totals(poll) == after or None, WAIT, "reconciled totals")
     await emulator.wait_for(lambda: events_by_source(agora) == {"live": 1, "reconciled": 2} or None, WAIT, "log")

@@ -1,6 +1,6 @@
 """Discord faked at the edge for poll tests: the REST calls polls make, with reactions kept per message.
 
-Builds on tests.discord_fakes (real discord.py objects, only `bot.http` replaced) and adds reactions,
+Builds on tests.fakes.discord_http (real discord.py objects, only `bot.http` replaced) and adds reactions,
 edits, deletions and the paginated reaction-user listing, which serves pages the way Discord does:
 users sorted by id, at most `limit` of them, after the `after` id.
 """
@@ -12,12 +12,12 @@ from typing import Any
 
 import discord
 
-from tests.discord_fakes import (
+from tests.fakes.discord_http import (
     BOT_ID,
     BOT_ROLE_ID,
     GUILD_ID,
     FakeDiscordHTTP,
-    _FakeResponse,
+    FakeHTTPResponse,
     guild_payload,
     user_payload,
 )
@@ -28,7 +28,7 @@ PARTY_EMOJI_ID = 7001
 
 def http_error(status: int, code: int, message: str) -> discord.HTTPException:
     kind = {403: discord.Forbidden, 404: discord.NotFound}.get(status, discord.HTTPException)
-    response = _FakeResponse(status)
+    response = FakeHTTPResponse(status)
     response.reason = message
     return kind(response, {"message": message, "code": code})
 
@@ -40,6 +40,7 @@ class PollsFakeHTTP(FakeDiscordHTTP):
     super_reactions: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # listed apart (type=1)
     unknown_emoji: set[str] = field(default_factory=set)
     forbidden_removals: bool = False
+    deleted_channels: set[int] = field(default_factory=set)
 
     def install(self, client: discord.Client) -> None:
         super().install(client)
@@ -88,6 +89,8 @@ class PollsFakeHTTP(FakeDiscordHTTP):
 
     async def get_message(self, channel_id, message_id):
         self.calls.append(("get_message", {"channel_id": int(channel_id), "message_id": int(message_id)}))
+        if int(channel_id) in self.deleted_channels:
+            raise http_error(404, 10003, "Unknown Channel")
         message = self._require(message_id)
         return {**message, "reactions": self._reaction_summary(int(message_id))}
 

@@ -111,7 +111,7 @@ class FakeDiscordHTTP:
                                                          "message_id": int(message_id), "name": name}))
         if int(message_id) in self.threads:
             raise discord.HTTPException(
-                _FakeResponse(400), {"code": 160004, "message": "A thread has already been created for this message"}
+                FakeHTTPResponse(400), {"code": 160004, "message": "A thread has already been created for this message"}
             )
         self.threads[int(message_id)] = self._thread(int(message_id), int(channel_id), name)
         return self.threads[int(message_id)]
@@ -144,16 +144,18 @@ class FakeDiscordHTTP:
     async def get_channel(self, channel_id):
         if int(channel_id) in self.threads:
             return self.threads[int(channel_id)]
-        raise discord.NotFound(_FakeResponse(404), {"message": "Unknown Channel", "code": 10003})
+        raise discord.NotFound(FakeHTTPResponse(404), {"message": "Unknown Channel", "code": 10003})
 
     def sent(self, name: str) -> list[dict[str, Any]]:
         return [payload for call, payload in self.calls if call == name]
 
 
-class _FakeResponse:
-    def __init__(self, status: int) -> None:
+class FakeHTTPResponse:
+    """What discord.HTTPException and its subclasses read from an HTTP response: build them with this."""
+
+    def __init__(self, status: int, reason: str = "Not Found") -> None:
         self.status = status
-        self.reason = "Not Found"
+        self.reason = reason
 
 
 def add_guild(client: discord.Client) -> discord.Guild:

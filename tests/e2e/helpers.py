@@ -1,0 +1,196 @@
+"""Helpers for end-to-end scenarios: the seed article, finding the bot's messages, voting, reading replies.
+
+Test modules import these from here (never from another test module), so a helper has one home.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .emulator import Emulator, Reply
+from .emulator.state import Channel, Member, Message
+
+SEED_ARTICLE = Path(__file__).resolve().parents[1] / "fixtures" / "articles" / "seed_article.txt"
+SEED_TITLE = "Russia joins forces with France in fight against ISIS"
+SEED_QUESTION = "what do you personally think about this partnership?"
+SEED_OPENING = "During the last couple of days, there have been numerous police raids"
+SUPPORT, OPPOSE, UNSURE = "\N{THUMBS UP SIGN}", "\N{THUMBS DOWN SIGN}", "\N{SHRUG}"
+REPLY_WAIT = 20.0
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PostedArticle:
+    message: Message
+    thread: Channel
+    prompt: Message
+    reply: Reply
+
+
+def require_command(emu: Emulator, path: str) -> None:
+    """Fail at once when the bot has not registered this (sub)command: a command that disappears is a bug."""
+    names = path.split()
+    options: list[dict[str, Any]] = emu.registered_commands
+    for name in names:
+        found = next((c for c in options if c["name"] == name), None)
+        if found is None:
+            raise AssertionError(f"/{path} is not registered by the bot")
+        options = found.get("options") or []
+
+
+def command_options(emu: Emulator, path: str) -> list[dict[str, Any]]:
+    names = path.split()
+    options: list[dict[str, Any]] = emu.registered_commands
+    for name in names:
+        options = next(c for c in options if c["name"] == name).get("options") or []
+    return options
+
+
+def reference_options(emu: Emulator, path: str, message: Message, channel: Channel) -> dict[str, Any]:
+    """Fill a command's options that point at a poll/article (required ones, or ones named so), by type and name."""
+    guild_id = message.guild_id
+    link = f"https://discord.com/channels/{guild_id}/{message.channel_id}/{message.id}"
+    values: dict[str, Any] = {}
+    for opt in command_options(emu, path):
+        named = any(w in opt["name"] for w in ("poll", "article", "message"))
+        if not (opt.get("required") or named):
+            continue
+        name, kind = opt["name"], opt["type"]
+        if kind == 7:
+            values[name] = channel
+        elif kind == 4:
+            values[name] = message.id
+        elif kind == 3:
+            values[name] = link if any(w in name for w in ("link", "url", "message")) else str(message.id)
+    return values
+
+
+def reply_text(reply: Reply) -> str:
+    """Everything a user reads in a reply: content, embed titles, descriptions and fields."""
+    parts = [reply.content]
+    for embed in reply.embeds:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+        parts += [f"{f.get('name')}: {f.get('value')}" for f in embed.get("fields") or []]
+    return "\n".join(parts)
+
+
+def shows_count(text: str, label: str, count: int) -> bool:
+    """True when `label` (an option label or emoji) is followed closely by exactly `count`."""
+    return re.search(rf"{re.escape(label)}[^\n\d]{{0,60}}\b{count}\b", text) is not None
+
+
+async def moderator_post(emu: Emulator, community_channel: Channel, target: Channel, data: bytes) -> Reply:
+    seed = emu.community
+    assert seed is not None
+    upload = emu.upload_attachment(community_channel, "article.txt", data)
+    call = await emu.invoke_slash(
+        seed.moderator, "article post", channel=community_channel, options={"channel": target, "file": upload}
+    )
+    return await call.response(within=REPLY_WAIT)
+
+
+async def post_seed_article(emu: Emulator, target: Channel | None = None) -> PostedArticle:
+    seed = emu.community
+    assert seed is not None
+    target = target or seed.news
+    reply = await moderator_post(emu, seed.general, target, SEED_ARTICLE.read_bytes())
+    bot_id = emu.bot_user.id
+    message = await emu.wait_for_message(target, lambda m: m.author_id == bot_id and bool(m.embeds))
+    thread = await emu.wait_for_thread(target)
+    prompt = await emu.wait_for_message(thread, lambda m: m.author_id == bot_id and "?" in m.content)
+    return PostedArticle(message, thread, prompt, reply)
+
+
+async def find_poll_message(emu: Emulator, where: Channel, options: int = 3) -> Message:
+    """The bot's message carrying one bot reaction per poll option."""
+    bot_id = emu.bot_user.id
+
+    def is_poll(m: Message) -> bool:
+        mine = [users for users in emu.reactions_on(m).values() if bot_id in users]
+        return m.author_id == bot_id and len(mine) >= options
+
+    return await emu.wait_for_message(where, is_poll, within=REPLY_WAIT)
+
+
+async def vote(emu: Emulator, member: Member, poll: Message, emoji: str) -> None:
+    await emu.user_add_reaction(member, poll.channel_id, poll.id, emoji)
+
+
+async def unvote(emu: Emulator, member: Member, poll: Message, emoji: str) -> None:
+    await emu.user_remove_reaction(member, poll.channel_id, poll.id, emoji)
+
+
+async def run_twenty_voters(emu: Emulator, poll: Message) -> dict[str, int]:
+    """20 members vote; two switch from Support to Oppose; two withdraw. Returns the final counts."""
+    seed = emu.community
+    assert seed is not None
+    voters = seed.members[:20]
+    for i, member in enumerate(voters):
+        await vote(emu, member, poll, SUPPORT if i < 10 else OPPOSE if i < 16 else UNSURE)
+    for member in voters[:2]:  # switch: add the new reaction, then take the old one off
+        await vote(emu, member, poll, OPPOSE)
+        await unvote(emu, member, poll, SUPPORT)
+    for member in voters[16:18]:  # withdraw
+        await unvote(emu, member, poll, UNSURE)
+    return {SUPPORT: 8, OPPOSE: 8, UNSURE: 2}
+
+
+async def results_until(emu: Emulator, poll: Message, expected: dict[str, int], within: float = REPLY_WAIT) -> str:
+    """Ask /poll results until it shows the expected counts (votes are processed asynchronously)."""
+    seed = emu.community
+    assert seed is not None
+    deadline = time.monotonic() + within
+    text = ""
+    while time.monotonic() < deadline:
+        options = reference_options(emu, "poll results", poll, seed.news)
+        call = await emu.invoke_slash(seed.moderator, "poll results", channel=seed.general, options=options)
+        text = reply_text(await call.response(within=REPLY_WAIT))
+        if all(shows_count(text, emoji, n) for emoji, n in expected.items()):
+            return text
+    raise AssertionError(f"/poll results never showed {expected}; last reply:\n{text}")
+
+
+def assert_clean(emu: Emulator) -> None:
+    assert emu.unknown_routes == [], f"the bot called routes the emulator lacks: {emu.unknown_routes}"
+
+
+
+def create_poll_options(emu: Emulator, question: str, duration: str) -> dict[str, Any]:
+    seed = emu.community
+    assert seed is not None
+    wanted = {"question": question, "options": f"{SUPPORT} Yes | {OPPOSE} No", "duration": duration}
+    values: dict[str, Any] = {}
+    for opt in command_options(emu, "poll create"):
+        if opt["name"] in wanted:
+            values[opt["name"]] = wanted[opt["name"]]
+        elif opt["type"] == 7:
+            values[opt["name"]] = seed.news
+    return values
+
+
+async def create_short_poll(emu: Emulator, question: str, duration: str) -> Message:
+    seed = emu.community
+    assert seed is not None
+    require_command(emu, "poll create")
+    options = create_poll_options(emu, question, duration)
+    call = await emu.invoke_slash(seed.moderator, "poll create", channel=seed.news, options=options)
+    await call.response(within=REPLY_WAIT)
+    return await emu.wait_for_message(seed.news, lambda m: question in str(m.embeds) + m.content, within=REPLY_WAIT)
+
+
+def final_results(emu: Emulator, channel: Channel, question: str, after: int) -> Callable[[], Message | None]:
+    def find() -> Message | None:
+        for m in emu.messages_in(channel):
+            text = (m.content + str(m.embeds)).lower()
+            if m.id > after and question.lower() in text and ("final" in text or "closed" in text):
+                return m
+        return None
+
+    return find
