@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import discord
 
+from bot.polls.eligibility import REFUSAL_LABELS, Refusal
+from bot.polls.fairness import PLAIN, PollFairness, footer_notes
 from bot.polls.tally import OptionResult, Tally
 from bot.storage.polls import StoredPoll
 
@@ -35,9 +38,15 @@ def marked_poll_id(embed: discord.Embed) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def poll_embed(poll: StoredPoll, tally: Tally) -> discord.Embed:
-    """The poll message: live totals while open, final results once closed."""
-    lines = [_option_lines(result) for result in tally.results]
+def poll_embed(
+    poll: StoredPoll, tally: Tally, fairness: PollFairness = PLAIN, role_names: Sequence[str] = ()
+) -> discord.Embed:
+    """The poll message: live totals while open (only how many voted, when totals are hidden), final
+    results once closed; its footer says who may vote, and whether totals are hidden or votes anonymous."""
+    hidden = fairness.hide_totals and poll.is_open
+    lines = [_hidden_option_line(result) if hidden else _option_lines(result) for result in tally.results]
+    if hidden:
+        lines.append(f"\n🙈 **{_voters(tally.voters).capitalize()} so far.** The split is shown when the poll closes.")
     if poll.is_open:
         lines.append(_how_to_vote(poll))
     else:
@@ -48,11 +57,14 @@ def poll_embed(poll: StoredPoll, tally: Tally) -> discord.Embed:
         colour=OPEN_COLOUR if poll.is_open else CLOSED_COLOUR,
     )
     state = "Open" if poll.is_open else "Final results"
-    embed.set_footer(text=f"{state} · {_voters(tally.voters)} · {marker(poll.id)}")
+    notes = "".join(f" · {note}" for note in footer_notes(fairness, role_names, is_open=poll.is_open))
+    embed.set_footer(text=f"{state} · {_voters(tally.voters)}{notes} · {marker(poll.id)}")
     return embed
 
 
-def results_embed(poll: StoredPoll, tally: Tally, poll_url: str | None = None) -> discord.Embed:
+def results_embed(
+    poll: StoredPoll, tally: Tally, poll_url: str | None = None, *, refused: Mapping[str, int] | None = None
+) -> discord.Embed:
     """The message posted in the thread when a poll closes."""
     ranked = sorted(tally.results, key=lambda result: -result.count)
     lines = [f"{rank}. {result.option.emoji} **{_escape(result.option.label)}**: {_votes(result)}"
@@ -63,6 +75,8 @@ def results_embed(poll: StoredPoll, tally: Tally, poll_url: str | None = None) -
         lines.append(f"[The poll]({poll_url}) · {_voters(tally.voters)}")
     else:
         lines.append(_voters(tally.voters).capitalize())
+    if refused:
+        lines.append(refusals_line(refused))
     title = f"📊 Results: {poll.question}"
     embed = discord.Embed(
         title=title if len(title) <= EMBED_TITLE_MAX else title[: EMBED_TITLE_MAX - 1] + "…",
@@ -71,6 +85,18 @@ def results_embed(poll: StoredPoll, tally: Tally, poll_url: str | None = None) -
     )
     embed.set_footer(text=f"{_CLOSED_BECAUSE.get(poll.closed_reason or '', 'closed').capitalize()}")
     return embed
+
+
+def refusals_line(refused: Mapping[str, int]) -> str:
+    """'Not counted: 12 reactions (too new an account 8, missing role 4)', naming nobody."""
+    total = sum(refused.values())
+    parts = ", ".join(f"{REFUSAL_LABELS[Refusal(reason)]} {count}" for reason, count in sorted(refused.items()))
+    noun = "reaction" if total == 1 else "reactions"
+    return f"Not counted: {total} {noun} from members who may not vote ({parts})"
+
+
+def _hidden_option_line(result: OptionResult) -> str:
+    return f"{result.option.emoji} **{_escape(result.option.label)}**"
 
 
 def _option_lines(result: OptionResult) -> str:

@@ -145,6 +145,18 @@ class SummaryStore:
         )
         return int(value or 0)
 
+    async def fairness_flags(self, poll_id: int) -> tuple[bool, bool]:
+        """(hide_totals, anonymous) of a poll."""
+        row = await self._db.fetch_one("SELECT hide_totals, anonymous FROM poll_fairness WHERE poll_id = ?", (poll_id,))
+        return (bool(row[0]), bool(row[1])) if row is not None else (False, False)
+
+    async def refusal_counts(self, poll_id: int) -> dict[str, int]:
+        """Refused reactions per reason (each member, option and reason once)."""
+        rows = await self._db.fetch_all(
+            "SELECT reason, COUNT(*) FROM vote_refusals WHERE poll_id = ? GROUP BY reason", (poll_id,)
+        )
+        return {row[0]: row[1] for row in rows}
+
     async def voter_count(self, poll_id: int) -> int:
         """Distinct people holding at least one vote; streams votes_by_voter in voter order."""
         value = await self._db.fetch_value("SELECT COUNT(DISTINCT voter_id) FROM votes WHERE poll_id = ?", (poll_id,))
