@@ -91,3 +91,60 @@ async def test_a_brigade_is_refused_with_reasons_live_and_after_restart(emulator
     text = reply_text(await call.response(within=REPLY_WAIT))
     assert "16 reactions not counted" in text and "too new an account 6" in text, text
     assert not any(str(m.id) in text or m.user.username in text for m in brigaders + brigaders2), text
+
+
+async def test_hidden_totals_show_only_the_turnout_until_the_close(emulator: Emulator, agora: BotProcess) -> None:
+    emu = emulator
+    seed = emu.community
+    assert seed is not None
+    poll = await open_fair_poll(emu, hide_totals=True)
+    for member, emoji in zip(seed.members[:3], ("👍", "👍", "👎"), strict=True):
+        await emu.user_add_reaction(member, poll.channel_id, poll.id, emoji)
+    await emu.wait_for(lambda: "3 voters so far" in (poll.embeds[0].get("description") or "") or None, 30, "turnout")
+    assert "%" not in poll.embeds[0]["description"] and "2 votes" not in poll.embeds[0]["description"]
+    assert "Totals hidden" in poll.embeds[0]["footer"]["text"]
+    options = reference_options(emu, "poll results", poll, seed.news)
+    public = await emu.invoke_slash(
+        seed.moderator, "poll results", channel=seed.news, options={**options, "public": True}
+    )
+    assert "hides its totals" in reply_text(await public.response(within=REPLY_WAIT))
+    private = await emu.invoke_slash(seed.moderator, "poll results", channel=seed.general, options=options)
+    assert "66.7%" in reply_text(await private.response(within=REPLY_WAIT))
+    close = await emu.invoke_slash(seed.moderator, "poll close", channel=seed.news,
+                                   options=reference_options(emu, "poll close", poll, seed.news))  # fmt: skip
+    await close.response(within=REPLY_WAIT)
+    closed = "This poll is closed"
+    await emu.wait_for(lambda: closed in (poll.embeds[0].get("description") or "") or None, 30, "the close")
+    assert "2 votes" in poll.embeds[0]["description"], poll.embeds[0]["description"]
+
+
+async def test_an_anonymous_poll_removes_reactions_and_names_nobody(emulator: Emulator, agora: BotProcess) -> None:
+    emu = emulator
+    seed = emu.community
+    assert seed is not None
+    poll = await open_fair_poll(emu, anonymous=True)
+    assert "Anonymous" in poll.embeds[0]["footer"]["text"]
+    voters = seed.members[:3]
+    for member, emoji in zip(voters, ("👍", "👎", "👍"), strict=True):
+        await emu.user_add_reaction(member, poll.channel_id, poll.id, emoji)
+    await emu.wait_for(lambda: not others_on(emu, poll) or None, 30, "every reaction removed once counted")
+    await emu.user_add_reaction(voters[0], poll.channel_id, poll.id, "🤷")  # changes the vote
+    await emu.wait_for(lambda: not others_on(emu, poll) or None, 30, "the new reaction removed")
+    want = {voters[0].id: {"🤷"}, voters[1].id: {"👎"}, voters[2].id: {"👍"}}
+    await emu.wait_for(lambda: stored_votes(agora) == want or None, 15, "votes kept although reactions are gone")
+    assert replayed_log(agora) == want
+
+    await agora.stop()  # a reaction left while away is counted and removed; the missing ones withdraw nothing
+    await emu.user_add_reaction(seed.members[3], poll.channel_id, poll.id, "👎")
+    await agora.start()
+    want[seed.members[3].id] = {"👎"}
+    await emu.wait_for(lambda: stored_votes(agora) == want or None, 30, "offline vote counted, none withdrawn")
+    await emu.wait_for(lambda: not others_on(emu, poll) or None, 30, "the offline reaction removed")
+
+    mine = await emu.invoke_slash(voters[0], "poll my-vote", channel=seed.news,
+                                  options=reference_options(emu, "poll my-vote", poll, seed.news))  # fmt: skip
+    assert "Unsure" in reply_text(await mine.response(within=REPLY_WAIT))
+    options = reference_options(emu, "poll results", poll, seed.news)
+    results = await emu.invoke_slash(seed.moderator, "poll results", channel=seed.general, options=options)
+    text = reply_text(await results.response(within=REPLY_WAIT))
+    assert not any(str(m.id) in text or m.user.username in text for m in voters), text
