@@ -26,6 +26,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ import discord
 
 from bot.client import AgoraBot
 from bot.config import Config
+from bot.polls.eligibility import VoterRules
+from bot.polls.fairness import PollFairness
 from bot.polls.ingest import VoteRecorder
 from bot.polls.options import PollOption
 from bot.polls.service import PollService
@@ -117,7 +120,7 @@ async def ceiling_round(votes: int) -> float:
     return votes / seconds
 
 
-async def agora_round(votes: int, workdir: Path, *, journal: bool = True) -> tuple[float, int]:
+async def agora_round(votes: int, workdir: Path, *, journal: bool = True, rule: bool = False) -> tuple[float, int]:
     path = workdir / f"bench-{time.monotonic_ns()}.db"
     bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "bench.token", "DATABASE_PATH": str(path)}))
     await bot._async_setup_hook()  # what login() prepares, without a gateway
@@ -137,7 +140,12 @@ async def agora_round(votes: int, workdir: Path, *, journal: bool = True) -> tup
     recorder = VoteRecorder(store, journal=VoteJournal(path) if journal else None)
     bot.polls = PollService(bot, store, edit_interval=5.0, recorder=recorder)
     await bot.polls.start()
-    bot.polls.live_poll(poll.message_id).can_remove_reactions = False  # type: ignore[union-attr]
+    live = bot.polls.live_poll(poll.message_id)  # type: ignore[arg-type]
+    assert live is not None
+    live.can_remove_reactions = False
+    if rule:  # every voter is judged (and passes: old accounts, long-standing members), as in a restricted poll
+        rules = VoterRules(min_account_age=timedelta(days=7), min_member_age=timedelta(days=1))
+        live.poll_fairness = PollFairness(rules)
     await bot.add_cog(PollCommands(bot))
 
     async def committed() -> None:
@@ -181,7 +189,7 @@ def summary(rates: list[float]) -> str:
 
 
 async def main(votes: int, rounds: int) -> dict[str, Any]:
-    ceiling, agora, unjournaled, edits = [], [], [], []
+    ceiling, agora, unjournaled, ruled, edits = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="agora-bench-") as workdir:
         for _ in range(rounds):
             ceiling.append(await ceiling_round(votes))
@@ -189,15 +197,20 @@ async def main(votes: int, rounds: int) -> dict[str, Any]:
             agora.append(rate)
             edits.append(edited)
             unjournaled.append((await agora_round(votes, Path(workdir), journal=False))[0])
+            ruled.append((await agora_round(votes, Path(workdir), rule=True))[0])
     share = statistics.median(agora) / statistics.median(ceiling)
     print(f"{votes:,} votes per round, {rounds} rounds, medians (min-max)")
     print(f"  discord.py parse + dispatch (ceiling): {summary(ceiling)}")
     print(f"  agora, payload → committed row:        {summary(agora)}")
     print(f"  same without the vote journal:         {summary(unjournaled)}")
+    print(f"  same with an eligibility rule on:      {summary(ruled)}  "
+          f"({statistics.median(ruled) / statistics.median(agora):.0%} of without; target ≥ 90%)")
     print(f"  agora / ceiling: {share:.0%} (target ≥ 50%); "
           f"without the journal {statistics.median(unjournaled) / statistics.median(ceiling):.0%}")
     print(f"  live-embed edits per round of {votes:,} votes: {', '.join(map(str, edits))}")
-    return {"ceiling": ceiling, "agora": agora, "unjournaled": unjournaled, "share": share, "edits": edits}
+    return {
+        "ceiling": ceiling, "agora": agora, "unjournaled": unjournaled, "ruled": ruled, "share": share, "edits": edits,
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from bot.client import AgoraBot
 from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
 from bot.permissions import is_moderator, missing_poll_permissions, moderator_only
+from bot.polls.fairness import FairnessChoice
 from bot.polls.options import parse_options, validate_question
 from bot.polls.states import CloseReason
 from bot.summaries.figures import PollListEntry
@@ -29,6 +30,7 @@ from cogs._emoji import guild_emojis
 log = logging.getLogger(__name__)
 
 MAX_DURATION = timedelta(days=32)
+MAX_VOTER_AGE = timedelta(days=3650)
 # Deadlines are checked in memory, so a one-second tick is cheap and closes polls on time.
 DEADLINE_CHECK_SECONDS = 1
 PollChannel = discord.TextChannel | discord.Thread
@@ -59,6 +61,11 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         channel="Where to post it (default: here)",
         duration="Close automatically after e.g. 30m, 12h, 3d (at most 32d); default: until closed",
         multiple="Let people choose several options (default: one choice each)",
+        voters="Only members with this role may vote (default: the server's poll defaults, else everyone)",
+        min_account_age="Only accounts at least this old may vote, e.g. 7d (default: the server's poll defaults)",
+        min_member_age="Only members who joined at least this long ago may vote, e.g. 1d",
+        hide_totals="Show only how many voted until the poll closes (default: the server's poll defaults)",
+        anonymous="Remove each reaction once counted; nothing public names a voter (needs Manage Messages)",
     )
     @moderator_only()
     async def create(
@@ -69,6 +76,11 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         channel: PollChannel | None = None,
         duration: str | None = None,
         multiple: bool = False,
+        voters: discord.Role | None = None,
+        min_account_age: str | None = None,
+        min_member_age: str | None = None,
+        hide_totals: bool | None = None,
+        anonymous: bool | None = None,
     ) -> None:
         assert interaction.guild is not None
         target = channel or interaction.channel
@@ -79,10 +91,20 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         parsed = parse_options(options, guild_emojis(interaction.guild))
         lifetime = parse_duration(duration, maximum=MAX_DURATION) if duration else None
         check_can_poll(target)
+        given = FairnessChoice(
+            role_id=voters.id if voters else None, min_account_age=_age(min_account_age, "min_account_age"),
+            min_member_age=_age(min_member_age, "min_member_age"), hide_totals=hide_totals, anonymous=anonymous,
+        )  # fmt: skip
+        fairness = given.over(await self.bot.polls.poll_defaults(interaction.guild.id))
+        if fairness.anonymous and not target.permissions_for(interaction.guild.me).manage_messages:
+            raise CannotPollHere(
+                f"An anonymous poll needs **Manage Messages** in {target.mention}, so that I can remove each "
+                "reaction once I have counted it. Grant it, or open the poll without `anonymous`."
+            )
         await interaction.response.defer(ephemeral=True, thinking=True)
         opened = await self.bot.polls.create_poll(
             target, guild_id=interaction.guild.id, question=question, options=parsed, multiple=multiple,
-            deadline_at=utcnow() + lifetime if lifetime else None, created_by=interaction.user.id,
+            deadline_at=utcnow() + lifetime if lifetime else None, created_by=interaction.user.id, fairness=fairness,
         )  # fmt: skip
         closes = f", closing in {format_duration(lifetime)}" if lifetime else ""
         text = f"Poll #{opened.poll.id} is open in {target.mention}{closes}: {opened.message.jump_url}"
@@ -131,6 +153,11 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         moment = parse_moment(at, utcnow()) if at is not None else None
         # Found before deferring: a mistake is answered privately even when public results were asked for.
         summary = await self.bot.summaries.find_poll(interaction.guild.id, poll, interaction.channel_id, moment)
+        if public and summary.hide_totals and summary.status == "open":
+            raise AgoraError(
+                f"Poll #{summary.poll_id} hides its totals until it closes, so they cannot be posted publicly "
+                "yet. Leave out `public` to see them privately."
+            )
         await interaction.response.defer(ephemeral=not public, thinking=True)
         try:
             report = await self.bot.summaries.poll_report(summary)
@@ -166,6 +193,20 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
             return []
         return await self.bot.summaries.poll_choices(interaction.guild.id, current.lstrip("#"))
 
+    @app_commands.command(name="my-vote", description="What Agora recorded as your vote in a poll (only you see it)")
+    @app_commands.describe(poll="The poll (its number or message link); default: the poll of this thread")
+    async def my_vote(self, interaction: discord.Interaction, poll: str | None = None) -> None:
+        assert interaction.guild is not None and interaction.channel_id is not None
+        summary = await self.bot.summaries.find_poll(interaction.guild.id, poll, interaction.channel_id)
+        stored = await self.bot.polls.poll(summary.poll_id)
+        voted = await self.bot.polls.my_vote(stored, interaction.user.id)
+        names = [f"{o.emoji} {o.label}" for o in stored.options if voted and o.id in voted]
+        what = "you have no vote" if not names else "your vote is " + " and ".join(f"**{n}**" for n in names)
+        await interaction.response.send_message(
+            f"Poll #{summary.poll_id} ({summary.question}): {what}.", ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )  # fmt: skip
+
     @app_commands.command(name="list", description="This server's polls: number, question, status, voters, deadline")
     @app_commands.describe(status="Only open or only closed polls (default: all)")
     async def list_polls(
@@ -186,7 +227,8 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        self.bot.polls.on_reaction(payload.message_id, payload.user_id, payload.emoji, added=True)
+        polls = self.bot.polls
+        polls.on_reaction(payload.message_id, payload.user_id, payload.emoji, added=True, member=payload.member)
 
     @commands.Cog.listener()
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
@@ -262,6 +304,15 @@ def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildC
     if channel is None and entry.article_channel_id is not None:  # an article thread not in the cache
         return guild.get_channel(entry.article_channel_id)
     return channel
+
+
+def _age(text: str | None, setting: str) -> timedelta | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_duration(text, maximum=MAX_VOTER_AGE)
+    except AgoraError as error:
+        raise AgoraError(f"`{setting}`: {error}") from error
 
 
 def check_can_poll(channel: PollChannel) -> None:

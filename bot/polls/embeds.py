@@ -6,11 +6,14 @@ The figures and their wording come from bot.polls.figures, as /poll results and 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import discord
 
 from bot import limits
+from bot.polls.eligibility import REFUSAL_LABELS, Refusal
+from bot.polls.fairness import PLAIN, PollFairness, footer_notes
 from bot.polls.figures import OptionFigure, VoteFigures, count_text, headline, votes_text
 from bot.polls.states import close_description
 from bot.storage.polls import StoredPoll
@@ -31,9 +34,16 @@ def marked_poll_id(embed: discord.Embed) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def poll_embed(poll: StoredPoll, figures: VoteFigures) -> discord.Embed:
-    """The poll message: live totals while open, final results once closed."""
-    lines = [_option_lines(option) for option in figures.options]
+def poll_embed(
+    poll: StoredPoll, figures: VoteFigures, fairness: PollFairness = PLAIN, role_names: Sequence[str] = ()
+) -> discord.Embed:
+    """The poll message: live totals while open (only how many voted, when totals are hidden), final
+    results once closed; its footer says who may vote, and whether totals are hidden or votes anonymous."""
+    hidden = fairness.hide_totals and poll.is_open
+    lines = [_name(option) if hidden else _option_lines(option) for option in figures.options]
+    if hidden:
+        voters = count_text(figures.voters, "voter").capitalize()
+        lines.append(f"\n🙈 **{voters} so far.** The split is shown when the poll closes.")
     if poll.is_open:
         lines.append(_how_to_vote(poll))
     else:
@@ -44,11 +54,14 @@ def poll_embed(poll: StoredPoll, figures: VoteFigures) -> discord.Embed:
         colour=OPEN_COLOUR if poll.is_open else CLOSED_COLOUR,
     )
     state = "Open" if poll.is_open else "Final results"
-    embed.set_footer(text=f"{state} · {count_text(figures.voters, 'voter')} · {marker(poll.id)}")
+    notes = "".join(f" · {note}" for note in footer_notes(fairness, role_names, is_open=poll.is_open))
+    embed.set_footer(text=f"{state} · {count_text(figures.voters, 'voter')}{notes} · {marker(poll.id)}")
     return embed
 
 
-def results_embed(poll: StoredPoll, figures: VoteFigures, poll_url: str | None = None) -> discord.Embed:
+def results_embed(
+    poll: StoredPoll, figures: VoteFigures, poll_url: str | None = None, *, refused: Mapping[str, int] | None = None
+) -> discord.Embed:
     """The message posted in the thread when a poll closes."""
     ranked = sorted(figures.options, key=lambda option: -option.votes)
     lines = [f"{rank}. {_name(option)}: {votes_text(option)}" for rank, option in enumerate(ranked, start=1)]
@@ -56,6 +69,8 @@ def results_embed(poll: StoredPoll, figures: VoteFigures, poll_url: str | None =
     lines.append(headline(figures, "won", _name))
     voters = count_text(figures.voters, "voter")
     lines.append(f"[The poll]({poll_url}) · {voters}" if poll_url else voters.capitalize())
+    if refused:
+        lines.append(refusals_line(refused))
     embed = discord.Embed(
         title=limits.cut(f"📊 Results: {poll.question}", limits.EMBED_TITLE),
         description=limits.clamp_lines("\n".join(lines), limits.EMBED_DESCRIPTION),
@@ -63,6 +78,14 @@ def results_embed(poll: StoredPoll, figures: VoteFigures, poll_url: str | None =
     )
     embed.set_footer(text=close_description(poll.closed_reason).capitalize())
     return embed
+
+
+def refusals_line(refused: Mapping[str, int]) -> str:
+    """'Not counted: 12 reactions (too new an account 8, missing role 4)', naming nobody."""
+    total = sum(refused.values())
+    parts = ", ".join(f"{REFUSAL_LABELS[Refusal(reason)]} {count}" for reason, count in sorted(refused.items()))
+    noun = "reaction" if total == 1 else "reactions"
+    return f"Not counted: {total} {noun} from members who may not vote ({parts})"
 
 
 def _name(option: OptionFigure) -> str:

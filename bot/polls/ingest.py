@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from bot.polls.rules import Source, VoteChange
 from bot.storage.journal import VoteJournal, read_rows
-from bot.storage.polls import PollStore, VoteEventRow
+from bot.storage.polls import REFUSED_PREFIX, PollStore, VoteEventRow
 from bot.timeutil import to_db
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,16 @@ class VoteRecorder:
                 asyncio.get_running_loop().call_soon(self.write_journal)
         if len(pending) >= self._batch_size:
             self._wake.set()
+
+    def record_refusal(self, poll_id: int, option_id: int, voter_id: int, reason: str, source: Source) -> None:
+        """Queue a reaction that was not counted (the member may not vote), journaled like a vote change."""
+        row = (poll_id, option_id, voter_id, REFUSED_PREFIX + reason, source.value, self._timestamp())
+        self._pending.append(row)
+        if self._journal is not None:
+            self._journal.append([row])
+            if not self._journal_write_due:
+                self._journal_write_due = True
+                asyncio.get_running_loop().call_soon(self.write_journal)
 
     def write_journal(self) -> None:
         """Hand the journal's buffered rows to the operating system now (before acting on them)."""

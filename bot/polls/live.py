@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import replace
 
+from bot.polls.fairness import PLAIN
 from bot.polls.figures import VoteFigures, vote_figures
 from bot.polls.options import emoji_key
 from bot.polls.reconcile import reconcile_votes
@@ -36,6 +37,7 @@ class LivePoll:
         )
         # Without Manage Messages the bot cannot tidy reactions; votes are judged the same either way.
         self.can_remove_reactions = can_remove_reactions
+        self.poll_fairness = PLAIN  # who may vote, hidden totals, anonymity (bot/polls/fair.py)
         self.counts = [0] * len(self.option_ids)
         self._bits = {option_id: 1 << position for position, option_id in enumerate(self.option_ids)}
         self._masks: dict[int, int] = {}

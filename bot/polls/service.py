@@ -22,7 +22,10 @@ import discord
 from bot import limits
 from bot.articles.article import Article
 from bot.errors import AgoraError
+from bot.polls.eligibility import MemberFacts
 from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
+from bot.polls.fair import FairVotes, facts_from_payload
+from bot.polls.fairness import PLAIN, PollFairness
 from bot.polls.figures import VoteFigures, vote_figures
 from bot.polls.ingest import VoteRecorder
 from bot.polls.live import LivePoll
@@ -103,6 +106,7 @@ class PollService:
             on_forbidden=self._removals_forbidden,
         )
         self._background: set[asyncio.Task[None]] = set()
+        self.fair = FairVotes(self.recorder)
         self._bot_user_id = 0
         self._started_at = utcnow()
 
@@ -117,6 +121,7 @@ class PollService:
         for poll in await self._store.open_polls():
             live = LivePoll(poll, bot_user_id=self._bot_user_id)
             live.load(await self._store.current_votes(poll.id), await self._store.current_leftovers(poll.id))
+            live.poll_fairness = await self._store.fairness(poll.id)
             self._open[poll.message_id] = live  # type: ignore[index]  # open_polls() has sent ones only
         self._closed = await self._store.closed_poll_messages()
         self.recorder.start()
@@ -157,6 +162,7 @@ class PollService:
         multiple: bool = False,
         deadline_at: datetime | None = None,
         created_by: int | None = None,
+        fairness: PollFairness = PLAIN,
     ) -> OpenedPoll:
         """Record, send and arm a poll in `channel`; raises InvalidOptions if Discord refuses an emoji."""
         channel_id = _channel_id(channel)
@@ -165,7 +171,8 @@ class PollService:
             deadline_at=deadline_at, created_by=created_by,
         )  # fmt: skip
         try:
-            message = await self._send(poll, channel)
+            await self._store.set_fairness(poll.id, fairness)
+            message = await self._send(poll, channel, fairness)
         except BaseException:
             await self._store.delete_unsent(poll.id)
             raise
@@ -205,11 +212,14 @@ class PollService:
         message = await self._send(poll, discussion)
         await self._add_ballot(self._open[message.id], message)
 
-    async def _send(self, poll: StoredPoll, channel: discord.abc.Messageable) -> discord.Message:
-        embed = poll_embed(poll, vote_figures(poll.options, [0] * len(poll.options), 0))
+    async def _send(
+        self, poll: StoredPoll, channel: discord.abc.Messageable, fairness: PollFairness = PLAIN
+    ) -> discord.Message:
+        figures = vote_figures(poll.options, [0] * len(poll.options), 0)
+        embed = poll_embed(poll, figures, *self._shown_fairness(poll, fairness))
         message = await channel.send(embed=embed)
         # Counted from the moment it exists: people react as soon as they see it.
-        self._arm(poll, message.id)
+        self._arm(poll, message.id).poll_fairness = fairness
         await self._store.set_message(poll.id, message.id)
         return message
 
@@ -267,8 +277,18 @@ class PollService:
 
     # --- reactions (hot path: no awaits) -------------------------------------------------------------
 
-    def on_reaction(self, message_id: int, user_id: int, emoji: discord.PartialEmoji, *, added: bool) -> None:
-        """A reaction was added to or removed from any message; counts it if the message is an open poll."""
+    def on_reaction(
+        self,
+        message_id: int,
+        user_id: int,
+        emoji: discord.PartialEmoji,
+        *,
+        added: bool,
+        member: discord.Member | None = None,
+    ) -> None:
+        """A reaction was added to or removed from any message; counts it if the message is an open poll.
+
+        `member`: who reacted, as the event carries it in a server (roles, join time); for who may vote."""
         live = self._open.get(message_id)
         if live is None:
             if added and message_id in self._closed:
@@ -279,7 +299,13 @@ class PollService:
             self.remover.forget(live.poll.channel_id, message_id, user_id, key)
         elif key not in live.emojis:
             self._stray_routes[key] = _partial_route_emoji(emoji)  # to remove a stray emoji judged later
-        self._apply(live, live.react(Reaction(user_id, key, added)), Source.LIVE)
+        reaction = Reaction(user_id, key, added)
+        if live.poll_fairness is not PLAIN:
+            fair = self.fair.on_reaction(live, reaction, member)
+            if fair is not None:
+                self._apply(live, fair, Source.LIVE)
+                return
+        self._apply(live, live.react(reaction), Source.LIVE)
 
     def _apply(self, live: LivePoll, outcome: Outcome, source: Source) -> None:
         """Record an outcome's changes and queue its removals (of an option superseded, or a stray emoji)."""
@@ -300,6 +326,7 @@ class PollService:
 
     def hold_reactions(self) -> None:
         """A new gateway session began (not a resumed one): hold live reactions until reconciliation."""
+        self.fair.new_session()
         for live in self._open.values():
             live.hold()
 
@@ -312,6 +339,8 @@ class PollService:
         live = self._open.get(message_id)
         if live is None:
             return
+        if live.poll_fairness.anonymous:
+            return  # an anonymous poll's reactions are not its votes: clearing them withdraws nothing
         option_id = None
         if emoji is not None:
             option_id = live.rules.option_ids.get(_key_of(emoji))
@@ -367,6 +396,8 @@ class PollService:
         option_id = live.rules.option_ids.get(removal.emoji_key)
         if option_id is None:
             return True  # not an option: never a vote
+        if live.poll_fairness is not PLAIN and self.fair.removal_wanted(live, removal.user_id, removal.emoji_key):
+            return True  # refused, or counted in an anonymous poll
         return option_id in live.left(removal.user_id)
 
     def _removals_forbidden(self, channel_id: int) -> None:
@@ -390,7 +421,7 @@ class PollService:
         poll = live.poll
         message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)  # type: ignore[arg-type]
         try:
-            await message.edit(embed=poll_embed(poll, live.figures()))
+            await message.edit(embed=poll_embed(poll, live.figures(), *self._shown_fairness(poll, live.poll_fairness)))
         except discord.HTTPException as error:
             log.warning("Could not update poll %s's embed: %s", poll.id, error)
         except Exception:
@@ -452,16 +483,19 @@ class PollService:
 
     async def _announce_results(self, poll: StoredPoll) -> None:
         figures = await self.final_figures(poll)
+        fairness = await self._store.fairness(poll.id)
+        refused = await self._store.refusal_counts(poll.id)
         channel = self._client.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id)
         url = f"https://discord.com/channels/{poll.guild_id}/{poll.channel_id}/{poll.message_id}"
         # Closing is recorded either way; a deleted message or lost permission only costs the display,
         # so each of the two is tried on its own.
         try:
-            await channel.get_partial_message(poll.message_id).edit(embed=poll_embed(poll, figures))  # type: ignore[arg-type]
+            embed = poll_embed(poll, figures, *self._shown_fairness(poll, fairness))
+            await channel.get_partial_message(poll.message_id).edit(embed=embed)  # type: ignore[arg-type]
         except discord.HTTPException as error:
             log.warning("Poll %s closed, but its embed could not show the results: %s", poll.id, error)
         try:
-            await channel.send(embed=results_embed(poll, figures, url))
+            await channel.send(embed=results_embed(poll, figures, url, refused=refused))
         except discord.HTTPException as error:
             log.warning("Poll %s closed, but its results could not be posted: %s", poll.id, error)
 
@@ -545,8 +579,17 @@ class PollService:
         except BaseException:
             self._release(live)  # what was held is judged as it came, rather than lost
             raise
+        if live.poll_fairness is not PLAIN:
+            listing, refusals = await self.fair.screen(live, listing, lambda user: self._member_facts(poll, user))
+            for refused in refusals:
+                self._apply(live, refused, Source.RECONCILED)
         if self._open.get(poll.message_id) is not live:  # type: ignore[arg-type]
             return  # closed while its reactions were listed
+        if live.poll_fairness.anonymous:
+            self._apply(live, self.fair.reconcile_anonymous(live, listing), Source.RECONCILED)
+            for judged in live.release():  # only removals were held: they withdraw nothing here
+                self._apply(live, judged, Source.LIVE)
+            return
         outcome, held = live.reconcile(listing)
         if outcome.changes:
             log.info("Poll %s: %d vote changes found by reconciliation", poll.id, len(outcome.changes))
@@ -599,6 +642,47 @@ class PollService:
         for poll in await self._store.unsent_polls():
             if poll.delivery_id is None and poll.created_at < self._started_at:
                 await self._store.delete_unsent(poll.id)
+
+    # --- fair polls: member lookups and what the poll message shows ---------------------------------
+
+    async def poll_defaults(self, guild_id: int) -> PollFairness:
+        return await self._store.poll_defaults(guild_id)
+
+    async def set_poll_defaults(self, guild_id: int, fairness: PollFairness) -> None:
+        await self._store.set_poll_defaults(guild_id, fairness)
+
+    async def poll(self, poll_id: int) -> StoredPoll:
+        found = await self._store.poll(poll_id)
+        if found is None:
+            raise PollNotFound(f"There is no poll #{poll_id}.")
+        return found
+
+    async def my_vote(self, poll: StoredPoll, voter_id: int) -> frozenset[int] | None:
+        """Option ids Agora recorded for the voter (queued votes included); None when it has none."""
+        live = self._open.get(poll.message_id) if poll.message_id is not None else None
+        if live is not None:
+            voted = live.voted(voter_id)
+        else:
+            await self.recorder.flush()
+            voted = frozenset(o for v, o in await self._store.current_votes(poll.id) if v == voter_id)
+        return voted or None
+
+    async def _member_facts(self, poll: StoredPoll, user_id: int) -> MemberFacts | None:
+        """The member as Discord knows it now, for a reaction reconciliation found; None when unknown
+        (not a member any more, or the lookup failed): such a reaction is refused, never counted."""
+        try:
+            data = await self._client.http.get_member(poll.guild_id, user_id)
+        except discord.HTTPException as error:
+            if error.status != 404:
+                log.warning("Poll %s: could not look up member %s: %s", poll.id, user_id, error)
+            return None
+        return facts_from_payload(user_id, data)  # type: ignore[arg-type]
+
+    def _shown_fairness(self, poll: StoredPoll, fairness: PollFairness) -> tuple[PollFairness, list[str]]:
+        """poll_embed's fairness arguments: the settings and the names of the roles that may vote."""
+        guild = self._client.get_guild(poll.guild_id)
+        roles = [guild.get_role(role_id) if guild else None for role_id in sorted(fairness.voters.role_ids)]
+        return fairness, [role.name for role in roles if role is not None]
 
     # --- Discord helpers -----------------------------------------------------------------------------
 

@@ -258,7 +258,9 @@ def _unusable(path: Path, error: sqlite3.Error) -> UnusableDatabase:
             f"DATABASE_PATH {path} cannot be opened as a database file: point it at a regular file in a "
             "folder Agora can write to."
         )
-    return UnusableDatabase(f"DATABASE_PATH {path} cannot be used ({reason}): {_RECOVER}.")
+    # SQLite may quote a damaged schema line by line: the error stays one line.
+    one_line = " ".join(reason.split())
+    return UnusableDatabase(f"DATABASE_PATH {path} cannot be used ({one_line}): {_RECOVER}.")
 
 
 def _split_statements(sql: str) -> list[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
+from bot.polls.eligibility import VoterRules
+from bot.polls.fairness import PLAIN, PollFairness
 from bot.polls.options import PollOption
 from bot.storage.database import Database
 from bot.timeutil import from_db, now_db, to_db
@@ -27,6 +30,11 @@ _DELETE_LEFTOVER = "DELETE FROM reaction_leftovers WHERE poll_id = ? AND option_
 _VOTE_ACTIONS = ("added", "removed")
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's limit of bound parameters
 VoteKey = tuple[int, int, int]  # poll_id, option_id, voter_id
+# A refused reaction travels with the vote changes (journal, batches) as action "refused:<reason>".
+REFUSED_PREFIX = "refused:"
+_INSERT_REFUSAL = (
+    "INSERT OR IGNORE INTO vote_refusals (poll_id, option_id, voter_id, reason, source, at) VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +198,9 @@ class PollStore:
         Within a batch the same vote can be added and withdrawn several times: only its last action
         decides the `votes` row (and so the counts), while every vote event is logged in order.
         """
+        refusals = _refusals(events)
+        if refusals:
+            events = [event for event in events if not event[3].startswith(REFUSED_PREFIX)]
         votes = [event for event in events if event[3] in _VOTE_ACTIONS]
         # Last action per vote and per superseded reaction (votes and leftovers are separate states).
         final: dict[tuple[int, int, int, bool], tuple[str, str]] = {}
@@ -213,6 +224,8 @@ class PollStore:
                 if by_action[action]:
                     await connection.executemany(sql, by_action[action])
             await _update_counts(connection, held, wanted)
+            if refusals:
+                await connection.executemany(_INSERT_REFUSAL, refusals)
             if journal_generation:
                 await connection.execute(
                     "UPDATE vote_journal SET generation = MAX(generation, ?) WHERE id = 1", (journal_generation,)
@@ -252,6 +265,63 @@ class PollStore:
             (poll_id,),
         )
         return _counts(rows)
+
+    # --- fair polls: who may vote, hidden totals, anonymity, refusals ---------------------------------
+
+    async def set_fairness(self, poll_id: int, fairness: PollFairness) -> None:
+        if not fairness.plain:
+            await self._upsert_fairness("poll_fairness", "poll_id", poll_id, fairness)
+
+    async def fairness(self, poll_id: int) -> PollFairness:
+        row = await self._db.fetch_one("SELECT * FROM poll_fairness WHERE poll_id = ?", (poll_id,))
+        return _fairness(row) if row is not None else PLAIN
+
+    async def poll_defaults(self, guild_id: int) -> PollFairness:
+        row = await self._db.fetch_one("SELECT * FROM poll_defaults WHERE guild_id = ?", (guild_id,))
+        return _fairness(row) if row is not None else PLAIN
+
+    async def set_poll_defaults(self, guild_id: int, fairness: PollFairness) -> None:
+        await self._upsert_fairness("poll_defaults", "guild_id", guild_id, fairness)
+
+    async def _upsert_fairness(self, table: str, key: str, key_value: int, fairness: PollFairness) -> None:
+        # `table` and `key` are this module's literals, never user input.
+        columns = ("voter_role_ids", "min_account_age_seconds", "min_member_age_seconds", "hide_totals", "anonymous")
+        updates = ", ".join(f"{column} = excluded.{column}" for column in columns)
+        sql = (
+            f"INSERT INTO {table} ({key}, {', '.join(columns)}) VALUES (?, ?, ?, ?, ?, ?)"  # noqa: S608
+            f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+        )
+        async with self._db.transaction() as connection:
+            await connection.execute(sql, (key_value, *_fairness_columns(fairness)))
+            if fairness.anonymous:
+                # The secret behind this poll's pseudonyms in exports exists before any vote does.
+                await connection.execute(
+                    "INSERT OR IGNORE INTO pseudonym_secret (id, secret) VALUES (1, ?)", (secrets.token_bytes(32),)
+                )
+
+    async def refusal_counts(self, poll_id: int) -> dict[str, int]:
+        """Refused reactions per reason (each member, option and reason once)."""
+        rows = await self._db.fetch_all(
+            "SELECT reason, COUNT(*) FROM vote_refusals WHERE poll_id = ? GROUP BY reason ORDER BY reason", (poll_id,)
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def pseudonym_secret(self) -> bytes:
+        """The secret behind anonymous polls' pseudonyms: made on first use, then always the same."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "INSERT OR IGNORE INTO pseudonym_secret (id, secret) VALUES (1, ?)", (secrets.token_bytes(32),)
+            )
+        return bytes(await self._db.fetch_value("SELECT secret FROM pseudonym_secret WHERE id = 1"))  # type: ignore[arg-type]
+
+
+def _refusals(events: Sequence[VoteEventRow]) -> list[VoteEventRow]:
+    cut = len(REFUSED_PREFIX)
+    return [
+        (poll_id, option_id, voter_id, action[cut:], source, at)
+        for poll_id, option_id, voter_id, action, source, at in events
+        if action.startswith(REFUSED_PREFIX)
+    ]
 
 
 async def _held_votes(connection: aiosqlite.Connection, wanted: dict[VoteKey, bool]) -> set[VoteKey]:
@@ -310,3 +380,28 @@ def _stored_poll(row: aiosqlite.Row, options: tuple[StoredOption, ...]) -> Store
         created_by=row["created_by"], created_at=created_at, deadline_at=from_db(row["deadline_at"]),
         closed_at=from_db(row["closed_at"]), options=options,
     )  # fmt: skip
+
+
+def _fairness_columns(fairness: PollFairness) -> tuple[object, ...]:
+    rules = fairness.voters
+    return (
+        " ".join(str(role) for role in sorted(rules.role_ids)),
+        _seconds(rules.min_account_age),
+        _seconds(rules.min_member_age),
+        int(fairness.hide_totals),
+        int(fairness.anonymous),
+    )
+
+
+def _seconds(duration: timedelta | None) -> int | None:
+    return int(duration.total_seconds()) if duration else None
+
+
+def _fairness(row: aiosqlite.Row) -> PollFairness:
+    account, member = row["min_account_age_seconds"], row["min_member_age_seconds"]
+    rules = VoterRules(
+        role_ids=frozenset(int(part) for part in row["voter_role_ids"].split()),
+        min_account_age=timedelta(seconds=account) if account else None,
+        min_member_age=timedelta(seconds=member) if member else None,
+    )
+    return PollFairness(rules, bool(row["hide_totals"]), bool(row["anonymous"]))

@@ -149,6 +149,23 @@ class SummaryStore:
         )
         return int(value or 0)
 
+    async def pseudonym_secret(self) -> bytes | None:
+        """The secret of anonymous polls' pseudonyms, if one was made (read-only: an export never writes)."""
+        value = await self._db.fetch_value("SELECT secret FROM pseudonym_secret WHERE id = 1")
+        return bytes(value) if value is not None else None  # type: ignore[arg-type]
+
+    async def fairness_flags(self, poll_id: int) -> tuple[bool, bool]:
+        """(hide_totals, anonymous) of a poll."""
+        row = await self._db.fetch_one("SELECT hide_totals, anonymous FROM poll_fairness WHERE poll_id = ?", (poll_id,))
+        return (bool(row[0]), bool(row[1])) if row is not None else (False, False)
+
+    async def refusal_counts(self, poll_id: int) -> dict[str, int]:
+        """Refused reactions per reason (each member, option and reason once)."""
+        rows = await self._db.fetch_all(
+            "SELECT reason, COUNT(*) FROM vote_refusals WHERE poll_id = ? GROUP BY reason", (poll_id,)
+        )
+        return {row[0]: row[1] for row in rows}
+
     async def voter_count(self, poll_id: int) -> int:
         """Distinct people holding at least one vote, as the vote recorder keeps the figure."""
         value = await self._db.fetch_value("SELECT voters FROM polls WHERE id = ?", (poll_id,))

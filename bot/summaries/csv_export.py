@@ -18,10 +18,11 @@ import contextlib
 import csv
 import io
 import logging
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
+from bot.polls.anonymous import pseudonym
 from bot.storage.summaries import SummaryStore
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,31 @@ def spreadsheet_time(text: str) -> str:
 
 async def write_votes_csv(store: SummaryStore, poll_id: int, out: BinaryIO) -> int:
     """Write the poll's current votes to `out`; returns the number of data rows."""
-    return await _write(out, VOTES_HEADER, store.iter_votes(poll_id))
+    name = await _voter_names(store, poll_id)
+    return await _write(out, _header(VOTES_HEADER, name), store.iter_votes(poll_id), name)
 
 
 async def write_events_csv(store: SummaryStore, poll_id: int, out: BinaryIO) -> int:
     """Write the poll's vote event log, oldest first, to `out`; returns the number of data rows."""
-    return await _write(out, EVENTS_HEADER, store.iter_events(poll_id))
+    name = await _voter_names(store, poll_id)
+    return await _write(out, _header(EVENTS_HEADER, name), store.iter_events(poll_id), name)
+
+
+VoterName = Callable[[int, int], str]
+
+
+async def _voter_names(store: SummaryStore, poll_id: int) -> VoterName | None:
+    """For an anonymous poll, how voters are named instead of by user id: a per-poll pseudonym."""
+    _hidden, anonymous = await store.fairness_flags(poll_id)
+    if not anonymous:
+        return None
+    # Anonymous polls make the secret when they open; without one no vote can have been exported yet.
+    secret = await store.pseudonym_secret() or b""
+    return lambda poll, voter: pseudonym(secret, poll, voter)
+
+
+def _header(header: tuple[str, ...], name: VoterName | None) -> tuple[str, ...]:
+    return header if name is None else tuple("voter" if column == "voter_id" else column for column in header)
 
 
 async def export_votes(store: SummaryStore, poll_id: int) -> bytes:
@@ -72,12 +92,16 @@ async def export_events(store: SummaryStore, poll_id: int) -> bytes:
     return out.getvalue()
 
 
-async def _write(out: BinaryIO, header: tuple[str, ...], chunks: AsyncGenerator[list[tuple], None]) -> int:
+async def _write(
+    out: BinaryIO, header: tuple[str, ...], chunks: AsyncGenerator[list[tuple], None], name: VoterName | None = None
+) -> int:
     await asyncio.to_thread(out.write, codecs.BOM_UTF8 + _encode([header]))
     written = 0
     # aclosing: a failed write closes the query's cursor now, not when the generator is collected.
     async with contextlib.aclosing(chunks):
         async for chunk in chunks:
+            if name is not None:
+                chunk = [(poll, label, emoji, name(poll, voter), *rest) for poll, label, emoji, voter, *rest in chunk]
             await asyncio.to_thread(_write_chunk, out, chunk)
             written += len(chunk)
     return written

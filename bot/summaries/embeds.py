@@ -16,7 +16,7 @@ from bot.limits import clamp_lines, cut
 from bot.polls.figures import OptionFigure
 from bot.polls.states import PollStatus
 from bot.summaries.figures import ArticleSummary, DiscussionFigures, PollListEntry, PollSummary
-from bot.summaries.text import format_moment, format_percent, headline, option_name, status_text
+from bot.summaries.text import format_moment, format_percent, headline, option_name, refused_text, status_text
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ def poll_results_embed(summary: PollSummary, chart_filename: str | None = None) 
     embed.add_field(name="Status", value=status_text(summary).capitalize(), inline=True)
     embed.add_field(name="Voters", value=f"{summary.voters} ({summary.total_votes} votes)", inline=True)
     embed.add_field(name="Opened", value=_when(summary.opened_at), inline=True)
+    if summary.refused:
+        embed.add_field(name="Not counted", value=refused_text(summary), inline=False)
     if summary.closed_at is not None:
         embed.add_field(name="Closed", value=_when(summary.closed_at), inline=True)
     if summary.deadline_at is not None:

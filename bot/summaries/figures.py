@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.polls.figures import OptionFigure, VoteFigures, vote_figures
@@ -44,6 +44,10 @@ class PollSummary:
     options: tuple[OptionFigure, ...]
     voters: int
     as_of: datetime | None = None  # the past moment these figures are of; None: now
+    # Fair polls: refused reactions per reason (never who), and whether totals are hidden or votes anonymous.
+    refused: tuple[tuple[str, int], ...] = ()
+    hide_totals: bool = False
+    anonymous: bool = False
 
     @property
     def figures(self) -> VoteFigures:
@@ -131,6 +135,17 @@ async def poll_summary(
 ) -> PollSummary | None:
     """The poll's figures now, or as they stood at the past moment `at` (InvalidMoment when the
     poll was not open yet then, or `at` is after `now`)."""
+    summary = await _poll_figures(store, poll_id, at, now=now)
+    if summary is None:
+        return None
+    hide_totals, anonymous = await store.fairness_flags(poll_id)
+    refused = tuple(sorted((await store.refusal_counts(poll_id)).items()))
+    return replace(summary, refused=refused, hide_totals=hide_totals, anonymous=anonymous)
+
+
+async def _poll_figures(
+    store: SummaryStore, poll_id: int, at: datetime | None = None, *, now: datetime | None = None
+) -> PollSummary | None:
     poll = await store.poll(poll_id)
     if poll is None:
         return None

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bot.polls.eligibility import REFUSAL_LABELS, Refusal
 from bot.polls.figures import OptionFigure, Verb, format_percent, percent_value, text_bar
 from bot.polls.figures import headline as figures_headline
 from bot.polls.states import PollStatus, close_description
@@ -72,6 +73,8 @@ def poll_text(summary: PollSummary) -> str:
     kind = "multiple choice, percentages are of voters" if summary.multiple else "single choice"
     lines.append(f"Voters:   {summary.voters} ({summary.total_votes} votes, {kind})")
     lines.append(f"Result:   {headline(summary)}")
+    if summary.refused:
+        lines.append(f"Refused:  {refused_text(summary)}")
     lines.append("")
     lines.extend(_option_lines(summary.options))
     return "\n".join(lines)
@@ -87,6 +90,13 @@ def _option_lines(options: tuple[OptionFigure, ...]) -> list[str]:
         f"  {name:<{width}}  {option.votes:>{digits}}  {format_percent(option.share):>6}  {text_bar(option.share)}"
         for name, option in zip(names, options, strict=True)
     ]
+
+
+def refused_text(summary: PollSummary) -> str:
+    """'5 reactions not counted: too new an account 3, missing role 2', naming nobody."""
+    total = sum(count for _, count in summary.refused)
+    parts = ", ".join(f"{REFUSAL_LABELS[Refusal(reason)]} {count}" for reason, count in summary.refused)
+    return f"{total} {'reaction' if total == 1 else 'reactions'} not counted: {parts}"
 
 
 def poll_dict(summary: PollSummary) -> dict[str, Any]:
@@ -106,6 +116,9 @@ def poll_dict(summary: PollSummary) -> dict[str, Any]:
         "as_of": iso(summary.as_of),
         "voters": summary.voters,
         "votes": summary.total_votes,
+        "refused": dict(summary.refused),
+        "hide_totals": summary.hide_totals,
+        "anonymous": summary.anonymous,
         "options": [
             {
                 "position": option.position,
@@ -120,7 +133,7 @@ def poll_dict(summary: PollSummary) -> dict[str, Any]:
 
 
 POLL_CSV_HEADER = (
-    "poll_id", "question", "status", "voters", "position", "emoji", "label", "votes", "percent", "as_of"
+    "poll_id", "question", "status", "voters", "position", "emoji", "label", "votes", "percent", "as_of", "refused"
 )  # fmt: skip
 
 
@@ -138,6 +151,7 @@ def poll_csv(summary: PollSummary) -> str:
             option.votes,
             percent_value(option.share),
             iso(summary.as_of) or "",
+            " ".join(f"{reason}={count}" for reason, count in summary.refused),
         )
         for option in summary.options
     ]

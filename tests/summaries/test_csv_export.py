@@ -4,7 +4,9 @@ import csv
 import io
 from collections import Counter
 
+from bot.polls.fairness import PollFairness
 from bot.storage import summaries as storage_summaries
+from bot.storage.polls import PollStore
 from bot.summaries.csv_export import EVENTS_HEADER, VOTES_HEADER, export_events, export_votes, spreadsheet_time
 from bot.summaries.figures import poll_summary
 from bot.timeutil import to_db
@@ -82,3 +84,18 @@ def test_spreadsheet_time_converts_any_offset_to_utc():
     assert spreadsheet_time(to_db(at(0))) == "2026-11-01 12:00:00.000"
     assert spreadsheet_time("2026-11-01T14:00:00.250+02:00") == "2026-11-01 12:00:00.250"
     assert spreadsheet_time("2026-11-01T12:00:00") == "2026-11-01 12:00:00.000"
+
+
+async def test_an_anonymous_polls_exports_name_voters_by_a_per_poll_pseudonym(seed, store, db):
+    first, second = await seed.poll(), await seed.poll()
+    for poll in (first, second):
+        await PollStore(db).set_fairness(poll.id, PollFairness(anonymous=True))
+        await seed.vote(poll, 0, voter=987654321012345678, minute=1)
+        await seed.vote(poll, 1, voter=7, minute=2)
+    votes, events = parse(await export_votes(store, first.id)), parse(await export_events(store, first.id))
+    exported = (await export_votes(store, first.id)) + (await export_events(store, first.id))
+    assert b"987654321012345678" not in exported and b",7," not in exported
+    assert votes[0][3] == events[0][3] == "voter"
+    names = {row[3] for row in votes[1:]}
+    assert len(names) == 2 and names == {row[3] for row in events[1:]}  # stable within the poll
+    assert not names & {row[3] for row in parse(await export_votes(store, second.id))[1:]}  # unlinkable across

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import socket
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from .ratelimits import RateLimits
 from .rest import RestApi
 from .state import (
     CATEGORY,
+    DISCORD_EPOCH_MS,
     FORUM,
     TEXT,
     Attachment,
@@ -349,9 +351,34 @@ class Emulator:
         guild.channels[channel.id] = channel
         return channel
 
-    def add_member(self, guild: Guild, username: str, roles: list[Role] | None = None) -> Member:
-        """Silent: use before clients connect, or `await join_member(...)` which dispatches GUILD_MEMBER_ADD."""
-        return self._join(guild, self._new_user(username), [r.id for r in roles or []])
+    def add_member(
+        self,
+        guild: Guild,
+        username: str,
+        roles: list[Role] | None = None,
+        *,
+        account_age: dt.timedelta | None = None,
+        member_age: dt.timedelta | None = None,
+    ) -> Member:
+        """Silent: use before clients connect, or `await join_member(...)` which dispatches GUILD_MEMBER_ADD.
+
+        `account_age`: the account was made that long ago (its id's timestamp says so, as on Discord);
+        `member_age`: it joined the server that long ago. Default: both just now."""
+        user = self._new_user(username)
+        if account_age is not None:
+            user = self._aged(user, account_age)
+        member = self._join(guild, user, [r.id for r in roles or []])
+        if member_age is not None:
+            member.joined_at = (dt.datetime.now(dt.UTC) - member_age).isoformat()
+        return member
+
+    def _aged(self, user: User, age: dt.timedelta) -> User:
+        """The same user with an id made `age` ago (the low bits keep it unique)."""
+        del self.world.users[user.id]
+        made_ms = int((dt.datetime.now(dt.UTC) - age).timestamp() * 1000) - DISCORD_EPOCH_MS
+        aged = User((made_ms << 22) | (user.id & 0x3FFFFF), user.username, user.global_name, user.bot)
+        self.world.users[aged.id] = aged
+        return aged
 
     async def join_member(self, guild: Guild, username: str, roles: list[Role] | None = None) -> Member:
         member = self.add_member(guild, username, roles)
