@@ -98,8 +98,8 @@ class AgoraBot(commands.Bot):
         self.settings = SettingsStore(self.db)
         self.articles = ArticleStore(self.db)
         # Votes count from here on (before the gateway connects), and queued votes are written on close.
-        poll_store = PollStore(self.db)
-        journal_path = journal_base(self.db, self.config.data_dir)
+        poll_store = PollStore(self.db, journal_name=self.config.shards.name)
+        journal_path = journal_base(self.db, self.config.data_dir, self.config.shards.name)
         journal = VoteJournal(journal_path) if journal_path is not None else None
         self.polls = PollService(
             self,

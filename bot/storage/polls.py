@@ -76,8 +76,9 @@ class VoteCounts:
 
 
 class PollStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, journal_name: str = "") -> None:
         self._db = db
+        self._journal_name = journal_name  # whose vote journal this store commits ('' for an unsharded process)
 
     # --- polls ---------------------------------------------------------------------------------------
 
@@ -215,7 +216,9 @@ class PollStore:
             await _update_counts(connection, held, wanted)
             if journal_generation:
                 await connection.execute(
-                    "UPDATE vote_journal SET generation = MAX(generation, ?) WHERE id = 1", (journal_generation,)
+                    "INSERT INTO vote_journal (name, generation) VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
+                    " SET generation = MAX(vote_journal.generation, excluded.generation)",
+                    (self._journal_name, journal_generation),
                 )
 
     async def known_option_rows(self, rows: Sequence[VoteEventRow]) -> list[VoteEventRow]:
@@ -231,7 +234,8 @@ class PollStore:
 
     async def journal_generation(self) -> int:
         """The newest vote journal file whose rows are committed."""
-        return int(await self._db.fetch_value("SELECT generation FROM vote_journal WHERE id = 1") or 0)
+        row = await self._db.fetch_value("SELECT generation FROM vote_journal WHERE name = ?", (self._journal_name,))
+        return int(row or 0)
 
     async def current_leftovers(self, poll_id: int) -> list[tuple[int, int]]:
         """(voter id, option id) of superseded reactions still on a poll's message."""

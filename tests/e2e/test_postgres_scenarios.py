@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import pytest
 from tests.backends import PostgresServer, selected_backends
 
 from .conftest import assert_contract_kept
-from .driver import BotProcess
+from .driver import REPO_ROOT, BotProcess
 from .emulator import Emulator
 from .helpers import (
     OPPOSE,
@@ -71,3 +74,34 @@ async def test_seed_article_and_votes_on_postgresql(emulator: Emulator, agora_pg
     await results_until(emulator, poll, {SUPPORT: 2, OPPOSE: 0, UNSURE: 1})
     assert len(emulator.messages_in(seed.news)) == 1
     assert_clean(emulator)
+
+
+async def test_one_process_per_shard_and_a_killed_one_serves_again_at_once(
+    emulator: Emulator, tmp_path: Path, fresh_postgres: str
+):
+    env = {"DATABASE_URL": fresh_postgres, "DATA_DIR": str(tmp_path / "data"), "SHARD_COUNT": "1", "SHARD_IDS": "0"}
+    first = BotProcess(emulator, tmp_path / "first", extra_env=env)
+    first.workdir.mkdir()
+    try:
+        await first.start()
+        second = BotProcess(emulator, tmp_path / "second", extra_env={**env, "LOG_LEVEL": "WARNING"})
+        started = time.monotonic()
+        refused = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=REPO_ROOT, env=second.environment(),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(refused.communicate(), 20)
+        assert refused.returncode != 0 and time.monotonic() - started < 20
+        lines = stderr.decode().strip().splitlines()
+        assert len(lines) == 1 and "shard 0 of 1" in lines[0] and "SHARD_IDS" in lines[0], stderr.decode()
+        assert "Traceback" not in stderr.decode()
+
+        assert first.process is not None
+        first.process.kill()  # SIGKILL: no chance to let go of its claim
+        await first.process.wait()
+        restarted = time.monotonic()
+        await first.start(within=20)
+        assert time.monotonic() - restarted < 20
+    finally:
+        await first.stop()
+    assert_contract_kept(emulator)

@@ -232,3 +232,17 @@ async def test_the_counts_migration_counts_the_votes_already_stored(tmp_path):
         assert await db.fetch_value("SELECT voters FROM polls WHERE id = 1") == 2
     finally:
         await db.close()
+
+
+async def test_each_process_commits_its_own_vote_journal(db_on):
+    shard_zero, shard_one = PollStore(db_on, journal_name="shards-0"), PollStore(db_on, journal_name="shards-1")
+    poll = await shard_zero.create_poll(
+        guild_id=1, channel_id=2, question="Q?", options=[PollOption("👍", "Yes")], multiple=False, created_by=None
+    )
+    event = (poll.id, poll.options[0].id, 7, "added", "live", to_db(utcnow()))
+    await shard_zero.record_vote_events([event], journal_generation=5)
+    await shard_one.record_vote_events([], journal_generation=2)
+    await shard_zero.record_vote_events([], journal_generation=3)  # an older file never moves it back
+    assert await shard_zero.journal_generation() == 5
+    assert await shard_one.journal_generation() == 2
+    assert await PollStore(db_on).journal_generation() == 0  # the unsharded row is untouched
