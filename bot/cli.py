@@ -137,9 +137,9 @@ async def _serve(config: Config, lock: InstanceLock | AdvisoryLock) -> None:
 
 
 async def _run_bot(config: Config, db) -> None:
-    from bot.client import AgoraBot
+    from bot.client import build_bot
 
-    bot = AgoraBot(config, db)
+    bot = build_bot(config, db)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
 

@@ -44,3 +44,14 @@ def test_bad_shard_settings_are_one_line_naming_the_setting(count, ids, says):
     with pytest.raises(ConfigError) as refused:
         Config.from_env({"DISCORD_TOKEN": "t", "SHARD_COUNT": count, "SHARD_IDS": ids})
     assert says in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_sharded_process_is_an_auto_sharded_bot_over_its_shards():
+    from discord.ext import commands
+
+    from bot.client import build_bot
+
+    sharded = build_bot(Config.from_env({"DISCORD_TOKEN": "t", "SHARD_COUNT": "4", "SHARD_IDS": "1,3"}))
+    assert isinstance(sharded, commands.AutoShardedBot)
+    assert sharded.shard_count == 4 and sharded.shard_ids == [1, 3]
+    assert not isinstance(build_bot(Config.from_env({"DISCORD_TOKEN": "t"})), commands.AutoShardedBot)

@@ -9,6 +9,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.polls.options import PollOption
+from bot.shards import Shards
 from bot.storage.database import Database
 from bot.timeutil import from_db, now_db, to_db
 
@@ -76,8 +77,10 @@ class VoteCounts:
 
 
 class PollStore:
-    def __init__(self, db: Database, *, journal_name: str = "") -> None:
+    def __init__(self, db: Database, *, journal_name: str = "", shards: Shards | None = None) -> None:
         self._db = db
+        # A process of a sharded cluster loads, closes and reconciles the polls of its own servers only.
+        self._owned = _owned_guilds_clause(shards or Shards())
         self._journal_name = journal_name  # whose vote journal this store commits ('' for an unsharded process)
 
     # --- polls ---------------------------------------------------------------------------------------
@@ -152,16 +155,16 @@ class PollStore:
 
     async def open_polls(self) -> list[StoredPoll]:
         """Every open poll whose message was sent."""
-        return await self._polls("WHERE status = 'open' AND message_id IS NOT NULL ORDER BY id", ())
+        return await self._polls(f"WHERE status = 'open' AND message_id IS NOT NULL{self._owned} ORDER BY id", ())
 
     async def unsent_polls(self) -> list[StoredPoll]:
         """Polls recorded but whose message id was never stored (a crash or a refusal mid-creation)."""
-        return await self._polls("WHERE status = 'open' AND message_id IS NULL ORDER BY id", ())
+        return await self._polls(f"WHERE status = 'open' AND message_id IS NULL{self._owned} ORDER BY id", ())
 
     async def closed_poll_messages(self) -> dict[int, int]:
         """message id → channel id of closed polls, so reactions added to them later can be refused."""
         rows = await self._db.fetch_all(
-            "SELECT message_id, channel_id FROM polls WHERE status = 'closed' AND message_id IS NOT NULL"
+            f"SELECT message_id, channel_id FROM polls WHERE status = 'closed' AND message_id IS NOT NULL{self._owned}"  # noqa: S608
         )
         return {row["message_id"]: row["channel_id"] for row in rows}
 
@@ -314,3 +317,13 @@ def _stored_poll(row: aiosqlite.Row, options: tuple[StoredOption, ...]) -> Store
         created_by=row["created_by"], created_at=created_at, deadline_at=from_db(row["deadline_at"]),
         closed_at=from_db(row["closed_at"]), options=options,
     )  # fmt: skip
+
+
+def _owned_guilds_clause(shards: Shards) -> str:
+    """` AND <the poll's server is on one of these shards>`, or nothing for an unsharded process.
+
+    Built from whole numbers only (the shard settings), never from user input.
+    """
+    if not shards.sharded:
+        return ""
+    return f" AND ((guild_id >> 22) % {shards.count}) IN ({','.join(str(i) for i in shards.ids)})"

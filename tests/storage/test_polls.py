@@ -246,3 +246,25 @@ async def test_each_process_commits_its_own_vote_journal(db_on):
     assert await shard_zero.journal_generation() == 5
     assert await shard_one.journal_generation() == 2
     assert await PollStore(db_on).journal_generation() == 0  # the unsharded row is untouched
+
+
+async def test_a_sharded_process_loads_the_polls_of_its_own_servers_only(db_on):
+    from bot.shards import Shards
+
+    store = PollStore(db_on)
+    guilds = {shard: (shard << 22) + 5 for shard in range(4)}  # server ids Discord sends to shards 0..3 of 4
+    for shard, guild_id in guilds.items():
+        poll = await store.create_poll(
+            guild_id=guild_id, channel_id=2, question=f"Q{shard}?", options=[PollOption("👍", "Yes")],
+            multiple=False, created_by=None,
+        )  # fmt: skip
+        await store.set_message(poll.id, 1000 + shard)
+    await store.create_poll(
+        guild_id=guilds[3], channel_id=2, question="unsent", options=[PollOption("👍", "Yes")],
+        multiple=False, created_by=None,
+    )  # fmt: skip
+    owner = PollStore(db_on, shards=Shards(4, (1, 3)))
+    assert sorted(poll.guild_id for poll in await owner.open_polls()) == [guilds[1], guilds[3]]
+    assert [poll.guild_id for poll in await owner.unsent_polls()] == [guilds[3]]
+    assert await PollStore(db_on, shards=Shards(4, (2,))).unsent_polls() == []
+    assert len(await store.open_polls()) == 4  # unsharded: every server
