@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.operations.db_command import add_db_parser, run_db
-from bot.storage.backends import AdvisoryLock, open_database
+from bot.storage.backends import AdvisoryLock, instance_lock_for, open_database
 from bot.storage.database import UnusableDatabase
 from bot.storage.lock import AlreadyRunning, InstanceLock
 from bot.summaries.cli import add_summary_parser, run_summary
@@ -107,7 +107,7 @@ def _instance_lock(config: Config) -> InstanceLock | AdvisoryLock:
     database = config.database
     if database.dialect == "sqlite":
         return InstanceLock(config.database_path)
-    return AdvisoryLock(database.dsn, database.masked, ["unsharded"])
+    return instance_lock_for(database.dsn, database.masked, config.shards)
 
 
 async def _acquire(lock: InstanceLock | AdvisoryLock) -> None:
@@ -137,9 +137,9 @@ async def _serve(config: Config, lock: InstanceLock | AdvisoryLock) -> None:
 
 
 async def _run_bot(config: Config, db) -> None:
-    from bot.client import AgoraBot
+    from bot.client import build_bot
 
-    bot = AgoraBot(config, db)
+    bot = build_bot(config, db)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
 

@@ -75,7 +75,7 @@ class AgoraBot(commands.Bot):
     feeds: FeedService
     folder: ArticleFolder | None
 
-    def __init__(self, config: Config, db: AnyDatabase | None = None) -> None:
+    def __init__(self, config: Config, db: AnyDatabase | None = None, **sharding: object) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=build_intents(config),
@@ -84,6 +84,7 @@ class AgoraBot(commands.Bot):
             chunk_guilds_at_startup=False,
             guild_ready_timeout=config.guild_ready_timeout_seconds,
             help_command=None,
+            **sharding,
         )
         self.config = config
         self.db = db  # opened before logging in by `agora run`, so a bad database stops it before Discord
@@ -98,8 +99,8 @@ class AgoraBot(commands.Bot):
         self.settings = SettingsStore(self.db)
         self.articles = ArticleStore(self.db)
         # Votes count from here on (before the gateway connects), and queued votes are written on close.
-        poll_store = PollStore(self.db)
-        journal_path = journal_base(self.db, self.config.data_dir)
+        poll_store = PollStore(self.db, journal_name=self.config.shards.name, shards=self.config.shards)
+        journal_path = journal_base(self.db, self.config.data_dir, self.config.shards.name)
         journal = VoteJournal(journal_path) if journal_path is not None else None
         self.polls = PollService(
             self,
@@ -150,6 +151,9 @@ class AgoraBot(commands.Bot):
         self._closers.append(closer)
 
     async def _sync_commands(self) -> None:
+        if not self.config.shards.registers_commands:
+            log.info("Commands are registered by the process running shard 0")
+            return
         if self.config.guild_id:
             guild = discord.Object(id=self.config.guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -222,3 +226,15 @@ async def send_ephemeral(interaction: discord.Interaction, message: str) -> None
             await interaction.response.send_message(message, ephemeral=True)
     except discord.HTTPException:
         log.warning("Could not send an error reply for interaction %s", interaction.id)
+
+
+class ShardedAgoraBot(AgoraBot, commands.AutoShardedBot):
+    """AgoraBot over the shards of SHARD_IDS, one gateway connection each (discord.py's AutoShardedClient)."""
+
+
+def build_bot(config: Config, db: AnyDatabase | None = None) -> AgoraBot:
+    """The bot for this process: one gateway connection, or one per shard of SHARD_IDS out of SHARD_COUNT."""
+    shards = config.shards
+    if not shards.sharded:
+        return AgoraBot(config, db)
+    return ShardedAgoraBot(config, db, shard_count=shards.count, shard_ids=list(shards.ids))

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.errors import ConfigError
+from bot.shards import Shards, parse_shards
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -107,6 +108,7 @@ class Config:
     backup_keep: int = 7
     database_url: DatabaseUrl | None = None  # None: the SQLite file at database_path
     data_dir: Path = Path("data")  # local files of a process whose database is PostgreSQL (its vote journal)
+    shards: Shards = Shards()  # SHARD_COUNT / SHARD_IDS; unsharded by default
 
     @property
     def database(self) -> DatabaseUrl:
@@ -127,6 +129,7 @@ class Config:
             database_path=database.path if database.path is not None else Path("data/agora.db"),
             database_url=database,
             data_dir=Path(reader.text("DATA_DIR", "data")),
+            shards=parse_shards(reader.text("SHARD_COUNT", ""), reader.text("SHARD_IDS", "")),
             articles_dir=reader.directory("ARTICLES_DIR"),
             articles_scan_seconds=reader.number("ARTICLES_SCAN_SECONDS", 30.0, minimum=1),
             article_max_bytes=reader.integer("ARTICLE_MAX_BYTES", 256 * 1024, minimum=1024, maximum=8 * 1024 * 1024),

@@ -8,6 +8,7 @@ from pathlib import Path
 import asyncpg
 
 from bot.config import DatabaseUrl
+from bot.shards import Shards
 from bot.storage.database import Database
 from bot.storage.lock import AlreadyRunning
 from bot.storage.postgres import PostgresDatabase
@@ -40,6 +41,13 @@ def journal_base(database: AnyDatabase, data_dir: Path, owner: str = "") -> Path
     return data_dir / f"agora-{owner or 'unsharded'}"
 
 
+def instance_lock_for(dsn: str, masked_url: str, shards: Shards) -> AdvisoryLock:
+    """The advisory locks a process of `shards` holds for its life."""
+    if not shards.sharded:
+        return AdvisoryLock(dsn, masked_url, shards.lock_names())
+    return AdvisoryLock(dsn, masked_url, shards.lock_names(), shared=["unsharded"])
+
+
 def advisory_key(name: str) -> int:
     """A stable signed 64-bit key for pg_advisory_lock from a readable name."""
     return int.from_bytes(hashlib.sha256(f"agora:{name}".encode()).digest()[:8], "big", signed=True)
@@ -50,24 +58,35 @@ class AdvisoryLock:
 
     PostgreSQL releases them when the connection ends, however the process ends, so a killed process's claim
     is gone as soon as its connection is (at once for a process that dies; the server notices a lost host
-    through TCP keepalives).
+    through TCP keepalives). `shared` names are held in shared mode: every sharded process holds "unsharded"
+    shared, so an unsharded process (which holds it exclusively) and sharded ones never run together.
     """
 
-    def __init__(self, dsn: str, masked_url: str, names: list[str]) -> None:
+    def __init__(self, dsn: str, masked_url: str, names: list[str], shared: list[str] | None = None) -> None:
         self._dsn = dsn
         self._masked = masked_url
         self._names = names
+        self._shared = shared or []
         self._connection: asyncpg.Connection | None = None
 
     async def acquire(self) -> None:
         self._connection = await asyncpg.connect(self._dsn, timeout=10)
-        for name in self._names:
-            if not await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", advisory_key(name)):
+        wanted = [(name, "pg_try_advisory_lock_shared") for name in self._shared]
+        wanted += [(name, "pg_try_advisory_lock") for name in self._names]
+        for name, function in wanted:
+            if not await self._connection.fetchval(f"SELECT {function}($1)", advisory_key(name)):
                 await self.release()
-                raise AlreadyRunning(
-                    f"another Agora process already serves {name.replace('-', ' ')} on the database {self._masked} "
-                    "(DATABASE_URL); stop it first, or give this process other SHARD_IDS"
-                )
+                raise AlreadyRunning(self._refusal(name))
+
+    def _refusal(self, name: str) -> str:
+        if name in self._shared:
+            return (
+                f"an unsharded Agora process already serves the database {self._masked} (DATABASE_URL); stop it "
+                "before starting sharded ones"
+            )
+        serves = "the database" if name == "unsharded" else f"{name} on the database"
+        fix = "stop it first" if name == "unsharded" else "stop it first, or give this process other SHARD_IDS"
+        return f"another Agora process already serves {serves} {self._masked} (DATABASE_URL); {fix}"
 
     async def release(self) -> None:
         if self._connection is not None:

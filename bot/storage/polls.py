@@ -12,6 +12,7 @@ import aiosqlite
 from bot.polls.eligibility import VoterRules
 from bot.polls.fairness import PLAIN, PollFairness
 from bot.polls.options import PollOption
+from bot.shards import Shards
 from bot.storage.database import Database
 from bot.timeutil import from_db, now_db, to_db
 
@@ -84,8 +85,11 @@ class VoteCounts:
 
 
 class PollStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, journal_name: str = "", shards: Shards | None = None) -> None:
         self._db = db
+        # A process of a sharded cluster loads, closes and reconciles the polls of its own servers only.
+        self._owned = _owned_guilds_clause(shards or Shards())
+        self._journal_name = journal_name  # whose vote journal this store commits ('' for an unsharded process)
 
     # --- polls ---------------------------------------------------------------------------------------
 
@@ -159,16 +163,16 @@ class PollStore:
 
     async def open_polls(self) -> list[StoredPoll]:
         """Every open poll whose message was sent."""
-        return await self._polls("WHERE status = 'open' AND message_id IS NOT NULL ORDER BY id", ())
+        return await self._polls(f"WHERE status = 'open' AND message_id IS NOT NULL{self._owned} ORDER BY id", ())
 
     async def unsent_polls(self) -> list[StoredPoll]:
         """Polls recorded but whose message id was never stored (a crash or a refusal mid-creation)."""
-        return await self._polls("WHERE status = 'open' AND message_id IS NULL ORDER BY id", ())
+        return await self._polls(f"WHERE status = 'open' AND message_id IS NULL{self._owned} ORDER BY id", ())
 
     async def closed_poll_messages(self) -> dict[int, int]:
         """message id → channel id of closed polls, so reactions added to them later can be refused."""
         rows = await self._db.fetch_all(
-            "SELECT message_id, channel_id FROM polls WHERE status = 'closed' AND message_id IS NOT NULL"
+            f"SELECT message_id, channel_id FROM polls WHERE status = 'closed' AND message_id IS NOT NULL{self._owned}"  # noqa: S608
         )
         return {row["message_id"]: row["channel_id"] for row in rows}
 
@@ -228,7 +232,9 @@ class PollStore:
                 await connection.executemany(_INSERT_REFUSAL, refusals)
             if journal_generation:
                 await connection.execute(
-                    "UPDATE vote_journal SET generation = MAX(generation, ?) WHERE id = 1", (journal_generation,)
+                    "INSERT INTO vote_journal (name, generation) VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
+                    " SET generation = MAX(vote_journal.generation, excluded.generation)",
+                    (self._journal_name, journal_generation),
                 )
 
     async def known_option_rows(self, rows: Sequence[VoteEventRow]) -> list[VoteEventRow]:
@@ -244,7 +250,8 @@ class PollStore:
 
     async def journal_generation(self) -> int:
         """The newest vote journal file whose rows are committed."""
-        return int(await self._db.fetch_value("SELECT generation FROM vote_journal WHERE id = 1") or 0)
+        row = await self._db.fetch_value("SELECT generation FROM vote_journal WHERE name = ?", (self._journal_name,))
+        return int(row or 0)
 
     async def current_leftovers(self, poll_id: int) -> list[tuple[int, int]]:
         """(voter id, option id) of superseded reactions still on a poll's message."""
@@ -405,3 +412,13 @@ def _fairness(row: aiosqlite.Row) -> PollFairness:
         min_member_age=timedelta(seconds=member) if member else None,
     )
     return PollFairness(rules, bool(row["hide_totals"]), bool(row["anonymous"]))
+
+
+def _owned_guilds_clause(shards: Shards) -> str:
+    """` AND <the poll's server is on one of these shards>`, or nothing for an unsharded process.
+
+    Built from whole numbers only (the shard settings), never from user input.
+    """
+    if not shards.sharded:
+        return ""
+    return f" AND ((guild_id >> 22) % {shards.count}) IN ({','.join(str(i) for i in shards.ids)})"

@@ -232,3 +232,39 @@ async def test_the_counts_migration_counts_the_votes_already_stored(tmp_path):
         assert await db.fetch_value("SELECT voters FROM polls WHERE id = 1") == 2
     finally:
         await db.close()
+
+
+async def test_each_process_commits_its_own_vote_journal(db_on):
+    shard_zero, shard_one = PollStore(db_on, journal_name="shards-0"), PollStore(db_on, journal_name="shards-1")
+    poll = await shard_zero.create_poll(
+        guild_id=1, channel_id=2, question="Q?", options=[PollOption("👍", "Yes")], multiple=False, created_by=None
+    )
+    event = (poll.id, poll.options[0].id, 7, "added", "live", to_db(utcnow()))
+    await shard_zero.record_vote_events([event], journal_generation=5)
+    await shard_one.record_vote_events([], journal_generation=2)
+    await shard_zero.record_vote_events([], journal_generation=3)  # an older file never moves it back
+    assert await shard_zero.journal_generation() == 5
+    assert await shard_one.journal_generation() == 2
+    assert await PollStore(db_on).journal_generation() == 0  # the unsharded row is untouched
+
+
+async def test_a_sharded_process_loads_the_polls_of_its_own_servers_only(db_on):
+    from bot.shards import Shards
+
+    store = PollStore(db_on)
+    guilds = {shard: (shard << 22) + 5 for shard in range(4)}  # server ids Discord sends to shards 0..3 of 4
+    for shard, guild_id in guilds.items():
+        poll = await store.create_poll(
+            guild_id=guild_id, channel_id=2, question=f"Q{shard}?", options=[PollOption("👍", "Yes")],
+            multiple=False, created_by=None,
+        )  # fmt: skip
+        await store.set_message(poll.id, 1000 + shard)
+    await store.create_poll(
+        guild_id=guilds[3], channel_id=2, question="unsent", options=[PollOption("👍", "Yes")],
+        multiple=False, created_by=None,
+    )  # fmt: skip
+    owner = PollStore(db_on, shards=Shards(4, (1, 3)))
+    assert sorted(poll.guild_id for poll in await owner.open_polls()) == [guilds[1], guilds[3]]
+    assert [poll.guild_id for poll in await owner.unsent_polls()] == [guilds[3]]
+    assert await PollStore(db_on, shards=Shards(4, (2,))).unsent_polls() == []
+    assert len(await store.open_polls()) == 4  # unsharded: every server

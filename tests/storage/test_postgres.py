@@ -6,7 +6,8 @@ import asyncpg
 import pytest
 
 from bot.config import DatabaseUrl
-from bot.storage.backends import AdvisoryLock, open_database
+from bot.shards import Shards
+from bot.storage.backends import instance_lock_for, open_database
 from bot.storage.database import NotAgoraDatabase, SchemaTooNew, UnusableDatabase, bundled_migrations
 from bot.storage.lock import AlreadyRunning
 from bot.storage.postgres import IntegrityError, PostgresDatabase, postgres_migrations
@@ -123,17 +124,27 @@ async def test_a_refused_constraint_is_an_integrity_error_and_rolls_back(db_on):
 
 async def test_a_second_process_for_the_same_shard_is_refused_until_the_first_lets_go(postgres_server):
     dsn = await postgres_server.create_database()
-    first = AdvisoryLock(dsn, "postgresql://agora:***@db/agora", ["shard-1"])
-    second = AdvisoryLock(dsn, "postgresql://agora:***@db/agora", ["shard-1"])
-    other_shard = AdvisoryLock(dsn, "postgresql://agora:***@db/agora", ["shard-2"])
+    masked = "postgresql://agora:***@db/agora"
+    first = instance_lock_for(dsn, masked, Shards(2, (1,)))
+    second = instance_lock_for(dsn, masked, Shards(2, (0, 1)))
+    other_shard = instance_lock_for(dsn, masked, Shards(2, (0,)))
+    unsharded = instance_lock_for(dsn, masked, Shards())
     await first.acquire()
     try:
-        with pytest.raises(AlreadyRunning, match="another Agora process already serves shard 1"):
+        with pytest.raises(AlreadyRunning, match="another Agora process already serves shard 1 of 2 on the database"):
             await second.acquire()
         await other_shard.acquire()
+        with pytest.raises(AlreadyRunning, match="an unsharded Agora process|already serves the database"):
+            await unsharded.acquire()  # sharded processes hold the unsharded claim in shared mode
     finally:
         await first.release()
         await other_shard.release()
-    await second.acquire()  # the claim died with the first one's connection
+    await second.acquire()  # the claims died with the first ones' connections
+    with pytest.raises(AlreadyRunning, match="already serves the database"):
+        await unsharded.acquire()
     await second.release()
+    await unsharded.acquire()
+    with pytest.raises(AlreadyRunning, match="an unsharded Agora process already serves the database"):
+        await instance_lock_for(dsn, masked, Shards(2, (0,))).acquire()
+    await unsharded.release()
     await postgres_server.drop_database(dsn)

@@ -122,6 +122,11 @@ class Session:
     log: list[JSON] = field(default_factory=list)
     connection: Connection | None = None
     invalidated: bool = False
+    shard: tuple[int, int] | None = None  # [shard_id, shard_count] from IDENTIFY; None: every server
+
+    def receives_guild(self, guild_id: int) -> bool:
+        """Discord sends a server's events only to shard (guild_id >> 22) % shard_count."""
+        return self.shard is None or (guild_id >> 22) % self.shard[1] == self.shard[0]
 
     def append(self, event: str, data: JSON) -> int:
         seq = len(self.log) + 1
@@ -236,6 +241,8 @@ class Gateway:
             await conn.ws.close(code=CLOSE_DISALLOWED_INTENTS, message=b"Intents are required.")
             return
         session = Session(id=secrets.token_hex(16), user_id=self._bot_user_id(), intents=int(data["intents"]))
+        if isinstance(data.get("shard"), list) and len(data["shard"]) == 2:
+            session.shard = (int(data["shard"][0]), int(data["shard"][1]))
         self.sessions[session.id] = session
         self.identify_count += 1
         self._attach(conn, session, last_sent=0)
@@ -285,6 +292,8 @@ class Gateway:
         """Queue an event in every live session that asked for it, and deliver it where connected."""
         for session in list(self.sessions.values()):
             if session.invalidated or not session.wants(event):
+                continue
+            if data.get("guild_id") is not None and not session.receives_guild(int(data["guild_id"])):
                 continue
             session.append(event, transform(session, data) if transform else data)
             await self.flush(session)

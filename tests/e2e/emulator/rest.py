@@ -246,7 +246,7 @@ class RestApi:
 
     async def get_gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return _json({"url": self.emu.gateway_url, "shards": 1, "session_start_limit": limit})
+        return _json({"url": self.emu.gateway_url, "shards": self.emu.shard_count, "session_start_limit": limit})
 
     async def get_application(self, request: web.Request) -> web.Response:
         app = payloads.application(self.emu.application_id, self.emu.owner_user, self.emu.bot_user,

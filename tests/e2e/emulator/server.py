@@ -159,6 +159,7 @@ class Emulator:
         self.application_id = self.bot_user.id
         # The application's flags (GET /applications/@me): which privileged intents the portal enables.
         self.application_flags = 0
+        self.shard_count = 1  # what GET /gateway/bot recommends
         self.port = 0
         self.gateway = Gateway(
             token=lambda: self.token,
@@ -223,7 +224,7 @@ class Emulator:
         ready = {
             "v": 10,
             "user": payloads.current_user(self.bot_user),
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.world.guilds],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.world.guilds if session.receives_guild(g)],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.gateway_url,
@@ -239,7 +240,10 @@ class Emulator:
         guilds = [
             ("GUILD_CREATE", payloads.guild(g, self.world, include_members=with_members, bot_id=self.bot_user.id))
             for g in self.world.guilds.values()
+            if session.receives_guild(g.id)
         ]
+        if session.shard is not None:
+            ready["shard"] = list(session.shard)
         return [("READY", ready), *guilds]
 
     def _guild_members(self, guild_id: int) -> list[dict[str, Any]]:
@@ -300,8 +304,14 @@ class Emulator:
         self.world.users[user.id] = user
         return user
 
-    def create_guild(self, name: str = "Agora News") -> Guild:
-        guild = Guild(id=self.world.new_id(), name=name, owner_id=self.owner_user.id)
+    def create_guild(self, name: str = "Agora News", *, shard: tuple[int, int] | None = None) -> Guild:
+        """A server; `shard=(id, count)` picks an id whose events Discord sends to that shard."""
+        guild_id = self.world.new_id()
+        if shard is not None:
+            later = (shard[0] - (guild_id >> 22)) % shard[1]  # a snowflake at most count-1 ms later
+            guild_id += later << 22
+            self.world.snowflakes._last = max(self.world.snowflakes._last, guild_id)
+        guild = Guild(id=guild_id, name=name, owner_id=self.owner_user.id)
         guild.roles[guild.id] = Role(guild.id, "@everyone", EVERYONE_DEFAULT, position=0)
         self.world.guilds[guild.id] = guild
         self._join(guild, self.owner_user)
