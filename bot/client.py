@@ -126,7 +126,7 @@ class AgoraBot(commands.Bot):
             else None
         )
         self._start_backups()
-        self.tree.on_error = self.on_app_command_error
+        self.tree.error(self.on_app_command_error)
         for name in extension_names():
             try:
                 await self.load_extension(name)

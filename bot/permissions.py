@@ -31,7 +31,7 @@ def moderator_only():
     """App-command check run on every call, whatever the server's command visibility settings say."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
-        settings: SettingsStore = interaction.client.settings  # type: ignore[attr-defined]
+        settings: SettingsStore = interaction.client.settings  # type: ignore[attr-defined]  # the client is AgoraBot
         if not await is_moderator(interaction, settings):
             raise NotModerator()
         return True

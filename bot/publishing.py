@@ -117,11 +117,12 @@ class ArticlePublisher:
         if delivery.open_thread and thread is None and isinstance(channel, discord.TextChannel):
             thread = await self._open_thread(message, article)
             await self._store.set_thread(delivery.id, thread.id)
-        discussion = thread or channel
+        discussion = _discussion(channel, thread)
         # The poll is the first reply (in a forum post too, as readers expect); the prompt follows it.
-        with_poll = delivery.open_poll and self._poll_opener is not None
-        if with_poll:
-            await self._poll_opener(delivery, article, discussion)
+        opener = self._poll_opener if delivery.open_poll else None
+        with_poll = opener is not None
+        if opener is not None:
+            await opener(delivery, article, discussion)
         if delivery.prompt_message_id is None:
             await self._send_prompt(delivery, discussion, opening_prompt(article, with_poll=with_poll), resuming)
         await self._store.mark_posted(delivery.id)
@@ -136,6 +137,7 @@ class ArticlePublisher:
                 raise
         # Created before a crash but not recorded: a thread on a message shares the message's id.
         log.info("Adopting thread %s opened before a restart", message.id)
+        assert message.guild is not None  # articles are posted in a server's channels
         thread = await message.guild.fetch_channel(message.id)
         assert isinstance(thread, discord.Thread)
         return thread
@@ -176,10 +178,13 @@ class ArticlePublisher:
         assert delivery.message_id is not None
         thread = None
         if delivery.thread_id is not None:
-            thread = channel.guild.get_thread(delivery.thread_id) or await channel.guild.fetch_channel(
+            found = channel.guild.get_thread(delivery.thread_id) or await channel.guild.fetch_channel(
                 delivery.thread_id
             )
-        holder = thread if isinstance(channel, discord.ForumChannel) else channel
+            assert isinstance(found, discord.Thread)  # the id was recorded when the thread was opened
+            thread = found
+        # A forum post's message is inside its thread; a text channel's is in the channel, the thread hangs off it.
+        holder = channel if isinstance(channel, discord.TextChannel) else _discussion(channel, thread)
         message = await holder.fetch_message(delivery.message_id)
         return message, thread
 
@@ -247,3 +252,13 @@ class ArticlePublisher:
                 thread_id = message.thread.id if message.thread else None
                 return message.id, thread_id
         return None
+
+
+def _discussion(
+    channel: discord.TextChannel | discord.ForumChannel, thread: discord.Thread | None
+) -> discord.TextChannel | discord.Thread:
+    """Where an article's replies go: its thread, or the channel when it has none (a forum post always has one)."""
+    if thread is not None:
+        return thread
+    assert isinstance(channel, discord.TextChannel)  # a forum post's message lives in its thread
+    return channel

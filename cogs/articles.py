@@ -92,6 +92,7 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @app_commands.describe(article="The article (search by title, or its number or message link); empty in its thread")
     @moderator_only()
     async def summary(self, interaction: discord.Interaction, article: str | None = None) -> None:
+        assert interaction.guild is not None and interaction.channel_id is not None
         summary = await self.bot.summaries.find_article(interaction.guild.id, article, interaction.channel_id)
         await interaction.response.defer(ephemeral=True, thinking=True)  # the chart takes a moment
         report = await self.bot.summaries.article_report(interaction.guild.id, summary)
@@ -110,6 +111,8 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
 
     @tasks.loop(seconds=30)
     async def scan_folder(self) -> None:
+        if self.bot.folder is None:  # the loop starts only with a folder; kept for the type checker
+            return
         try:
             posted = await self.bot.folder.post_new_files(self.bot)
         except Exception:  # one bad scan must not end the loop

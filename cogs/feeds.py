@@ -168,6 +168,7 @@ class FeedCommands(
         poll_options: str | None = None,
     ) -> None:
         assert interaction.guild is not None
+        guild = interaction.guild
         # Every value is checked before deferring, so a mistake is a quick private reply and nothing changes.
         change = SettingsChange(
             max_age_days=validate_max_age(max_age_days) if max_age_days is not None else None,
@@ -178,7 +179,7 @@ class FeedCommands(
             open_poll=open_poll,
             poll_question_template=_cleared_or(poll_question, validate_question),
             poll_options=_cleared_or(
-                poll_options, lambda text: options_to_json(parse_options(text, guild_emojis(interaction.guild)))
+                poll_options, lambda text: options_to_json(parse_options(text, guild_emojis(guild)))
             ),
         )
         chosen = subscription_id(subscription)

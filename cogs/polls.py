@@ -172,10 +172,10 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         self, interaction: discord.Interaction, status: Literal["open", "closed"] | None = None
     ) -> None:
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
-        member = interaction.user
+        member, guild = interaction.user, interaction.guild
 
         def can_view(entry: PollListEntry) -> bool:
-            channel = channel_of(interaction.guild, entry)
+            channel = channel_of(guild, entry)
             return channel is not None and channel.permissions_for(member).view_channel
 
         report = await self.bot.summaries.poll_list_report(interaction.guild.id, status, visible=can_view)

@@ -42,7 +42,6 @@ from bot.feeds.urls import InvalidFeedUrl, check_url_syntax, validate_feed_url
 from bot.polls.options import PollOption, article_poll_spec
 from bot.publishing import CannotPost
 from bot.storage.articles import AlreadyPosted, IntentHook
-from bot.storage.database import Database
 from bot.storage.feeds import (
     Feed,
     FeedCheck,
@@ -53,6 +52,7 @@ from bot.storage.feeds import (
     SkipSummary,
     Subscription,
 )
+from bot.storage.interface import StoreDatabase
 from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -559,7 +559,7 @@ class FeedService:
 
 
 def build_feed_service(
-    config: Config, db: Database, publisher: Publisher, get_channel: Callable[[int], Any]
+    config: Config, db: StoreDatabase, publisher: Publisher, get_channel: Callable[[int], Any]
 ) -> FeedService:
     """The service as the bot runs it, from the FEED_* settings."""
     fetcher = FeedFetcher(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -278,7 +279,7 @@ def check_intents(needed: discord.Intents, flags: discord.ApplicationFlags, repo
             report.add(Level.OK, "Intents", f"{label}: not needed ({usage}); {state} in the developer portal")
 
 
-def report_servers(guilds: list[discord.Guild], guild_id: int | None, report: CheckReport) -> None:
+def report_servers(guilds: Sequence[discord.Guild], guild_id: int | None, report: CheckReport) -> None:
     if not guilds:
         report.add(Level.PROBLEM, "Servers", "the bot is in no server: invite it (see README, Setting up)")
         return

@@ -13,9 +13,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import discord
 
@@ -294,7 +295,7 @@ class PollService:
             if route is None:
                 continue
             self.remover.request(
-                QueuedRemoval(poll.channel_id, poll.message_id, removal.voter_id, removal.emoji_key, route,  # type: ignore[arg-type]
+                QueuedRemoval(poll.channel_id, poll.message_id, removal.voter_id, removal.emoji_key, route,  # type: ignore[arg-type]  # open, so sent: message_id is set
                               superseded=option_emoji is not None)
             )  # fmt: skip
 
@@ -388,7 +389,7 @@ class PollService:
         state.task = None  # changes from here on schedule the next edit
         state.last_edit = time.monotonic()
         poll = live.poll
-        message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)  # type: ignore[arg-type]
+        message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)  # type: ignore[arg-type]  # open, so sent: message_id is set
         try:
             await message.edit(embed=poll_embed(poll, live.figures()))
         except discord.HTTPException as error:
@@ -457,7 +458,7 @@ class PollService:
         # Closing is recorded either way; a deleted message or lost permission only costs the display,
         # so each of the two is tried on its own.
         try:
-            await channel.get_partial_message(poll.message_id).edit(embed=poll_embed(poll, figures))  # type: ignore[arg-type]
+            await channel.get_partial_message(poll.message_id).edit(embed=poll_embed(poll, figures))  # type: ignore[arg-type]  # open, so sent: message_id is set
         except discord.HTTPException as error:
             log.warning("Poll %s closed, but its embed could not show the results: %s", poll.id, error)
         try:
@@ -545,7 +546,7 @@ class PollService:
         except BaseException:
             self._release(live)  # what was held is judged as it came, rather than lost
             raise
-        if self._open.get(poll.message_id) is not live:  # type: ignore[arg-type]
+        if self._open.get(poll.message_id) is not live:  # type: ignore[arg-type]  # open, so sent: message_id is set
             return  # closed while its reactions were listed
         outcome, held = live.reconcile(listing)
         if outcome.changes:
@@ -558,11 +559,11 @@ class PollService:
     async def _list_reactions(self, live: LivePoll) -> dict[int, set[int]]:
         """option id → ids of users who reacted with it, read page by page from Discord."""
         poll = live.poll
-        data = await self._client.http.get_message(poll.channel_id, poll.message_id)  # type: ignore[arg-type]
+        data = await self._client.http.get_message(poll.channel_id, poll.message_id)  # type: ignore[arg-type]  # open, so sent: message_id is set
         summary = {_key_of(discord.PartialEmoji.from_dict(r["emoji"])): r for r in data.get("reactions") or []}
         listing: dict[int, set[int]] = {}
         for key, option_id in live.rules.option_ids.items():
-            reaction = summary.get(key, {})
+            reaction: Mapping[str, Any] = summary.get(key, {})
             details = reaction.get("count_details") or {}
             others = int(details.get("normal", reaction.get("count", 0))) - (1 if reaction.get("me") else 0)
             # Skipping reactions nobody but the bot used saves a request per option on quiet polls.
@@ -580,11 +581,11 @@ class PollService:
         while True:
             page = await self._client.http.get_reaction_users(
                 live.poll.channel_id,
-                live.poll.message_id,  # type: ignore[arg-type]
+                live.poll.message_id,  # type: ignore[arg-type]  # open, so sent: message_id is set
                 emoji,
                 REACTION_PAGE,
                 after=after,
-                type=kind,  # type: ignore[arg-type]
+                type=kind,  # type: ignore[arg-type]  # discord.py hints a Literal of 0 and 1
             )
             users.update(int(user["id"]) for user in page)
             if len(page) < REACTION_PAGE:
@@ -612,7 +613,7 @@ class PollService:
 
 
 def _channel_id(channel: discord.abc.Messageable) -> int:
-    return channel.id  # type: ignore[attr-defined]
+    return channel.id  # type: ignore[attr-defined]  # every channel a poll is sent to has an id
 
 
 def _key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:

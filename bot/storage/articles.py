@@ -6,15 +6,13 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.articles.article import Article
 from bot.errors import AgoraError
-from bot.storage.database import Database
+from bot.storage.interface import Row, StoreConnection, StoreDatabase
 from bot.timeutil import now_db
 
 # Extra work a caller commits in the same transaction as the delivery intent (a feed marks its item seen).
-IntentHook = Callable[[aiosqlite.Connection], Awaitable[None]]
+IntentHook = Callable[[StoreConnection], Awaitable[None]]
 
 
 class AlreadyPosted(AgoraError):
@@ -45,7 +43,7 @@ class Delivery:
     posted_at: str | None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Delivery:
+    def from_row(cls, row: Row) -> Delivery:
         return cls(
             id=row["id"], article_id=row["article_id"], guild_id=row["guild_id"], channel_id=row["channel_id"],
             state=row["state"], open_thread=bool(row["open_thread"]), open_poll=bool(row["open_poll"]),
@@ -64,7 +62,7 @@ class StoredArticle:
 
 
 class ArticleStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: StoreDatabase) -> None:
         self._db = db
 
     async def record_intent(
@@ -229,7 +227,7 @@ class ArticleStore:
             )
 
 
-async def _upsert_article(connection: aiosqlite.Connection, article: Article, source: str) -> int:
+async def _upsert_article(connection: StoreConnection, article: Article, source: str) -> int:
     await connection.execute(
         "INSERT INTO articles (article_key, title, body, question, link, source, published, image_url, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (article_key) DO NOTHING",
@@ -241,7 +239,7 @@ async def _upsert_article(connection: aiosqlite.Connection, article: Article, so
     return int(row[0])
 
 
-async def _delivery_for(connection: aiosqlite.Connection, article_id: int, channel_id: int) -> Delivery | None:
+async def _delivery_for(connection: StoreConnection, article_id: int, channel_id: int) -> Delivery | None:
     async with connection.execute(
         "SELECT * FROM deliveries WHERE article_id = ? AND channel_id = ?", (article_id, channel_id)
     ) as cursor:
@@ -249,7 +247,7 @@ async def _delivery_for(connection: aiosqlite.Connection, article_id: int, chann
     return Delivery.from_row(row) if row else None
 
 
-def _stored_article(row: aiosqlite.Row) -> StoredArticle:
+def _stored_article(row: Row) -> StoredArticle:
     article = Article(
         title=row["title"],
         paragraphs=tuple(p for p in row["body"].split("\n\n") if p),

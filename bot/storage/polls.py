@@ -6,10 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.polls.options import PollOption
-from bot.storage.database import Database
+from bot.storage.interface import Row, StoreConnection, StoreDatabase
 from bot.timeutil import from_db, now_db, to_db
 
 # One row of the vote event log, in column order: the vote recorder builds these on the hot path, so they
@@ -76,7 +74,7 @@ class VoteCounts:
 
 
 class PollStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: StoreDatabase) -> None:
         self._db = db
 
     # --- polls ---------------------------------------------------------------------------------------
@@ -254,7 +252,7 @@ class PollStore:
         return _counts(rows)
 
 
-async def _held_votes(connection: aiosqlite.Connection, wanted: dict[VoteKey, bool]) -> set[VoteKey]:
+async def _held_votes(connection: StoreConnection, wanted: dict[VoteKey, bool]) -> set[VoteKey]:
     """The current votes, before this batch, of every (poll, voter) the batch changes."""
     voters_by_poll: dict[int, set[int]] = {}
     for poll_id, _option_id, voter_id in wanted:
@@ -273,7 +271,7 @@ async def _held_votes(connection: aiosqlite.Connection, wanted: dict[VoteKey, bo
     return held
 
 
-async def _update_counts(connection: aiosqlite.Connection, held: set[VoteKey], wanted: dict[VoteKey, bool]) -> None:
+async def _update_counts(connection: StoreConnection, held: set[VoteKey], wanted: dict[VoteKey, bool]) -> None:
     """Move each option's vote count and each poll's voter count by what this batch changed."""
     after = {key for key in held if wanted.get(key, True)} | {key for key, added in wanted.items() if added}
     option_change: dict[int, int] = {}
@@ -296,11 +294,11 @@ async def _update_counts(connection: aiosqlite.Connection, held: set[VoteKey], w
         await connection.executemany("UPDATE polls SET voters = voters + ? WHERE id = ?", poll_rows)
 
 
-def _counts(rows: list[aiosqlite.Row]) -> VoteCounts:
+def _counts(rows: list[Row]) -> VoteCounts:
     return VoteCounts({row[0]: row[1] for row in rows if row[1]}, rows[0][2] if rows else 0)
 
 
-def _stored_poll(row: aiosqlite.Row, options: tuple[StoredOption, ...]) -> StoredPoll:
+def _stored_poll(row: Row, options: tuple[StoredOption, ...]) -> StoredPoll:
     created_at = from_db(row["created_at"])
     assert created_at is not None
     return StoredPoll(

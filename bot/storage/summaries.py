@@ -13,9 +13,7 @@ import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-import aiosqlite
-
-from bot.storage.database import Database
+from bot.storage.interface import Row, StoreDatabase
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +97,7 @@ _RESPONSE_SCOPE = (
 class SummaryStore:
     """Aggregate reads for summaries; never writes."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: StoreDatabase) -> None:
         self._db = db
 
     # --- polls -------------------------------------------------------------------------------
@@ -325,9 +323,13 @@ class SummaryStore:
         return [(int(r[0]), int(r[1])) for r in rows]
 
 
-def _poll_row(row: aiosqlite.Row) -> PollRow:
-    values = tuple(row)
-    return PollRow(*values[:6], bool(values[6]), *values[7:])
+def _poll_row(row: Row) -> PollRow:
+    (poll_id, guild_id, channel_id, message_id, article_id, question, multiple, status, closed_reason,
+     created_at, deadline_at, closed_at) = tuple(row)  # fmt: skip
+    return PollRow(
+        poll_id, guild_id, channel_id, message_id, article_id, question, bool(multiple), status, closed_reason,
+        created_at, deadline_at, closed_at,
+    )  # fmt: skip
 
 
 def _like_pattern(text: str) -> str:

@@ -20,7 +20,7 @@ import io
 import logging
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from bot.storage.summaries import SummaryStore
 
@@ -50,12 +50,12 @@ def spreadsheet_time(text: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
-async def write_votes_csv(store: SummaryStore, poll_id: int, out: BinaryIO) -> int:
+async def write_votes_csv(store: SummaryStore, poll_id: int, out: IO[bytes]) -> int:
     """Write the poll's current votes to `out`; returns the number of data rows."""
     return await _write(out, VOTES_HEADER, store.iter_votes(poll_id))
 
 
-async def write_events_csv(store: SummaryStore, poll_id: int, out: BinaryIO) -> int:
+async def write_events_csv(store: SummaryStore, poll_id: int, out: IO[bytes]) -> int:
     """Write the poll's vote event log, oldest first, to `out`; returns the number of data rows."""
     return await _write(out, EVENTS_HEADER, store.iter_events(poll_id))
 
@@ -72,7 +72,7 @@ async def export_events(store: SummaryStore, poll_id: int) -> bytes:
     return out.getvalue()
 
 
-async def _write(out: BinaryIO, header: tuple[str, ...], chunks: AsyncGenerator[list[tuple], None]) -> int:
+async def _write(out: IO[bytes], header: tuple[str, ...], chunks: AsyncGenerator[list[tuple], None]) -> int:
     await asyncio.to_thread(out.write, codecs.BOM_UTF8 + _encode([header]))
     written = 0
     # aclosing: a failed write closes the query's cursor now, not when the generator is collected.
@@ -83,7 +83,7 @@ async def _write(out: BinaryIO, header: tuple[str, ...], chunks: AsyncGenerator[
     return written
 
 
-def _write_chunk(out: BinaryIO, rows: list[tuple]) -> None:
+def _write_chunk(out: IO[bytes], rows: list[tuple]) -> None:
     # Both exports share their first five columns: poll_id, option label, emoji, voter_id, time.
     # Only label and emoji are free text that could start like a formula.
     out.write(
