@@ -13,12 +13,13 @@ from bot.articles import decode_article_file, parse_article_text
 from bot.articles.parser import check_article_size
 from bot.client import AgoraBot
 from bot.errors import AgoraError
-from bot.permissions import is_moderator, moderator_only
+from bot.permissions import may_moderate, moderator_only
 from bot.quoting import quote
 
 log = logging.getLogger(__name__)
 
 PostableChannel = discord.TextChannel | discord.ForumChannel
+FOLDER_NOT_ENABLED = "The articles folder is not enabled: the operator sets ARTICLES_DIR in the bot's .env."
 
 
 class AttachmentUnavailable(AgoraError):
@@ -66,9 +67,7 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @moderator_only()
     async def subscribe_folder(self, interaction: discord.Interaction, channel: PostableChannel) -> None:
         if self.bot.folder is None:
-            await interaction.response.send_message(
-                "The articles folder is not enabled: the operator sets ARTICLES_DIR in the bot's .env.", ephemeral=True
-            )
+            await interaction.response.send_message(FOLDER_NOT_ENABLED, ephemeral=True)
             return
         added = await self.bot.folder.subscribe(channel, interaction.user.id)
         text = (
@@ -82,7 +81,10 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @app_commands.command(name="unsubscribe-folder", description="Stop posting the articles folder's files here")
     @moderator_only()
     async def unsubscribe_folder(self, interaction: discord.Interaction, channel: PostableChannel) -> None:
-        removed = await self.bot.articles.remove_folder_subscription(channel.id)
+        if self.bot.folder is None:
+            await interaction.response.send_message(FOLDER_NOT_ENABLED, ephemeral=True)
+            return
+        removed = await self.bot.folder.unsubscribe(channel.id)
         text = "Unsubscribed." if removed else f"{channel.mention} was not subscribed to the articles folder."
         await interaction.response.send_message(text, ephemeral=True)
 
@@ -103,7 +105,7 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         # Autocomplete runs no command checks: only moderators may see article titles here.
-        if interaction.guild is None or not await is_moderator(interaction, self.bot.settings):
+        if interaction.guild is None or not await may_moderate(interaction):
             return []
         return await self.bot.summaries.article_choices(interaction.guild.id, current)
 

@@ -18,7 +18,7 @@ from discord.ext import commands, tasks
 from bot.client import AgoraBot
 from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
-from bot.permissions import is_moderator, missing_poll_permissions, moderator_only
+from bot.permissions import can_see, may_moderate, missing_poll_permissions, moderator_only
 from bot.polls.options import parse_options, validate_question
 from bot.polls.states import CloseReason
 from bot.summaries.figures import PollListEntry
@@ -105,7 +105,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         # Autocomplete runs no command checks: only moderators may see poll questions here.
-        if not await is_moderator(interaction, self.bot.settings):
+        if not await may_moderate(interaction):
             return []
         wanted = current.casefold().lstrip("#")
         choices = []
@@ -162,7 +162,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     @export.autocomplete("poll")
     async def _any_poll_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         # Autocomplete runs no command checks: only moderators may see poll questions here.
-        if interaction.guild is None or not await is_moderator(interaction, self.bot.settings):
+        if interaction.guild is None or not await may_moderate(interaction):
             return []
         return await self.bot.summaries.poll_choices(interaction.guild.id, current.lstrip("#"))
 
@@ -176,7 +176,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
 
         def can_view(entry: PollListEntry) -> bool:
             channel = channel_of(guild, entry)
-            return channel is not None and channel.permissions_for(member).view_channel
+            return channel is not None and can_see(channel, member)
 
         report = await self.bot.summaries.poll_list_report(interaction.guild.id, status, visible=can_view)
         await interaction.response.send_message(embed=report.embed, ephemeral=True)

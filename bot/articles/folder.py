@@ -60,6 +60,10 @@ class ArticleFolder:
             channel.guild.id, channel.id, moderator_id, [file.key for file in present]
         )
 
+    async def unsubscribe(self, channel_id: int) -> bool:
+        """Stop posting the folder's files into the channel; False when it was not subscribed."""
+        return await self._store.remove_folder_subscription(channel_id)
+
     async def post_new_files(self, client: discord.Client) -> int:
         """Post every file not yet handled for each subscribed channel; returns how many posts were made."""
         async with self._lock:  # the loop and a manual check must not post the same file at once

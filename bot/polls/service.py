@@ -23,6 +23,7 @@ import discord
 from bot import limits
 from bot.articles.article import Article
 from bot.errors import AgoraError
+from bot.permissions import can_remove_reactions
 from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
 from bot.polls.figures import VoteFigures, vote_figures
 from bot.polls.ingest import VoteRecorder
@@ -607,9 +608,9 @@ class PollService:
         """Whether the bot may remove others' reactions in the channel; None when the cache cannot tell."""
         channel = self._client.get_channel(channel_id)
         guild = getattr(channel, "guild", None)
-        if channel is None or guild is None or guild.me is None or not hasattr(channel, "permissions_for"):
+        if not isinstance(channel, discord.abc.GuildChannel | discord.Thread) or guild is None or guild.me is None:
             return None
-        return channel.permissions_for(guild.me).manage_messages
+        return can_remove_reactions(channel, guild.me)
 
 
 def _channel_id(channel: discord.abc.Messageable) -> int:
