@@ -9,7 +9,6 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 
 import discord
-import yarl
 from discord import app_commands
 from discord.ext import commands
 
@@ -20,6 +19,7 @@ from bot.config import Config
 from bot.discussion import DiscussionService
 from bot.errors import AgoraError
 from bot.feeds.service import FeedService, build_feed_service
+from bot.gateway import build_intents
 from bot.operations.backups import BackupSchedule
 from bot.polls.ingest import VoteRecorder
 from bot.polls.service import PollService
@@ -36,23 +36,6 @@ from bot.summaries import charts
 from bot.summaries.service import SummaryService
 
 log = logging.getLogger(__name__)
-
-
-def point_at_discord(config: Config) -> None:
-    """Send REST and gateway traffic to a proxy or an emulator instead of Discord, when configured."""
-    if config.api_base:
-        discord.http.Route.BASE = config.api_base
-    if config.gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
-
-
-def build_intents(config: Config) -> discord.Intents:
-    intents = discord.Intents.none()
-    intents.guilds = True             # channels, threads and roles for permission checks
-    intents.guild_messages = True     # replies in discussion threads, deleted poll messages
-    intents.guild_reactions = True    # votes
-    intents.message_content = config.message_content_intent  # privileged; only to store reply text
-    return intents
 
 
 def extension_names() -> list[str]:

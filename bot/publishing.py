@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.articles.article import Article
+from bot.articles.article import Article, stored_article
 from bot.articles.presentation import article_embed, marked_article_id, opening_prompt, thread_name
-from bot.errors import AgoraError
+from bot.errors import AgoraError, CannotPost
 from bot.permissions import missing_posting_permissions
 from bot.storage.articles import ArticleStore, Delivery, IntentHook
 
@@ -28,12 +28,15 @@ _RECOVERY_HISTORY = 50
 _THREAD_ALREADY_CREATED = 160004  # Discord's code for a second thread on one message
 
 
-class CannotPost(AgoraError):
-    def __init__(self, message: str, *, refused_content: bool = False) -> None:
-        super().__init__(message)
-        # Discord refused this article itself (a 400-class answer), so retrying the same post is futile;
-        # missing permissions, rate limits and outages are worth retrying.
-        self.refused_content = refused_content
+# Missing access, an unknown channel and rate limits are the channel's or Discord's fault, not the article's.
+_NOT_THE_ARTICLES_FAULT = frozenset({401, 403, 404, 429})
+
+
+def refused_for_the_article(error: discord.HTTPException) -> bool:
+    """Discord rejected the post itself (400-class: a bad embed, AutoMod...): retrying the same post is futile,
+    so its source gives up after MAX_REFUSALS. Anything else is retried and never skipped, so a broken channel
+    does not eat its articles one by one."""
+    return 400 <= error.status < 500 and error.status not in _NOT_THE_ARTICLES_FAULT
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,9 @@ class ArticlePublisher:
                 "I will finish it when I restart."
             )
         await self._store.mark_failed(delivery_id, f"{error.status} {reason}")
-        refused_content = 400 <= error.status < 500 and error.status not in (401, 403, 404, 429)
-        return CannotPost(f"Discord refused the post in {channel.mention}: {reason}.", refused_content=refused_content)
+        return CannotPost(
+            f"Discord refused the post in {channel.mention}: {reason}.", refused_content=refused_for_the_article(error)
+        )
 
     def check_can_post(
         self, channel: discord.abc.GuildChannel, *, open_thread: bool = True, open_poll: bool = True
@@ -218,7 +222,7 @@ class ArticlePublisher:
             return False
         if delivery.message_id is None:
             delivery = await self._adopt_unrecorded_post(delivery, channel)
-        await self._complete(delivery, stored.article, channel, stored.source, resuming=True)
+        await self._complete(delivery, stored_article(stored), channel, stored.source, resuming=True)
         return True
 
     async def _adopt_unrecorded_post(

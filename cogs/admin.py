@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import AgoraBot
 from bot.errors import AgoraError
 from bot.permissions import manager_only, moderator_only
+
+if TYPE_CHECKING:
+    from bot.client import AgoraBot
 
 
 class EveryoneCannotModerate(AgoraError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -11,10 +12,12 @@ from discord.ext import commands, tasks
 
 from bot.articles import decode_article_file, parse_article_text
 from bot.articles.parser import check_article_size
-from bot.client import AgoraBot
 from bot.errors import AgoraError
 from bot.permissions import may_moderate, moderator_only
 from bot.quoting import quote
+
+if TYPE_CHECKING:
+    from bot.client import AgoraBot
 
 log = logging.getLogger(__name__)
 

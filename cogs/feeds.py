@@ -6,12 +6,12 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.client import AgoraBot
 from bot.feeds.presentation import (
     PostableChannel,
     added_text,
@@ -39,6 +39,9 @@ from bot.polls.options import options_to_json, parse_options, validate_question
 from bot.references import parse_number
 from bot.storage.feeds import SettingsChange
 from cogs._emoji import guild_emojis
+
+if TYPE_CHECKING:
+    from bot.client import AgoraBot
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.client import AgoraBot
 from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
 from bot.permissions import can_see, may_moderate, missing_poll_permissions, moderator_only
@@ -25,6 +24,9 @@ from bot.summaries.figures import PollListEntry
 from bot.summaries.moments import parse_moment
 from bot.timeutil import utcnow
 from cogs._emoji import guild_emojis
+
+if TYPE_CHECKING:
+    from bot.client import AgoraBot
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import discord
 
 from bot import __version__
-from bot.client import build_intents, point_at_discord
 from bot.config import Config
+from bot.gateway import build_intents, point_at_discord
 from bot.permissions import can_remove_reactions, missing_poll_permissions, missing_posting_permissions
 from bot.storage.articles import ArticleStore
 from bot.storage.database import Database, bundled_migrations

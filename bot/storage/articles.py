@@ -5,11 +5,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.articles.article import Article
 from bot.errors import AgoraError
 from bot.storage.interface import Row, StoreConnection, StoreDatabase
 from bot.timeutil import now_db
+
+if TYPE_CHECKING:
+    from bot.articles.article import Article
 
 # Extra work a caller commits in the same transaction as the delivery intent (a feed marks its item seen).
 IntentHook = Callable[[StoreConnection], Awaitable[None]]
@@ -55,8 +58,15 @@ class Delivery:
 
 @dataclass(frozen=True)
 class StoredArticle:
+    """An article's row as it was recorded (bot.articles.article.stored_article turns it back into an Article)."""
+
     id: int
-    article: Article
+    title: str
+    body: str
+    question: str | None
+    published: str | None
+    link: str | None
+    image_url: str | None
     source: str
     created_at: str
 
@@ -149,35 +159,9 @@ class ArticleStore:
         row = await self._db.fetch_one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
         return Delivery.from_row(row) if row else None
 
-    async def delivery_by_thread(self, thread_id: int) -> Delivery | None:
-        row = await self._db.fetch_one("SELECT * FROM deliveries WHERE thread_id = ?", (thread_id,))
-        return Delivery.from_row(row) if row else None
-
-    async def deliveries_of(self, article_id: int) -> list[Delivery]:
-        rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE article_id = ? ORDER BY id", (article_id,))
-        return [Delivery.from_row(row) for row in rows]
-
     async def article(self, article_id: int) -> StoredArticle | None:
         row = await self._db.fetch_one("SELECT * FROM articles WHERE id = ?", (article_id,))
         return _stored_article(row) if row else None
-
-    async def article_in_guild(self, article_id: int, guild_id: int) -> StoredArticle | None:
-        row = await self._db.fetch_one(
-            "SELECT a.* FROM articles a WHERE a.id = ? AND EXISTS"
-            " (SELECT 1 FROM deliveries d WHERE d.article_id = a.id AND d.guild_id = ?)",
-            (article_id, guild_id),
-        )
-        return _stored_article(row) if row else None
-
-    async def search_titles(self, guild_id: int, text: str, limit: int = 25) -> list[tuple[int, str]]:
-        """Articles posted in the guild whose title contains `text`, newest first (for autocomplete)."""
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = await self._db.fetch_all(
-            "SELECT DISTINCT a.id, a.title FROM articles a JOIN deliveries d ON d.article_id = a.id"
-            " WHERE d.guild_id = ? AND a.title LIKE ? ESCAPE '\\' ORDER BY a.id DESC LIMIT ?",
-            (guild_id, f"%{escaped}%", limit),
-        )
-        return [(row["id"], row["title"]) for row in rows]
 
     # Article-folder subscriptions
 
@@ -248,12 +232,7 @@ async def _delivery_for(connection: StoreConnection, article_id: int, channel_id
 
 
 def _stored_article(row: Row) -> StoredArticle:
-    article = Article(
-        title=row["title"],
-        paragraphs=tuple(p for p in row["body"].split("\n\n") if p),
-        question=row["question"],
-        published=row["published"],
-        link=row["link"],
-        image_url=row["image_url"],
-    )
-    return StoredArticle(id=row["id"], article=article, source=row["source"], created_at=row["created_at"])
+    return StoredArticle(
+        id=row["id"], title=row["title"], body=row["body"], question=row["question"], published=row["published"],
+        link=row["link"], image_url=row["image_url"], source=row["source"], created_at=row["created_at"],
+    )  # fmt: skip

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.polls.options import PollOption
 from bot.storage.interface import Row, StoreConnection, StoreDatabase
 from bot.timeutil import from_db, now_db, to_db
+
+if TYPE_CHECKING:
+    from bot.polls.options import PollOption
 
 # One row of the vote event log, in column order: the vote recorder builds these on the hot path, so they
 # are plain tuples rather than objects.
@@ -33,10 +36,6 @@ class StoredOption:
     position: int
     emoji: str
     label: str
-
-    @property
-    def option(self) -> PollOption:
-        return PollOption(self.emoji, self.label)
 
 
 @dataclass(frozen=True, slots=True)
