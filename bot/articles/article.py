@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ class Article:
     link: str | None = None
     guid: str | None = None
     image_url: str | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def body(self) -> str:

@@ -36,6 +36,12 @@ _JSON_VALUES = re.compile(r"\bjson_each\((\$\d+)\)", re.IGNORECASE)
 _JSON_INDEX = re.compile(r"^'\$\[(\d+)\]'$")
 
 
+def containing(text: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') matching `text` anywhere, the user's % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 @dataclass(frozen=True, slots=True)
 class Translated:
     sql: str

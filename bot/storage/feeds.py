@@ -10,8 +10,9 @@ from datetime import datetime
 
 from bot.errors import AgoraError
 from bot.storage.articles import IntentHook
+from bot.storage.dialect import containing
 from bot.storage.interface import Row, StoreConnection, StoreDatabase
-from bot.timeutil import from_db, now_db, to_db
+from bot.timeutil import from_db, now_db, stored_time, to_db
 
 _SUBSCRIPTION_COLUMNS = "s.*, f.url AS feed_url, f.title AS feed_title"
 _INSERT_SEEN = (
@@ -85,7 +86,7 @@ class Subscription:
             guild_id=row["guild_id"], channel_id=row["channel_id"], open_thread=bool(row["open_thread"]),
             open_poll=bool(row["open_poll"]), poll_question_template=row["poll_question_template"],
             poll_options=row["poll_options"], paused=bool(row["paused"]), paused_reason=row["paused_reason"],
-            created_by=row["created_by"], created_at=from_db(row["created_at"]),  # type: ignore[arg-type]  # NOT NULL column
+            created_by=row["created_by"], created_at=stored_time(row["created_at"]),
             refused_item_key=row["refused_item_key"], refused_attempts=row["refused_attempts"],
             last_error=row["last_error"], last_error_at=from_db(row["last_error_at"]),
             max_age_days=row["max_age_days"], include_words=_words(row["include_words"]),
@@ -247,7 +248,7 @@ class FeedStore:
 
     async def search_subscriptions(self, guild_id: int, text: str, limit: int = 25) -> list[Subscription]:
         """This guild's subscriptions whose feed title or URL contains `text` (for autocomplete)."""
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = containing(text)
         rows = await self._db.fetch_all(
             f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
             " WHERE s.guild_id = ? AND (COALESCE(f.title, '') LIKE ? ESCAPE '\\' OR f.url LIKE ? ESCAPE '\\')"

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
+from bot.storage.dialect import containing
 from bot.storage.interface import Row, StoreDatabase
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ class SummaryStore:
         rows = await self._db.fetch_all(
             "SELECT id, question FROM polls WHERE guild_id = ? AND question LIKE ? ESCAPE '\\'"
             " ORDER BY id DESC LIMIT ?",
-            (guild_id, _like_pattern(text), limit),
+            (guild_id, containing(text), limit),
         )
         return [(int(r[0]), str(r[1])) for r in rows]
 
@@ -274,7 +275,7 @@ class SummaryStore:
             "SELECT a.id, a.title FROM articles a WHERE a.title LIKE ? ESCAPE '\\'"
             " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.article_id = a.id AND d.guild_id = ?)"
             " ORDER BY a.id DESC LIMIT ?",
-            (_like_pattern(text), guild_id, limit),
+            (containing(text), guild_id, limit),
         )
         return [(int(r[0]), str(r[1])) for r in rows]
 
@@ -330,9 +331,3 @@ def _poll_row(row: Row) -> PollRow:
         poll_id, guild_id, channel_id, message_id, article_id, question, bool(multiple), status, closed_reason,
         created_at, deadline_at, closed_at,
     )  # fmt: skip
-
-
-def _like_pattern(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, with the user's % and _ taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
