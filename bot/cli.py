@@ -118,7 +118,7 @@ async def _acquire(lock: InstanceLock | AdvisoryLock) -> None:
 
 
 async def _serve(config: Config, lock: InstanceLock | AdvisoryLock) -> None:
-    from bot.client import point_at_discord  # imported late: discord.py set-up is not needed for --help
+    from bot.gateway import point_at_discord  # imported late: discord.py set-up is not needed for --help
 
     point_at_discord(config)
     # Opened (and migrated, or refused) before logging in: a database problem stops the bot before Discord.

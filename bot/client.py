@@ -7,9 +7,9 @@ import logging
 import pkgutil
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import discord
-import yarl
 from discord import app_commands
 from discord.ext import commands
 
@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.discussion import DiscussionService
 from bot.errors import AgoraError
 from bot.feeds.service import FeedService, build_feed_service
+from bot.gateway import build_intents
 from bot.operations.backups import BackupSchedule
 from bot.polls.ingest import VoteRecorder
 from bot.polls.service import PollService
@@ -36,23 +37,6 @@ from bot.summaries import charts
 from bot.summaries.service import SummaryService
 
 log = logging.getLogger(__name__)
-
-
-def point_at_discord(config: Config) -> None:
-    """Send REST and gateway traffic to a proxy or an emulator instead of Discord, when configured."""
-    if config.api_base:
-        discord.http.Route.BASE = config.api_base
-    if config.gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
-
-
-def build_intents(config: Config) -> discord.Intents:
-    intents = discord.Intents.none()
-    intents.guilds = True             # channels, threads and roles for permission checks
-    intents.guild_messages = True     # replies in discussion threads, deleted poll messages
-    intents.guild_reactions = True    # votes
-    intents.message_content = config.message_content_intent  # privileged; only to store reply text
-    return intents
 
 
 def extension_names() -> list[str]:
@@ -75,7 +59,7 @@ class AgoraBot(commands.Bot):
     feeds: FeedService
     folder: ArticleFolder | None
 
-    def __init__(self, config: Config, db: AnyDatabase | None = None, **sharding: object) -> None:
+    def __init__(self, config: Config, db: AnyDatabase | None = None, **sharding: Any) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=build_intents(config),
@@ -127,7 +111,7 @@ class AgoraBot(commands.Bot):
             else None
         )
         self._start_backups()
-        self.tree.on_error = self.on_app_command_error
+        self.tree.error(self.on_app_command_error)
         for name in extension_names():
             try:
                 await self.load_extension(name)

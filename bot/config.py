@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.errors import ConfigError
@@ -147,7 +148,7 @@ class Config:
             poll_edit_interval_seconds=reader.number("POLL_EDIT_INTERVAL_SECONDS", 5.0, minimum=0.1),
             guild_ready_timeout_seconds=reader.number("GUILD_READY_TIMEOUT_SECONDS", 2.0, minimum=0.05),
             backup_dir=reader.writable_directory("BACKUP_DIR"),
-            backup_keep=reader.integer("BACKUP_KEEP", 7, minimum=1),  # type: ignore[arg-type]
+            backup_keep=reader.integer("BACKUP_KEEP", 7, minimum=1),
         )
 
 
@@ -180,6 +181,12 @@ class _Reader:
                 "paste only the token itself."
             )
         return token
+
+    @overload
+    def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int: ...
+
+    @overload
+    def integer(self, name: str, default: None, *, minimum: int, maximum: int | None = None) -> int | None: ...
 
     def integer(self, name: str, default: int | None, *, minimum: int, maximum: int | None = None) -> int | None:
         raw = self._env.get(name, "").strip()

@@ -27,16 +27,36 @@ async def is_moderator(interaction: discord.Interaction, settings: SettingsStore
     return role_id is not None and any(role.id == role_id for role in interaction.user.roles)
 
 
+async def may_moderate(interaction: discord.Interaction) -> bool:
+    """`is_moderator` with the bot's settings (autocomplete runs no command checks, so it asks this)."""
+    settings: SettingsStore = interaction.client.settings  # type: ignore[attr-defined]  # the client is AgoraBot
+    return await is_moderator(interaction, settings)
+
+
 def moderator_only():
     """App-command check run on every call, whatever the server's command visibility settings say."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
-        settings: SettingsStore = interaction.client.settings  # type: ignore[attr-defined]
-        if not await is_moderator(interaction, settings):
+        if not await may_moderate(interaction):
             raise NotModerator()
         return True
 
     return app_commands.check(predicate)
+
+
+def manager_only():
+    """App-command check: Manage Server (or Administrator) itself, for choosing who else moderates."""
+    return app_commands.checks.has_permissions(manage_guild=True)
+
+
+def can_see(channel: discord.abc.GuildChannel | discord.Thread, member: discord.Member) -> bool:
+    """Whether the member sees the channel: what they may be told about it (a poll's listing, say)."""
+    return channel.permissions_for(member).view_channel
+
+
+def can_remove_reactions(channel: discord.abc.GuildChannel | discord.Thread, member: discord.Member) -> bool:
+    """Manage Messages: taking off others' reactions (a moved single-choice vote, a stray emoji)."""
+    return channel.permissions_for(member).manage_messages
 
 
 # What posting an article with its thread, prompt and poll needs, by Discord's permission names.

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.articles.article import Article
+from bot.articles.article import Article, stored_article
 from bot.articles.presentation import article_embed, marked_article_id, opening_prompt, thread_name
-from bot.errors import AgoraError
+from bot.errors import AgoraError, CannotPost
 from bot.permissions import missing_posting_permissions
 from bot.storage.articles import ArticleStore, Delivery, IntentHook
 
@@ -28,12 +28,15 @@ _RECOVERY_HISTORY = 50
 _THREAD_ALREADY_CREATED = 160004  # Discord's code for a second thread on one message
 
 
-class CannotPost(AgoraError):
-    def __init__(self, message: str, *, refused_content: bool = False) -> None:
-        super().__init__(message)
-        # Discord refused this article itself (a 400-class answer), so retrying the same post is futile;
-        # missing permissions, rate limits and outages are worth retrying.
-        self.refused_content = refused_content
+# Missing access, an unknown channel and rate limits are the channel's or Discord's fault, not the article's.
+_NOT_THE_ARTICLES_FAULT = frozenset({401, 403, 404, 429})
+
+
+def refused_for_the_article(error: discord.HTTPException) -> bool:
+    """Discord rejected the post itself (400-class: a bad embed, AutoMod...): retrying the same post is futile,
+    so its source gives up after MAX_REFUSALS. Anything else is retried and never skipped, so a broken channel
+    does not eat its articles one by one."""
+    return 400 <= error.status < 500 and error.status not in _NOT_THE_ARTICLES_FAULT
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,9 @@ class ArticlePublisher:
                 "I will finish it when I restart."
             )
         await self._store.mark_failed(delivery_id, f"{error.status} {reason}")
-        refused_content = 400 <= error.status < 500 and error.status not in (401, 403, 404, 429)
-        return CannotPost(f"Discord refused the post in {channel.mention}: {reason}.", refused_content=refused_content)
+        return CannotPost(
+            f"Discord refused the post in {channel.mention}: {reason}.", refused_content=refused_for_the_article(error)
+        )
 
     def check_can_post(
         self, channel: discord.abc.GuildChannel, *, open_thread: bool = True, open_poll: bool = True
@@ -117,11 +121,12 @@ class ArticlePublisher:
         if delivery.open_thread and thread is None and isinstance(channel, discord.TextChannel):
             thread = await self._open_thread(message, article)
             await self._store.set_thread(delivery.id, thread.id)
-        discussion = thread or channel
+        discussion = _discussion(channel, thread)
         # The poll is the first reply (in a forum post too, as readers expect); the prompt follows it.
-        with_poll = delivery.open_poll and self._poll_opener is not None
-        if with_poll:
-            await self._poll_opener(delivery, article, discussion)
+        opener = self._poll_opener if delivery.open_poll else None
+        with_poll = opener is not None
+        if opener is not None:
+            await opener(delivery, article, discussion)
         if delivery.prompt_message_id is None:
             await self._send_prompt(delivery, discussion, opening_prompt(article, with_poll=with_poll), resuming)
         await self._store.mark_posted(delivery.id)
@@ -136,6 +141,7 @@ class ArticlePublisher:
                 raise
         # Created before a crash but not recorded: a thread on a message shares the message's id.
         log.info("Adopting thread %s opened before a restart", message.id)
+        assert message.guild is not None  # articles are posted in a server's channels
         thread = await message.guild.fetch_channel(message.id)
         assert isinstance(thread, discord.Thread)
         return thread
@@ -176,10 +182,13 @@ class ArticlePublisher:
         assert delivery.message_id is not None
         thread = None
         if delivery.thread_id is not None:
-            thread = channel.guild.get_thread(delivery.thread_id) or await channel.guild.fetch_channel(
+            found = channel.guild.get_thread(delivery.thread_id) or await channel.guild.fetch_channel(
                 delivery.thread_id
             )
-        holder = thread if isinstance(channel, discord.ForumChannel) else channel
+            assert isinstance(found, discord.Thread)  # the id was recorded when the thread was opened
+            thread = found
+        # A forum post's message is inside its thread; a text channel's is in the channel, the thread hangs off it.
+        holder = channel if isinstance(channel, discord.TextChannel) else _discussion(channel, thread)
         message = await holder.fetch_message(delivery.message_id)
         return message, thread
 
@@ -213,7 +222,7 @@ class ArticlePublisher:
             return False
         if delivery.message_id is None:
             delivery = await self._adopt_unrecorded_post(delivery, channel)
-        await self._complete(delivery, stored.article, channel, stored.source, resuming=True)
+        await self._complete(delivery, stored_article(stored), channel, stored.source, resuming=True)
         return True
 
     async def _adopt_unrecorded_post(
@@ -247,3 +256,13 @@ class ArticlePublisher:
                 thread_id = message.thread.id if message.thread else None
                 return message.id, thread_id
         return None
+
+
+def _discussion(
+    channel: discord.TextChannel | discord.ForumChannel, thread: discord.Thread | None
+) -> discord.TextChannel | discord.Thread:
+    """Where an article's replies go: its thread, or the channel when it has none (a forum post always has one)."""
+    if thread is not None:
+        return thread
+    assert isinstance(channel, discord.TextChannel)  # a forum post's message lives in its thread
+    return channel

@@ -16,8 +16,15 @@ def to_db(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
+def stored_time(text: str) -> datetime:
+    """Parse a stored time; one written without an offset is UTC, as every stored time is."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def from_db(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    """A stored time of a column that may be empty."""
+    return stored_time(text) if text else None
 
 
 def now_db() -> str:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import AgoraBot
 from bot.errors import AgoraError
-from bot.permissions import moderator_only
+from bot.permissions import manager_only, moderator_only
+
+if TYPE_CHECKING:
+    from bot.client import AgoraBot
 
 
 class EveryoneCannotModerate(AgoraError):
@@ -39,7 +43,7 @@ class AgoraCommands(commands.GroupCog, group_name="agora", group_description="Ag
 
     @app_commands.command(name="moderator-role", description="Choose the role allowed to use moderator commands")
     @app_commands.describe(role="The moderator role; leave empty to allow only members with Manage Server")
-    @app_commands.checks.has_permissions(manage_guild=True)
+    @manager_only()
     async def moderator_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         assert interaction.guild is not None
         if role is not None and role.is_default():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -11,14 +12,17 @@ from discord.ext import commands, tasks
 
 from bot.articles import decode_article_file, parse_article_text
 from bot.articles.parser import check_article_size
-from bot.client import AgoraBot
 from bot.errors import AgoraError
-from bot.permissions import is_moderator, moderator_only
+from bot.permissions import may_moderate, moderator_only
 from bot.quoting import quote
+
+if TYPE_CHECKING:
+    from bot.client import AgoraBot
 
 log = logging.getLogger(__name__)
 
 PostableChannel = discord.TextChannel | discord.ForumChannel
+FOLDER_NOT_ENABLED = "The articles folder is not enabled: the operator sets ARTICLES_DIR in the bot's .env."
 
 
 class AttachmentUnavailable(AgoraError):
@@ -66,9 +70,7 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @moderator_only()
     async def subscribe_folder(self, interaction: discord.Interaction, channel: PostableChannel) -> None:
         if self.bot.folder is None:
-            await interaction.response.send_message(
-                "The articles folder is not enabled: the operator sets ARTICLES_DIR in the bot's .env.", ephemeral=True
-            )
+            await interaction.response.send_message(FOLDER_NOT_ENABLED, ephemeral=True)
             return
         added = await self.bot.folder.subscribe(channel, interaction.user.id)
         text = (
@@ -82,7 +84,10 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @app_commands.command(name="unsubscribe-folder", description="Stop posting the articles folder's files here")
     @moderator_only()
     async def unsubscribe_folder(self, interaction: discord.Interaction, channel: PostableChannel) -> None:
-        removed = await self.bot.articles.remove_folder_subscription(channel.id)
+        if self.bot.folder is None:
+            await interaction.response.send_message(FOLDER_NOT_ENABLED, ephemeral=True)
+            return
+        removed = await self.bot.folder.unsubscribe(channel.id)
         text = "Unsubscribed." if removed else f"{channel.mention} was not subscribed to the articles folder."
         await interaction.response.send_message(text, ephemeral=True)
 
@@ -92,6 +97,7 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @app_commands.describe(article="The article (search by title, or its number or message link); empty in its thread")
     @moderator_only()
     async def summary(self, interaction: discord.Interaction, article: str | None = None) -> None:
+        assert interaction.guild is not None and interaction.channel_id is not None
         summary = await self.bot.summaries.find_article(interaction.guild.id, article, interaction.channel_id)
         await interaction.response.defer(ephemeral=True, thinking=True)  # the chart takes a moment
         report = await self.bot.summaries.article_report(interaction.guild.id, summary)
@@ -102,7 +108,7 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         # Autocomplete runs no command checks: only moderators may see article titles here.
-        if interaction.guild is None or not await is_moderator(interaction, self.bot.settings):
+        if interaction.guild is None or not await may_moderate(interaction):
             return []
         return await self.bot.summaries.article_choices(interaction.guild.id, current)
 
@@ -110,6 +116,8 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
 
     @tasks.loop(seconds=30)
     async def scan_folder(self) -> None:
+        if self.bot.folder is None:  # the loop starts only with a folder; kept for the type checker
+            return
         try:
             posted = await self.bot.folder.post_new_files(self.bot)
         except Exception:  # one bad scan must not end the loop

@@ -9,16 +9,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.client import AgoraBot
 from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
-from bot.permissions import is_moderator, missing_poll_permissions, moderator_only
+from bot.permissions import can_see, may_moderate, missing_poll_permissions, moderator_only
 from bot.polls.fairness import FairnessChoice
 from bot.polls.options import parse_options, validate_question
 from bot.polls.states import CloseReason
@@ -26,6 +25,9 @@ from bot.summaries.figures import PollListEntry
 from bot.summaries.moments import parse_moment
 from bot.timeutil import utcnow
 from cogs._emoji import guild_emojis
+
+if TYPE_CHECKING:
+    from bot.client import AgoraBot
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +129,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         # Autocomplete runs no command checks: only moderators may see poll questions here.
-        if not await is_moderator(interaction, self.bot.settings):
+        if not await may_moderate(interaction):
             return []
         wanted = current.casefold().lstrip("#")
         choices = []
@@ -189,7 +191,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     @export.autocomplete("poll")
     async def _any_poll_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         # Autocomplete runs no command checks: only moderators may see poll questions here.
-        if interaction.guild is None or not await is_moderator(interaction, self.bot.settings):
+        if interaction.guild is None or not await may_moderate(interaction):
             return []
         return await self.bot.summaries.poll_choices(interaction.guild.id, current.lstrip("#"))
 
@@ -213,11 +215,11 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         self, interaction: discord.Interaction, status: Literal["open", "closed"] | None = None
     ) -> None:
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
-        member = interaction.user
+        member, guild = interaction.user, interaction.guild
 
         def can_view(entry: PollListEntry) -> bool:
-            channel = channel_of(interaction.guild, entry)
-            return channel is not None and channel.permissions_for(member).view_channel
+            channel = channel_of(guild, entry)
+            return channel is not None and can_see(channel, member)
 
         report = await self.bot.summaries.poll_list_report(interaction.guild.id, status, visible=can_view)
         await interaction.response.send_message(embed=report.embed, ephemeral=True)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.storage.articles import StoredArticle
 
 _SPACE = re.compile(r"\s+")
 
@@ -21,7 +25,6 @@ class Article:
     link: str | None = None
     guid: str | None = None
     image_url: str | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def body(self) -> str:
@@ -48,3 +51,15 @@ def article_key(title: str, body: str, *, guid: str | None = None, link: str | N
         return f"link:{link.strip()}"
     digest = hashlib.sha256(f"{_normalise(title)}\n{_normalise(body)}".encode()).hexdigest()
     return f"sha256:{digest}"
+
+
+def stored_article(stored: StoredArticle) -> Article:
+    """The article as it was recorded, to finish posting it after a restart."""
+    return Article(
+        title=stored.title,
+        paragraphs=tuple(paragraph for paragraph in stored.body.split("\n\n") if paragraph),
+        question=stored.question,
+        published=stored.published,
+        link=stored.link,
+        image_url=stored.image_url,
+    )

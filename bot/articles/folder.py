@@ -7,19 +7,20 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.articles.parser import ArticleFormatError, decode_article_file, parse_article_text
-from bot.errors import AgoraError
-from bot.publishing import ArticlePublisher, CannotPost
+from bot.errors import MAX_REFUSALS, AgoraError, CannotPost
 from bot.storage.articles import AlreadyPosted, ArticleStore
+
+if TYPE_CHECKING:
+    from bot.publishing import ArticlePublisher
 
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = {".txt", ".md"}
-# A file whose post Discord itself refuses this often (per run) is skipped rather than retried forever.
-MAX_REFUSALS = 3
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class ArticleFolder:
         return await self._store.add_folder_subscription(
             channel.guild.id, channel.id, moderator_id, [file.key for file in present]
         )
+
+    async def unsubscribe(self, channel_id: int) -> bool:
+        """Stop posting the folder's files into the channel; False when it was not subscribed."""
+        return await self._store.remove_folder_subscription(channel_id)
 
     async def post_new_files(self, client: discord.Client) -> int:
         """Post every file not yet handled for each subscribed channel; returns how many posts were made."""

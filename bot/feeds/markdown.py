@@ -21,7 +21,7 @@ from bs4 import BeautifulSoup, Tag
 # feedparser exposes no public sanitiser; these names have been stable through 6.x.
 from feedparser.sanitizer import _HTMLSanitizer as _FeedparserSanitizer
 from feedparser.sanitizer import _sanitize_html as _feedparser_sanitize
-from markdownify import MarkdownConverter, chomp
+from markdownify import MarkdownConverter, chomp  # type: ignore[attr-defined]  # public, but missing from its .pyi
 
 log = logging.getLogger(__name__)
 

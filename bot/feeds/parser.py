@@ -139,7 +139,7 @@ def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> P
 def _declares_foreign_charset(content_type: str | None) -> bool:
     """An HTTP charset other than UTF-8, which only feedparser applies."""
     match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type or "", re.IGNORECASE)
-    return bool(match) and match.group(1).lower() not in ("utf-8", "utf8", "us-ascii", "ascii")
+    return match is not None and match.group(1).lower() not in ("utf-8", "utf8", "us-ascii", "ascii")
 
 
 # --- fast path -------------------------------------------------------------------------------------

@@ -146,8 +146,9 @@ def select(keyed: Sequence[tuple[str, FeedItem]], rules: ItemRules, now: datetim
     for key, item in keyed:
         if key in first_title:
             label = identity_label(rules.identity, item)
-            skip = Skip(SkipReason.ALREADY_SEEN, f"same {label} as “{_short(first_title[key])}” in this feed",
-                        item.title)  # fmt: skip
+            skip: Skip | None = Skip(
+                SkipReason.ALREADY_SEEN, f"same {label} as “{_short(first_title[key])}” in this feed", item.title
+            )
         else:
             first_title[key] = item.title or item.link or "untitled"
             skip = too_old(item, rules, now) or filtered_out(item, rules)

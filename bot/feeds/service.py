@@ -6,7 +6,7 @@ marked seen in the transaction that records its pending delivery, so a restart a
 loses an item (the pending delivery is finished on start) nor posts it twice (seen, or refused as
 already posted). Failing feeds back off exponentially and are paused after FEED_MAX_FAILURES failures
 in a row, with a short notice in each subscribed channel. An item Discord refuses is retried for
-MAX_ITEM_ATTEMPTS cycles, then skipped. A feed that moved for good (301/308) is fetched at its new address
+MAX_REFUSALS cycles, then skipped. A feed that moved for good (301/308) is fetched at its new address
 from then on.
 """
 
@@ -26,7 +26,7 @@ import discord
 from bot import limits
 from bot.articles.article import Article
 from bot.config import Config
-from bot.errors import AgoraError
+from bot.errors import MAX_REFUSALS, AgoraError, CannotPost
 from bot.feeds.articles import article_from_item
 from bot.feeds.fetcher import FeedFetcher, FeedFetchError, FetchResult
 from bot.feeds.parser import FeedItem, FeedParseError, ParsedFeed, parse_feed
@@ -40,9 +40,7 @@ from bot.feeds.selection import (
 )
 from bot.feeds.urls import InvalidFeedUrl, check_url_syntax, validate_feed_url
 from bot.polls.options import PollOption, article_poll_spec
-from bot.publishing import CannotPost
 from bot.storage.articles import AlreadyPosted, IntentHook
-from bot.storage.database import Database
 from bot.storage.feeds import (
     Feed,
     FeedCheck,
@@ -53,6 +51,7 @@ from bot.storage.feeds import (
     SkipSummary,
     Subscription,
 )
+from bot.storage.interface import StoreDatabase
 from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -71,8 +70,6 @@ SKIP_RETENTION = timedelta(days=7)
 SKIP_WINDOW = timedelta(days=1)
 # How many of a feed's next items /feed preview shows as they would look.
 PREVIEW_ITEMS = 3
-# Cycles in a row Discord may refuse one item (HTTP 400-class: the item, not the channel) before it is skipped.
-MAX_ITEM_ATTEMPTS = 3
 
 
 class FeedError(AgoraError):
@@ -421,7 +418,7 @@ class FeedService:
         self, subscription: Subscription, items: list[tuple[str, FeedItem]], source: str
     ) -> tuple[int, str | None, list[Skip]]:
         """Post items oldest first; stop at the first refusal (it is almost always the channel, not the item),
-        except that an item Discord refuses for itself MAX_ITEM_ATTEMPTS times is skipped. Returns how many
+        except that an item Discord refuses for itself MAX_REFUSALS times is skipped. Returns how many
         were posted, why the rest wait (if they do), and the items skipped while posting."""
         if not items:
             return 0, None, []
@@ -447,10 +444,10 @@ class FeedService:
                 else:
                     skipped.append(Skip(SkipReason.ALREADY_SEEN, "already posted in this channel", article.title))
             except CannotPost as refusal:
-                if _refused_for_this_item(refusal):
+                if refusal.refused_content:
                     attempts = await self._store.record_refusal(subscription.id, key, str(refusal))
                     refusal_pending = True
-                    if attempts >= MAX_ITEM_ATTEMPTS:
+                    if attempts >= MAX_REFUSALS:
                         # Stays seen (the delivery intent marked it): later items must not wait behind it.
                         skipped.append(await self._skip(subscription, article, attempts, refusal))
                         refusal_pending = False
@@ -559,7 +556,7 @@ class FeedService:
 
 
 def build_feed_service(
-    config: Config, db: Database, publisher: Publisher, get_channel: Callable[[int], Any]
+    config: Config, db: StoreDatabase, publisher: Publisher, get_channel: Callable[[int], Any]
 ) -> FeedService:
     """The service as the bot runs it, from the FEED_* settings."""
     fetcher = FeedFetcher(
@@ -595,19 +592,6 @@ def _refused_for_size(refusal: CannotPost) -> bool:
         return False
     return cause.status == 413 or (cause.code in _SIZE_CODES and "length" in str(cause.text).lower()) \
         or cause.code == 40005  # fmt: skip
-
-
-_NOT_THE_ITEMS_FAULT = frozenset({401, 403, 404, 429})
-
-
-def _refused_for_this_item(refusal: CannotPost) -> bool:
-    """Discord rejected this post itself (400-class: bad embed, blocked by AutoMod...). Missing access (403),
-    an unknown channel (404), rate limits and server errors are the channel's or Discord's: retried, never
-    skipped, so a broken channel does not eat its items one by one."""
-    cause = refusal.__cause__
-    if not isinstance(cause, discord.HTTPException):
-        return False
-    return 400 <= cause.status < 500 and cause.status not in _NOT_THE_ITEMS_FAULT
 
 
 def _options_json(options: Sequence[PollOption] | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -16,9 +17,9 @@ from pathlib import Path
 import discord
 
 from bot import __version__
-from bot.client import build_intents, point_at_discord
 from bot.config import Config
-from bot.permissions import missing_poll_permissions, missing_posting_permissions
+from bot.gateway import build_intents, point_at_discord
+from bot.permissions import can_remove_reactions, missing_poll_permissions, missing_posting_permissions
 from bot.storage.articles import ArticleStore
 from bot.storage.database import Database, bundled_migrations
 from bot.storage.feeds import Feed, FeedStore, Subscription
@@ -278,7 +279,7 @@ def check_intents(needed: discord.Intents, flags: discord.ApplicationFlags, repo
             report.add(Level.OK, "Intents", f"{label}: not needed ({usage}); {state} in the developer portal")
 
 
-def report_servers(guilds: list[discord.Guild], guild_id: int | None, report: CheckReport) -> None:
+def report_servers(guilds: Sequence[discord.Guild], guild_id: int | None, report: CheckReport) -> None:
     if not guilds:
         report.add(Level.PROBLEM, "Servers", "the bot is in no server: invite it (see README, Setting up)")
         return
@@ -312,7 +313,7 @@ async def check_target(client: discord.Client, target: PostingTarget, stored: St
         report.add(Level.PROBLEM, "Channel", f"{where}: missing {', '.join(missing)}")
     else:
         report.add(Level.OK, "Channel", f"{where}: every permission it needs")
-    if (target.poll_only or target.open_poll) and not channel.permissions_for(guild.me).manage_messages:
+    if (target.poll_only or target.open_poll) and not can_remove_reactions(channel, guild.me):
         report.add(Level.NOTE, "Channel", f"{where}: no Manage Messages (optional: a moved single-choice vote "
                    "leaves the earlier reaction in place)")  # fmt: skip
 

@@ -40,7 +40,7 @@ class FairVotes:
             return None
         anonymous = live.poll_fairness.anonymous
         if not reaction.added:
-            self._refused.discard((live.poll.message_id, voter, reaction.emoji_key))  # type: ignore[arg-type]
+            self._refused.discard((live.poll.message_id, voter, reaction.emoji_key))
             return NOTHING if anonymous else None  # an anonymous poll's reactions go by design
         rules = live.poll_fairness.voters
         if rules.restricted and option_id not in live.voted(voter) and option_id not in live.left(voter):
@@ -130,9 +130,9 @@ def facts_of(member: discord.Member | None, user_id: int, *, need_roles: bool) -
 def facts_from_payload(user_id: int, data: Mapping[str, object]) -> MemberFacts:
     """MemberFacts from a guild member object of the REST API."""
     joined = data.get("joined_at")
-    roles = data.get("roles") or []
+    roles = data.get("roles")
     return MemberFacts(
         user_id,
-        frozenset(int(role) for role in roles),  # type: ignore[union-attr]
+        frozenset(int(role) for role in roles) if isinstance(roles, list) else frozenset(),
         datetime.fromisoformat(joined) if isinstance(joined, str) else None,
     )

@@ -1,4 +1,5 @@
-"""A poll's fairness settings (who may vote, hidden totals, anonymity) and how they read in its footer. Pure."""
+"""A poll's fairness settings (who may vote, hidden totals, anonymity), how they read in its footer, and
+their stored form. No Discord."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.polls.eligibility import EVERYONE, VoterRules, describe
+from bot.storage.polls import FairnessRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +61,32 @@ class FairnessChoice:
             hide_totals=defaults.hide_totals if self.hide_totals is None else self.hide_totals,
             anonymous=defaults.anonymous if self.anonymous is None else self.anonymous,
         )
+
+
+def to_row(fairness: PollFairness) -> FairnessRow:
+    """The settings as the poll store keeps them."""
+    rules = fairness.voters
+    return FairnessRow(
+        " ".join(str(role) for role in sorted(rules.role_ids)),
+        _seconds(rules.min_account_age),
+        _seconds(rules.min_member_age),
+        fairness.hide_totals,
+        fairness.anonymous,
+    )
+
+
+def from_row(row: FairnessRow | None) -> PollFairness:
+    """The settings a stored row stands for; no row: a plain poll, open to everyone."""
+    if row is None:
+        return PLAIN
+    account, member = row.min_account_age_seconds, row.min_member_age_seconds
+    rules = VoterRules(
+        role_ids=frozenset(int(part) for part in row.voter_role_ids.split()),
+        min_account_age=timedelta(seconds=account) if account else None,
+        min_member_age=timedelta(seconds=member) if member else None,
+    )
+    return PollFairness(rules, row.hide_totals, row.anonymous)
+
+
+def _seconds(duration: timedelta | None) -> int | None:
+    return int(duration.total_seconds()) if duration else None

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.errors import AgoraError
 from bot.limits import cut
@@ -283,9 +284,9 @@ def options_from_json(text: str | None) -> tuple[PollOption, ...]:
     return _options_from_pairs(pairs)
 
 
-def _options_from_pairs(pairs: object) -> tuple[PollOption, ...]:
+def _options_from_pairs(pairs: Any) -> tuple[PollOption, ...]:  # decoded JSON: checked by unpacking it
     try:
-        options = [PollOption(str(emoji), str(label)) for emoji, label in pairs]  # type: ignore[attr-defined]
+        options = [PollOption(str(emoji), str(label)) for emoji, label in pairs]
     except (ValueError, TypeError) as error:
         raise InvalidOptions("The poll options are not a list of [emoji, label] pairs.") from error
     return validate_options(options)

@@ -13,19 +13,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import discord
 
 from bot import limits
 from bot.articles.article import Article
 from bot.errors import AgoraError
+from bot.permissions import can_remove_reactions
 from bot.polls.eligibility import MemberFacts
 from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
 from bot.polls.fair import FairVotes, facts_from_payload
-from bot.polls.fairness import PLAIN, PollFairness
+from bot.polls.fairness import PLAIN, PollFairness, from_row, to_row
 from bot.polls.figures import VoteFigures, vote_figures
 from bot.polls.ingest import VoteRecorder
 from bot.polls.live import LivePoll
@@ -121,7 +123,7 @@ class PollService:
         for poll in await self._store.open_polls():
             live = LivePoll(poll, bot_user_id=self._bot_user_id)
             live.load(await self._store.current_votes(poll.id), await self._store.current_leftovers(poll.id))
-            live.poll_fairness = await self._store.fairness(poll.id)
+            live.poll_fairness = from_row(await self._store.fairness(poll.id))
             self._open[poll.message_id] = live  # type: ignore[index]  # open_polls() has sent ones only
         self._closed = await self._store.closed_poll_messages()
         self.recorder.start()
@@ -171,7 +173,7 @@ class PollService:
             deadline_at=deadline_at, created_by=created_by,
         )  # fmt: skip
         try:
-            await self._store.set_fairness(poll.id, fairness)
+            await self._store.set_fairness(poll.id, to_row(fairness))
             message = await self._send(poll, channel, fairness)
         except BaseException:
             await self._store.delete_unsent(poll.id)
@@ -320,7 +322,7 @@ class PollService:
             if route is None:
                 continue
             self.remover.request(
-                QueuedRemoval(poll.channel_id, poll.message_id, removal.voter_id, removal.emoji_key, route,  # type: ignore[arg-type]
+                QueuedRemoval(poll.channel_id, poll.message_id, removal.voter_id, removal.emoji_key, route,  # type: ignore[arg-type]  # open, so sent: message_id is set
                               superseded=option_emoji is not None)
             )  # fmt: skip
 
@@ -419,7 +421,7 @@ class PollService:
         state.task = None  # changes from here on schedule the next edit
         state.last_edit = time.monotonic()
         poll = live.poll
-        message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)  # type: ignore[arg-type]
+        message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)  # type: ignore[arg-type]  # open, so sent: message_id is set
         try:
             await message.edit(embed=poll_embed(poll, live.figures(), *self._shown_fairness(poll, live.poll_fairness)))
         except discord.HTTPException as error:
@@ -483,7 +485,7 @@ class PollService:
 
     async def _announce_results(self, poll: StoredPoll) -> None:
         figures = await self.final_figures(poll)
-        fairness = await self._store.fairness(poll.id)
+        fairness = from_row(await self._store.fairness(poll.id))
         refused = await self._store.refusal_counts(poll.id)
         channel = self._client.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id)
         url = f"https://discord.com/channels/{poll.guild_id}/{poll.channel_id}/{poll.message_id}"
@@ -491,7 +493,7 @@ class PollService:
         # so each of the two is tried on its own.
         try:
             embed = poll_embed(poll, figures, *self._shown_fairness(poll, fairness))
-            await channel.get_partial_message(poll.message_id).edit(embed=embed)  # type: ignore[arg-type]
+            await channel.get_partial_message(poll.message_id).edit(embed=embed)  # type: ignore[arg-type]  # open, so sent: message_id is set
         except discord.HTTPException as error:
             log.warning("Poll %s closed, but its embed could not show the results: %s", poll.id, error)
         try:
@@ -583,7 +585,7 @@ class PollService:
             listing, refusals = await self.fair.screen(live, listing, lambda user: self._member_facts(poll, user))
             for refused in refusals:
                 self._apply(live, refused, Source.RECONCILED)
-        if self._open.get(poll.message_id) is not live:  # type: ignore[arg-type]
+        if self._open.get(poll.message_id) is not live:  # type: ignore[arg-type]  # open, so sent: message_id is set
             return  # closed while its reactions were listed
         if live.poll_fairness.anonymous:
             self._apply(live, self.fair.reconcile_anonymous(live, listing), Source.RECONCILED)
@@ -601,11 +603,11 @@ class PollService:
     async def _list_reactions(self, live: LivePoll) -> dict[int, set[int]]:
         """option id → ids of users who reacted with it, read page by page from Discord."""
         poll = live.poll
-        data = await self._client.http.get_message(poll.channel_id, poll.message_id)  # type: ignore[arg-type]
+        data = await self._client.http.get_message(poll.channel_id, poll.message_id)  # type: ignore[arg-type]  # open, so sent: message_id is set
         summary = {_key_of(discord.PartialEmoji.from_dict(r["emoji"])): r for r in data.get("reactions") or []}
         listing: dict[int, set[int]] = {}
         for key, option_id in live.rules.option_ids.items():
-            reaction = summary.get(key, {})
+            reaction: Mapping[str, Any] = summary.get(key, {})
             details = reaction.get("count_details") or {}
             others = int(details.get("normal", reaction.get("count", 0))) - (1 if reaction.get("me") else 0)
             # Skipping reactions nobody but the bot used saves a request per option on quiet polls.
@@ -623,11 +625,11 @@ class PollService:
         while True:
             page = await self._client.http.get_reaction_users(
                 live.poll.channel_id,
-                live.poll.message_id,  # type: ignore[arg-type]
+                live.poll.message_id,  # type: ignore[arg-type]  # open, so sent: message_id is set
                 emoji,
                 REACTION_PAGE,
                 after=after,
-                type=kind,  # type: ignore[arg-type]
+                type=kind,  # type: ignore[arg-type]  # discord.py hints a Literal of 0 and 1
             )
             users.update(int(user["id"]) for user in page)
             if len(page) < REACTION_PAGE:
@@ -646,10 +648,10 @@ class PollService:
     # --- fair polls: member lookups and what the poll message shows ---------------------------------
 
     async def poll_defaults(self, guild_id: int) -> PollFairness:
-        return await self._store.poll_defaults(guild_id)
+        return from_row(await self._store.poll_defaults(guild_id))
 
     async def set_poll_defaults(self, guild_id: int, fairness: PollFairness) -> None:
-        await self._store.set_poll_defaults(guild_id, fairness)
+        await self._store.set_poll_defaults(guild_id, to_row(fairness))
 
     async def poll(self, poll_id: int) -> StoredPoll:
         found = await self._store.poll(poll_id)
@@ -676,7 +678,7 @@ class PollService:
             if error.status != 404:
                 log.warning("Poll %s: could not look up member %s: %s", poll.id, user_id, error)
             return None
-        return facts_from_payload(user_id, data)  # type: ignore[arg-type]
+        return facts_from_payload(user_id, data)
 
     def _shown_fairness(self, poll: StoredPoll, fairness: PollFairness) -> tuple[PollFairness, list[str]]:
         """poll_embed's fairness arguments: the settings and the names of the roles that may vote."""
@@ -690,13 +692,13 @@ class PollService:
         """Whether the bot may remove others' reactions in the channel; None when the cache cannot tell."""
         channel = self._client.get_channel(channel_id)
         guild = getattr(channel, "guild", None)
-        if channel is None or guild is None or guild.me is None or not hasattr(channel, "permissions_for"):
+        if not isinstance(channel, discord.abc.GuildChannel | discord.Thread) or guild is None or guild.me is None:
             return None
-        return channel.permissions_for(guild.me).manage_messages
+        return can_remove_reactions(channel, guild.me)
 
 
 def _channel_id(channel: discord.abc.Messageable) -> int:
-    return channel.id  # type: ignore[attr-defined]
+    return channel.id  # type: ignore[attr-defined]  # every channel a poll is sent to has an id
 
 
 def _key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import aiosqlite
-
-from bot.articles.article import Article
 from bot.errors import AgoraError
-from bot.storage.database import Database
+from bot.storage.interface import Row, StoreConnection, StoreDatabase
 from bot.timeutil import now_db
 
+if TYPE_CHECKING:
+    from bot.articles.article import Article
+
 # Extra work a caller commits in the same transaction as the delivery intent (a feed marks its item seen).
-IntentHook = Callable[[aiosqlite.Connection], Awaitable[None]]
+IntentHook = Callable[[StoreConnection], Awaitable[None]]
 
 
 class AlreadyPosted(AgoraError):
@@ -45,7 +46,7 @@ class Delivery:
     posted_at: str | None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Delivery:
+    def from_row(cls, row: Row) -> Delivery:
         return cls(
             id=row["id"], article_id=row["article_id"], guild_id=row["guild_id"], channel_id=row["channel_id"],
             state=row["state"], open_thread=bool(row["open_thread"]), open_poll=bool(row["open_poll"]),
@@ -57,14 +58,21 @@ class Delivery:
 
 @dataclass(frozen=True)
 class StoredArticle:
+    """An article's row as it was recorded (bot.articles.article.stored_article turns it back into an Article)."""
+
     id: int
-    article: Article
+    title: str
+    body: str
+    question: str | None
+    published: str | None
+    link: str | None
+    image_url: str | None
     source: str
     created_at: str
 
 
 class ArticleStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: StoreDatabase) -> None:
         self._db = db
 
     async def record_intent(
@@ -151,35 +159,9 @@ class ArticleStore:
         row = await self._db.fetch_one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
         return Delivery.from_row(row) if row else None
 
-    async def delivery_by_thread(self, thread_id: int) -> Delivery | None:
-        row = await self._db.fetch_one("SELECT * FROM deliveries WHERE thread_id = ?", (thread_id,))
-        return Delivery.from_row(row) if row else None
-
-    async def deliveries_of(self, article_id: int) -> list[Delivery]:
-        rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE article_id = ? ORDER BY id", (article_id,))
-        return [Delivery.from_row(row) for row in rows]
-
     async def article(self, article_id: int) -> StoredArticle | None:
         row = await self._db.fetch_one("SELECT * FROM articles WHERE id = ?", (article_id,))
         return _stored_article(row) if row else None
-
-    async def article_in_guild(self, article_id: int, guild_id: int) -> StoredArticle | None:
-        row = await self._db.fetch_one(
-            "SELECT a.* FROM articles a WHERE a.id = ? AND EXISTS"
-            " (SELECT 1 FROM deliveries d WHERE d.article_id = a.id AND d.guild_id = ?)",
-            (article_id, guild_id),
-        )
-        return _stored_article(row) if row else None
-
-    async def search_titles(self, guild_id: int, text: str, limit: int = 25) -> list[tuple[int, str]]:
-        """Articles posted in the guild whose title contains `text`, newest first (for autocomplete)."""
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = await self._db.fetch_all(
-            "SELECT DISTINCT a.id, a.title FROM articles a JOIN deliveries d ON d.article_id = a.id"
-            " WHERE d.guild_id = ? AND a.title LIKE ? ESCAPE '\\' ORDER BY a.id DESC LIMIT ?",
-            (guild_id, f"%{escaped}%", limit),
-        )
-        return [(row["id"], row["title"]) for row in rows]
 
     # Article-folder subscriptions
 
@@ -229,7 +211,7 @@ class ArticleStore:
             )
 
 
-async def _upsert_article(connection: aiosqlite.Connection, article: Article, source: str) -> int:
+async def _upsert_article(connection: StoreConnection, article: Article, source: str) -> int:
     await connection.execute(
         "INSERT INTO articles (article_key, title, body, question, link, source, published, image_url, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (article_key) DO NOTHING",
@@ -241,7 +223,7 @@ async def _upsert_article(connection: aiosqlite.Connection, article: Article, so
     return int(row[0])
 
 
-async def _delivery_for(connection: aiosqlite.Connection, article_id: int, channel_id: int) -> Delivery | None:
+async def _delivery_for(connection: StoreConnection, article_id: int, channel_id: int) -> Delivery | None:
     async with connection.execute(
         "SELECT * FROM deliveries WHERE article_id = ? AND channel_id = ?", (article_id, channel_id)
     ) as cursor:
@@ -249,13 +231,8 @@ async def _delivery_for(connection: aiosqlite.Connection, article_id: int, chann
     return Delivery.from_row(row) if row else None
 
 
-def _stored_article(row: aiosqlite.Row) -> StoredArticle:
-    article = Article(
-        title=row["title"],
-        paragraphs=tuple(p for p in row["body"].split("\n\n") if p),
-        question=row["question"],
-        published=row["published"],
-        link=row["link"],
-        image_url=row["image_url"],
-    )
-    return StoredArticle(id=row["id"], article=article, source=row["source"], created_at=row["created_at"])
+def _stored_article(row: Row) -> StoredArticle:
+    return StoredArticle(
+        id=row["id"], title=row["title"], body=row["body"], question=row["question"], published=row["published"],
+        link=row["link"], image_url=row["image_url"], source=row["source"], created_at=row["created_at"],
+    )  # fmt: skip

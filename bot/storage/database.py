@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -201,7 +202,7 @@ class Database:
         async with self.connection.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
-    async def fetch_value(self, sql: str, params: tuple | dict = ()) -> object:
+    async def fetch_value(self, sql: str, params: tuple | dict = ()) -> Any:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 

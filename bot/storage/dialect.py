@@ -10,6 +10,7 @@ Migrations are not translated here: each dialect has its own files (bot/storage/
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,13 +36,19 @@ _JSON_VALUES = re.compile(r"\bjson_each\((\$\d+)\)", re.IGNORECASE)
 _JSON_INDEX = re.compile(r"^'\$\[(\d+)\]'$")
 
 
+def containing(text: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') matching `text` anywhere, the user's % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 @dataclass(frozen=True, slots=True)
 class Translated:
     sql: str
     names: tuple[str, ...] | None  # for `:name` parameters: the name behind each $n; None for `?` ones
     inserts_ignoring: bool = False
 
-    def arguments(self, params: tuple | list | dict) -> tuple:
+    def arguments(self, params: Sequence | dict) -> tuple:
         if self.names is None:
             if isinstance(params, dict):
                 raise TypeError("named parameters given to a statement with ? placeholders")
@@ -130,9 +137,8 @@ def _rewrite_functions(sql: str) -> str:
             replacement = f"COALESCE(SUM({inner}), 0)"
         elif name in ("MAX", "MIN") and len(arguments) > 1:
             replacement = f"{'GREATEST' if name == 'MAX' else 'LEAST'}({inner})"
-        elif name == "JSON_EXTRACT" and len(arguments) == 2 and _JSON_INDEX.match(arguments[1].strip()):
-            index = _JSON_INDEX.match(arguments[1].strip()).group(1)  # type: ignore[union-attr]
-            replacement = f"({arguments[0].strip()} ->> {index})"
+        elif name == "JSON_EXTRACT" and len(arguments) == 2 and (index := _JSON_INDEX.match(arguments[1].strip())):
+            replacement = f"({arguments[0].strip()} ->> {index.group(1)})"
         else:
             replacement = sql[match.start() : open_at + 1] + inner + ")"
         sql = sql[: match.start()] + replacement + sql[close_at + 1 :]

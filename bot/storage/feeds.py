@@ -8,12 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.errors import AgoraError
 from bot.storage.articles import IntentHook
-from bot.storage.database import Database
-from bot.timeutil import from_db, now_db, to_db
+from bot.storage.dialect import containing
+from bot.storage.interface import Row, StoreConnection, StoreDatabase
+from bot.timeutil import from_db, now_db, stored_time, to_db
 
 _SUBSCRIPTION_COLUMNS = "s.*, f.url AS feed_url, f.title AS feed_title"
 _INSERT_SEEN = (
@@ -46,7 +45,7 @@ class Feed:
     next_check_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Feed:
+    def from_row(cls, row: Row) -> Feed:
         return cls(
             id=row["id"], url=row["url"], title=row["title"], etag=row["etag"], last_modified=row["last_modified"],
             last_checked_at=from_db(row["last_checked_at"]), last_success_at=from_db(row["last_success_at"]),
@@ -81,13 +80,13 @@ class Subscription:
     identity: str = "auto"
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Subscription:
+    def from_row(cls, row: Row) -> Subscription:
         return cls(
             id=row["id"], feed_id=row["feed_id"], feed_url=row["feed_url"], feed_title=row["feed_title"],
             guild_id=row["guild_id"], channel_id=row["channel_id"], open_thread=bool(row["open_thread"]),
             open_poll=bool(row["open_poll"]), poll_question_template=row["poll_question_template"],
             poll_options=row["poll_options"], paused=bool(row["paused"]), paused_reason=row["paused_reason"],
-            created_by=row["created_by"], created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
+            created_by=row["created_by"], created_at=stored_time(row["created_at"]),
             refused_item_key=row["refused_item_key"], refused_attempts=row["refused_attempts"],
             last_error=row["last_error"], last_error_at=from_db(row["last_error_at"]),
             max_age_days=row["max_age_days"], include_words=_words(row["include_words"]),
@@ -184,7 +183,7 @@ class NewSubscription:
 
 
 class FeedStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: StoreDatabase) -> None:
         self._db = db
 
     # --- subscriptions ------------------------------------------------------------------------------
@@ -249,7 +248,7 @@ class FeedStore:
 
     async def search_subscriptions(self, guild_id: int, text: str, limit: int = 25) -> list[Subscription]:
         """This guild's subscriptions whose feed title or URL contains `text` (for autocomplete)."""
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = containing(text)
         rows = await self._db.fetch_all(
             f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
             " WHERE s.guild_id = ? AND (COALESCE(f.title, '') LIKE ? ESCAPE '\\' OR f.url LIKE ? ESCAPE '\\')"
@@ -419,7 +418,7 @@ class FeedStore:
     def seen_with_intent(subscription_id: int, item: SeenItem) -> IntentHook:
         """Marks the item seen inside the publisher's delivery-intent transaction, so both commit together."""
 
-        async def mark(connection: aiosqlite.Connection) -> None:
+        async def mark(connection: StoreConnection) -> None:
             await connection.execute(_INSERT_SEEN, _seen_row(subscription_id, item, now_db()))
 
         return mark
@@ -562,7 +561,7 @@ def _seen_row(subscription_id: int, item: SeenItem, now: str) -> tuple[int, str,
     return subscription_id, key, now, to_db(published) if published else None
 
 
-async def _scalar(connection: aiosqlite.Connection, sql: str, params: tuple) -> int:
+async def _scalar(connection: StoreConnection, sql: str, params: tuple) -> int:
     async with connection.execute(sql, params) as cursor:
         row = await cursor.fetchone()
     assert row is not None

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import astuple, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-import aiosqlite
-
-from bot.polls.eligibility import VoterRules
-from bot.polls.fairness import PLAIN, PollFairness
-from bot.polls.options import PollOption
 from bot.shards import Shards
-from bot.storage.database import Database
+from bot.storage.interface import Row, StoreConnection, StoreDatabase
 from bot.timeutil import from_db, now_db, to_db
+
+if TYPE_CHECKING:
+    from bot.polls.options import PollOption
+
+@dataclass(frozen=True, slots=True)
+class FairnessRow:
+    """A poll's (or a server's default) voting rules as stored; bot.polls.fairness reads them."""
+
+    voter_role_ids: str  # space-separated role ids; empty: any role
+    min_account_age_seconds: int | None
+    min_member_age_seconds: int | None
+    hide_totals: bool
+    anonymous: bool
+
+
+_FAIRNESS_COLUMNS = "voter_role_ids, min_account_age_seconds, min_member_age_seconds, hide_totals, anonymous"
 
 # One row of the vote event log, in column order: the vote recorder builds these on the hot path, so they
 # are plain tuples rather than objects.
@@ -44,10 +56,6 @@ class StoredOption:
     position: int
     emoji: str
     label: str
-
-    @property
-    def option(self) -> PollOption:
-        return PollOption(self.emoji, self.label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +93,7 @@ class VoteCounts:
 
 
 class PollStore:
-    def __init__(self, db: Database, *, journal_name: str = "", shards: Shards | None = None) -> None:
+    def __init__(self, db: StoreDatabase, *, journal_name: str = "", shards: Shards | None = None) -> None:
         self._db = db
         # A process of a sharded cluster loads, closes and reconciles the polls of its own servers only.
         self._owned = _owned_guilds_clause(shards or Shards())
@@ -275,22 +283,21 @@ class PollStore:
 
     # --- fair polls: who may vote, hidden totals, anonymity, refusals ---------------------------------
 
-    async def set_fairness(self, poll_id: int, fairness: PollFairness) -> None:
-        if not fairness.plain:
-            await self._upsert_fairness("poll_fairness", "poll_id", poll_id, fairness)
+    async def set_fairness(self, poll_id: int, fairness: FairnessRow) -> None:
+        await self._upsert_fairness("poll_fairness", "poll_id", poll_id, fairness)
 
-    async def fairness(self, poll_id: int) -> PollFairness:
-        row = await self._db.fetch_one("SELECT * FROM poll_fairness WHERE poll_id = ?", (poll_id,))
-        return _fairness(row) if row is not None else PLAIN
+    async def fairness(self, poll_id: int) -> FairnessRow | None:
+        row = await self._db.fetch_one(f"SELECT {_FAIRNESS_COLUMNS} FROM poll_fairness WHERE poll_id = ?", (poll_id,))  # noqa: S608
+        return _fairness_row(row) if row is not None else None
 
-    async def poll_defaults(self, guild_id: int) -> PollFairness:
-        row = await self._db.fetch_one("SELECT * FROM poll_defaults WHERE guild_id = ?", (guild_id,))
-        return _fairness(row) if row is not None else PLAIN
+    async def poll_defaults(self, guild_id: int) -> FairnessRow | None:
+        row = await self._db.fetch_one(f"SELECT {_FAIRNESS_COLUMNS} FROM poll_defaults WHERE guild_id = ?", (guild_id,))  # noqa: S608
+        return _fairness_row(row) if row is not None else None
 
-    async def set_poll_defaults(self, guild_id: int, fairness: PollFairness) -> None:
+    async def set_poll_defaults(self, guild_id: int, fairness: FairnessRow) -> None:
         await self._upsert_fairness("poll_defaults", "guild_id", guild_id, fairness)
 
-    async def _upsert_fairness(self, table: str, key: str, key_value: int, fairness: PollFairness) -> None:
+    async def _upsert_fairness(self, table: str, key: str, key_value: int, fairness: FairnessRow) -> None:
         # `table` and `key` are this module's literals, never user input.
         columns = ("voter_role_ids", "min_account_age_seconds", "min_member_age_seconds", "hide_totals", "anonymous")
         updates = ", ".join(f"{column} = excluded.{column}" for column in columns)
@@ -299,7 +306,7 @@ class PollStore:
             f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
         )
         async with self._db.transaction() as connection:
-            await connection.execute(sql, (key_value, *_fairness_columns(fairness)))
+            await connection.execute(sql, (key_value, *astuple(fairness)))
             if fairness.anonymous:
                 # The secret behind this poll's pseudonyms in exports exists before any vote does.
                 await connection.execute(
@@ -319,7 +326,9 @@ class PollStore:
             await connection.execute(
                 "INSERT OR IGNORE INTO pseudonym_secret (id, secret) VALUES (1, ?)", (secrets.token_bytes(32),)
             )
-        return bytes(await self._db.fetch_value("SELECT secret FROM pseudonym_secret WHERE id = 1"))  # type: ignore[arg-type]
+        value = await self._db.fetch_value("SELECT secret FROM pseudonym_secret WHERE id = 1")
+        assert isinstance(value, bytes | bytearray | memoryview), "the secret was just written"
+        return bytes(value)
 
 
 def _refusals(events: Sequence[VoteEventRow]) -> list[VoteEventRow]:
@@ -331,7 +340,7 @@ def _refusals(events: Sequence[VoteEventRow]) -> list[VoteEventRow]:
     ]
 
 
-async def _held_votes(connection: aiosqlite.Connection, wanted: dict[VoteKey, bool]) -> set[VoteKey]:
+async def _held_votes(connection: StoreConnection, wanted: dict[VoteKey, bool]) -> set[VoteKey]:
     """The current votes, before this batch, of every (poll, voter) the batch changes."""
     voters_by_poll: dict[int, set[int]] = {}
     for poll_id, _option_id, voter_id in wanted:
@@ -350,7 +359,7 @@ async def _held_votes(connection: aiosqlite.Connection, wanted: dict[VoteKey, bo
     return held
 
 
-async def _update_counts(connection: aiosqlite.Connection, held: set[VoteKey], wanted: dict[VoteKey, bool]) -> None:
+async def _update_counts(connection: StoreConnection, held: set[VoteKey], wanted: dict[VoteKey, bool]) -> None:
     """Move each option's vote count and each poll's voter count by what this batch changed."""
     after = {key for key in held if wanted.get(key, True)} | {key for key, added in wanted.items() if added}
     option_change: dict[int, int] = {}
@@ -373,11 +382,11 @@ async def _update_counts(connection: aiosqlite.Connection, held: set[VoteKey], w
         await connection.executemany("UPDATE polls SET voters = voters + ? WHERE id = ?", poll_rows)
 
 
-def _counts(rows: list[aiosqlite.Row]) -> VoteCounts:
+def _counts(rows: list[Row]) -> VoteCounts:
     return VoteCounts({row[0]: row[1] for row in rows if row[1]}, rows[0][2] if rows else 0)
 
 
-def _stored_poll(row: aiosqlite.Row, options: tuple[StoredOption, ...]) -> StoredPoll:
+def _stored_poll(row: Row, options: tuple[StoredOption, ...]) -> StoredPoll:
     created_at = from_db(row["created_at"])
     assert created_at is not None
     return StoredPoll(
@@ -389,29 +398,8 @@ def _stored_poll(row: aiosqlite.Row, options: tuple[StoredOption, ...]) -> Store
     )  # fmt: skip
 
 
-def _fairness_columns(fairness: PollFairness) -> tuple[object, ...]:
-    rules = fairness.voters
-    return (
-        " ".join(str(role) for role in sorted(rules.role_ids)),
-        _seconds(rules.min_account_age),
-        _seconds(rules.min_member_age),
-        int(fairness.hide_totals),
-        int(fairness.anonymous),
-    )
-
-
-def _seconds(duration: timedelta | None) -> int | None:
-    return int(duration.total_seconds()) if duration else None
-
-
-def _fairness(row: aiosqlite.Row) -> PollFairness:
-    account, member = row["min_account_age_seconds"], row["min_member_age_seconds"]
-    rules = VoterRules(
-        role_ids=frozenset(int(part) for part in row["voter_role_ids"].split()),
-        min_account_age=timedelta(seconds=account) if account else None,
-        min_member_age=timedelta(seconds=member) if member else None,
-    )
-    return PollFairness(rules, bool(row["hide_totals"]), bool(row["anonymous"]))
+def _fairness_row(row: Row) -> FairnessRow:
+    return FairnessRow(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
 
 
 def _owned_guilds_clause(shards: Shards) -> str:

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
+from typing import Any
 
 import asyncpg
 
@@ -272,7 +273,7 @@ class PostgresDatabase:
         with _integrity_errors():
             return list(await self._pool.fetch(translated.sql, *translated.arguments(params)))
 
-    async def fetch_value(self, sql: str, params: Sequence | dict = ()) -> object:
+    async def fetch_value(self, sql: str, params: Sequence | dict = ()) -> Any:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from bot.storage.database import Database
+from bot.storage.interface import StoreDatabase
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class StoredResponse:
 
 
 class ResponseStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: StoreDatabase) -> None:
         self._db = db
 
     async def discussion_thread(self, thread_id: int) -> DiscussionThread | None:

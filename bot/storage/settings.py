@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.storage.database import Database
+from bot.storage.interface import StoreDatabase
 
 
 class SettingsStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: StoreDatabase) -> None:
         self._db = db
 
     async def moderator_role(self, guild_id: int) -> int | None:

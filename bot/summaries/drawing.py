@@ -15,10 +15,12 @@ from functools import cache
 
 from matplotlib import font_manager
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
+from matplotlib.ticker import MaxNLocator
 
 from bot.limits import cut
 from bot.summaries.charts import HEIGHT_PX, WIDTH_PX
@@ -91,7 +93,14 @@ def _draw_option_bars(axes: Axes, summary: PollSummary) -> None:
     axes.set_xlim(0, max(max(counts), 1) * 1.25)  # room for the figures right of each bar
     for k, option in enumerate(options):
         axes.text(option.votes, k, f"  {option.votes} ({format_percent(option.share)})", va="center")
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axes.xaxis)
+
+
+def _whole_numbers(axis: Axis) -> None:
+    """Ticks at whole numbers only: votes and replies are counted."""
+    locator = axis.get_major_locator()
+    assert isinstance(locator, MaxNLocator)  # a linear axis's default, AutoLocator, is one
+    locator.set_params(integer=True)
 
 
 def _draw_timeline(axes: Axes, summary: PollSummary, timeline: Timeline) -> None:
@@ -100,13 +109,14 @@ def _draw_timeline(axes: Axes, summary: PollSummary, timeline: Timeline) -> None
         return
     axes.set_title("Votes over time", fontsize=11)
     for k, (option, series) in enumerate(zip(summary.options, timeline.counts, strict=True)):
-        axes.step(timeline.times, series, where="post", color=_colour(k), label=_label(option.label))
+        # matplotlib takes datetimes through its unit converters; its stubs list numbers only.
+        axes.step(timeline.times, series, where="post", color=_colour(k), label=_label(option.label))  # type: ignore[arg-type]  # see above
     locator = AutoDateLocator()
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     axes.set_ylabel("votes")
     axes.set_ylim(bottom=0)
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axes.yaxis)
     axes.legend(loc="upper left", fontsize=9)
     axes.grid(alpha=0.3)
 
@@ -117,12 +127,12 @@ def _draw_replies_per_day(axes: Axes, per_day: tuple[tuple[date, int], ...]) -> 
         return
     axes.set_title("Replies per day (UTC)", fontsize=11)
     days = [day for day, _ in per_day]
-    axes.bar(days, [count for _, count in per_day], color=_COLOURS[0], width=0.8)
+    axes.bar(days, [count for _, count in per_day], color=_COLOURS[0], width=0.8)  # type: ignore[arg-type]  # dates, as above
     locator = AutoDateLocator()
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     axes.set_ylabel("replies")
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axes.yaxis)
     axes.grid(axis="y", alpha=0.3)
 
 

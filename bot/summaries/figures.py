@@ -11,11 +11,13 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.polls.figures import OptionFigure, VoteFigures, vote_figures
 from bot.storage.summaries import OptionCount, PollRow, SummaryStore
 from bot.summaries.moments import check_moment
+from bot.timeutil import from_db as _optional_time
+from bot.timeutil import stored_time as _time
 from bot.timeutil import to_db, utcnow
 
 log = logging.getLogger(__name__)
@@ -271,11 +273,3 @@ async def discussion_figures(
     )
 
 
-def _time(text: str) -> datetime:
-    """Parse a stored time; one written without an offset is UTC, as every stored time is."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _optional_time(text: str | None) -> datetime | None:
-    return _time(text) if text else None

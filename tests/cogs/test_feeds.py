@@ -11,6 +11,7 @@ import pytest
 from bot.client import AgoraBot
 from bot.config import Config
 from bot.feeds.fetcher import FeedFetcher
+from bot.feeds.presentation import added_text, describe
 from bot.feeds.service import FeedError, FeedService, Subscribed
 from bot.permissions import NotModerator
 from bot.polls.options import InvalidOptions
@@ -20,7 +21,7 @@ from bot.storage.articles import ArticleStore
 from bot.storage.feeds import FeedStore
 from bot.storage.settings import SettingsStore
 from cogs._emoji import guild_emojis
-from cogs.feeds import FeedCommands, added_text, check_text, describe, fit_lines
+from cogs.feeds import FeedCommands
 from tests.builders import fake_bot
 from tests.fakes.discord_http import (
     READ_ONLY_CHANNEL_ID,
@@ -221,17 +222,3 @@ async def test_background_check_survives_a_failing_cycle(cog, caplog) -> None:
     with caplog.at_level(logging.ERROR, logger="cogs.feeds"):
         await commands.check_feeds.coro(commands)
     assert "Checking feeds failed" in caplog.text
-
-
-def test_long_lists_are_cut_with_a_count() -> None:
-    text = fit_lines([f"line {n} " + "x" * 100 for n in range(100)])
-    assert len(text) <= 4096 and text.endswith("more")
-
-
-def test_check_text_lists_errors() -> None:
-    from bot.feeds.service import CycleReport
-
-    report = CycleReport(feeds=2, posted=1, not_modified=0, failed=1, errors=["Live News: HTTP 500"])
-    assert check_text(report) == (
-        "Checked 2 feeds: 1 new article posted, 0 unchanged, 1 failed.\n⚠️ Live News: HTTP 500"
-    )

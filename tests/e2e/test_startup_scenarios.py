@@ -96,11 +96,11 @@ async def wait_file_handled(bot: BotProcess, name: str, within: float = REPLY_WA
     )  # fmt: skip
 
 
-async def subscribe_folder(emu: Emulator, channel: Channel) -> str:
+async def subscribe_folder(emu: Emulator, channel: Channel, command: str = "subscribe-folder") -> str:
     seed = emu.community
     assert seed is not None
     call = await emu.invoke_slash(
-        seed.moderator, "article subscribe-folder", channel=seed.general, options={"channel": channel}
+        seed.moderator, f"article {command}", channel=seed.general, options={"channel": channel}
     )
     reply = await call.response(within=REPLY_WAIT)
     assert reply.ephemeral, "the subscription confirmation must be private"
@@ -222,6 +222,21 @@ async def test_folder_article_is_posted_once_across_restarts_and_copies(
     assert [m.id for m in emulator.messages_in(thread)] == in_thread
     assert poll.id in in_thread
     assert query(folder_agora, "SELECT state FROM deliveries") == [("posted",)]
+    assert_clean(emulator)
+
+
+async def test_a_folder_subscription_is_removed_by_unsubscribe_folder(
+    emulator: Emulator, articles_dir: Path, folder_agora: BotProcess
+) -> None:
+    seed = emulator.community
+    assert seed is not None
+    assert "now gets" in await subscribe_folder(emulator, seed.news)
+    assert query(folder_agora, "SELECT channel_id FROM folder_subscriptions") == [(seed.news.id,)]
+
+    assert await subscribe_folder(emulator, seed.news, "unsubscribe-folder") == "Unsubscribed."
+    assert query(folder_agora, "SELECT channel_id FROM folder_subscriptions") == []
+    again = await subscribe_folder(emulator, seed.news, "unsubscribe-folder")
+    assert "was not subscribed" in again
     assert_clean(emulator)
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import discord
 
-from bot.client import build_intents
 from bot.config import Config
+from bot.gateway import build_intents
 from bot.operations.check import CheckReport, Level, check_database, check_feeds, check_intents
 from bot.storage import Database
 from bot.storage.database import bundled_migrations

@@ -4,7 +4,7 @@ import csv
 import io
 from collections import Counter
 
-from bot.polls.fairness import PollFairness
+from bot.polls.fairness import PollFairness, to_row
 from bot.storage import summaries as storage_summaries
 from bot.storage.polls import PollStore
 from bot.summaries.csv_export import EVENTS_HEADER, VOTES_HEADER, export_events, export_votes, spreadsheet_time
@@ -89,7 +89,7 @@ def test_spreadsheet_time_converts_any_offset_to_utc():
 async def test_an_anonymous_polls_exports_name_voters_by_a_per_poll_pseudonym(seed, store, db):
     first, second = await seed.poll(), await seed.poll()
     for poll in (first, second):
-        await PollStore(db).set_fairness(poll.id, PollFairness(anonymous=True))
+        await PollStore(db).set_fairness(poll.id, to_row(PollFairness(anonymous=True)))
         await seed.vote(poll, 0, voter=987654321012345678, minute=1)
         await seed.vote(poll, 1, voter=7, minute=2)
     votes, events = parse(await export_votes(store, first.id)), parse(await export_events(store, first.id))
