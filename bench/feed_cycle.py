@@ -172,16 +172,22 @@ async def main(feeds: int, share: float) -> None:
         rss_before = max_rss_mib()
         report, wall = await one_cycle(setup, base, share)
         rss_after = max_rss_mib()
-        print(f"cycle: {report.feeds} feeds ({report.feeds - report.not_modified} fetched in full, "
-              f"{report.not_modified} answered 304, {report.failed} failed), {report.posted} articles posted")
-        print(f"  wall {wall:.2f} s   CPU {setup.cpu:.2f} s   {report.feeds / wall:.0f} feeds/s   "
-              f"peak RSS {rss_after:.0f} MiB (before the cycle {rss_before:.0f} MiB)")
+        print(
+            f"cycle: {report.feeds} feeds ({report.feeds - report.not_modified} fetched in full, "
+            f"{report.not_modified} answered 304, {report.failed} failed), {report.posted} articles posted"
+        )
+        print(
+            f"  wall {wall:.2f} s   CPU {setup.cpu:.2f} s   {report.feeds / wall:.0f} feeds/s   "
+            f"peak RSS {rss_after:.0f} MiB (before the cycle {rss_before:.0f} MiB)"
+        )
         tracemalloc.start()
         report, wall = await one_cycle(setup, base, share)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        print(f"same cycle under tracemalloc: Python heap peak {peak / 2**20:.0f} MiB "
-              f"(wall {wall:.2f} s, slowed by tracing)")
+        print(
+            f"same cycle under tracemalloc: Python heap peak {peak / 2**20:.0f} MiB "
+            f"(wall {wall:.2f} s, slowed by tracing)"
+        )
         await setup.service.close()
         await setup.db.close()
     server.terminate()

@@ -57,8 +57,10 @@ def print_generated(seconds: float) -> None:
         rates = {label: rate(work, seconds) for label, work in parsers_for(document).items()}
         slowest = rates["feedparser.parse"]
         for label, per_second in rates.items():
-            print(f"  {label:24} {per_second:9.1f} parses/s  {1000 / per_second:8.2f} ms/feed  "
-                  f"{per_second / slowest:6.1f}x feedparser")
+            print(
+                f"  {label:24} {per_second:9.1f} parses/s  {1000 / per_second:8.2f} ms/feed  "
+                f"{per_second / slowest:6.1f}x feedparser"
+            )
 
 
 def fastfeedparser_only(body: bytes, base: str) -> parser.ParsedFeed:
@@ -98,8 +100,10 @@ def print_corpus() -> None:
                 else:
                     failed += 1
         elapsed = time.perf_counter() - started
-        print(f"  {label:22} {elapsed * 1000:7.0f} ms ({len(documents) / elapsed:6.0f} docs/s)  "
-              f"expectations met {met}/{total_checks}  exceptions {crashed}  FeedParseError {refused}")
+        print(
+            f"  {label:22} {elapsed * 1000:7.0f} ms ({len(documents) / elapsed:6.0f} docs/s)  "
+            f"expectations met {met}/{total_checks}  exceptions {crashed}  FeedParseError {refused}"
+        )
     used = {"fastfeedparser": 0, "feedparser": 0, "json": 0, "refused": 0}
     for document in documents:
         try:
@@ -113,8 +117,10 @@ def main() -> None:
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     options = arguments.parse_args()
-    print(f"Python {sys.version.split()[0]}, fastfeedparser {fastfeedparser.__version__}, "
-          f"feedparser {feedparser.__version__}")
+    print(
+        f"Python {sys.version.split()[0]}, fastfeedparser {fastfeedparser.__version__}, "
+        f"feedparser {feedparser.__version__}"
+    )
     print_generated(options.seconds)
     print_corpus()
 

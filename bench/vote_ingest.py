@@ -203,10 +203,14 @@ async def main(votes: int, rounds: int) -> dict[str, Any]:
     print(f"  discord.py parse + dispatch (ceiling): {summary(ceiling)}")
     print(f"  agora, payload → committed row:        {summary(agora)}")
     print(f"  same without the vote journal:         {summary(unjournaled)}")
-    print(f"  same with an eligibility rule on:      {summary(ruled)}  "
-          f"({statistics.median(ruled) / statistics.median(agora):.0%} of without; target ≥ 90%)")
-    print(f"  agora / ceiling: {share:.0%} (target ≥ 50%); "
-          f"without the journal {statistics.median(unjournaled) / statistics.median(ceiling):.0%}")
+    print(
+        f"  same with an eligibility rule on:      {summary(ruled)}  "
+        f"({statistics.median(ruled) / statistics.median(agora):.0%} of without; target ≥ 90%)"
+    )
+    print(
+        f"  agora / ceiling: {share:.0%} (target ≥ 50%); "
+        f"without the journal {statistics.median(unjournaled) / statistics.median(ceiling):.0%}"
+    )
     print(f"  live-embed edits per round of {votes:,} votes: {', '.join(map(str, edits))}")
     return {
         "ceiling": ceiling, "agora": agora, "unjournaled": unjournaled, "ruled": ruled, "share": share, "edits": edits,

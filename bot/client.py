@@ -187,8 +187,12 @@ class AgoraBot(commands.Bot):
             message = f"Discord refused: {reason}. Check my permissions in that channel."
         else:
             error_id = secrets.token_hex(4)
-            log.error("Command %s failed (error id %s)", getattr(interaction.command, "qualified_name", "?"),
-                      error_id, exc_info=original)
+            log.error(
+                "Command %s failed (error id %s)",
+                getattr(interaction.command, "qualified_name", "?"),
+                error_id,
+                exc_info=original,
+            )
             message = f"Something went wrong on my side. Please tell the operator the error id `{error_id}`."
         await send_ephemeral(interaction, message)
 

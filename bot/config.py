@@ -51,9 +51,7 @@ class DatabaseUrl:
             return cls.sqlite(raw[len("sqlite:///") :])
         if scheme in ("postgresql", "postgres"):
             return cls("postgresql", dsn=_checked_postgres_url(raw, setting))
-        raise ConfigError(
-            f"{setting} must start with sqlite:/// or postgresql://, got {mask_password(raw)!r}."
-        )
+        raise ConfigError(f"{setting} must start with sqlite:/// or postgresql://, got {mask_password(raw)!r}.")
 
 
 def mask_password(url: str) -> str:
@@ -177,8 +175,7 @@ class _Reader:
             )
         if any(ch.isspace() for ch in token) or token.lower().startswith("bot "):
             raise ConfigError(
-                "DISCORD_TOKEN looks malformed (it contains spaces or a 'Bot ' prefix): "
-                "paste only the token itself."
+                "DISCORD_TOKEN looks malformed (it contains spaces or a 'Bot ' prefix): paste only the token itself."
             )
         return token
 

@@ -18,8 +18,8 @@ def point_at_discord(config: Config) -> None:
 
 def build_intents(config: Config) -> discord.Intents:
     intents = discord.Intents.none()
-    intents.guilds = True             # channels, threads and roles for permission checks
-    intents.guild_messages = True     # replies in discussion threads, deleted poll messages
-    intents.guild_reactions = True    # votes
+    intents.guilds = True  # channels, threads and roles for permission checks
+    intents.guild_messages = True  # replies in discussion threads, deleted poll messages
+    intents.guild_reactions = True  # votes
     intents.message_content = config.message_content_intent  # privileged; only to store reply text
     return intents

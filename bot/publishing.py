@@ -71,8 +71,14 @@ class ArticlePublisher:
         """
         self.check_can_post(channel, open_thread=open_thread, open_poll=open_poll)
         article_id, delivery = await self._store.record_intent(
-            article, source=source, guild_id=channel.guild.id, channel_id=channel.id,
-            open_thread=open_thread, open_poll=open_poll, poll_spec=poll_spec, with_intent=with_intent,
+            article,
+            source=source,
+            guild_id=channel.guild.id,
+            channel_id=channel.id,
+            open_thread=open_thread,
+            open_poll=open_poll,
+            poll_spec=poll_spec,
+            with_intent=with_intent,
         )
         self._in_flight.add(delivery.id)
         try:
@@ -102,9 +108,7 @@ class ArticlePublisher:
     def check_can_post(
         self, channel: discord.abc.GuildChannel, *, open_thread: bool = True, open_poll: bool = True
     ) -> None:
-        missing = missing_posting_permissions(
-            channel, channel.guild.me, open_thread=open_thread, open_poll=open_poll
-        )
+        missing = missing_posting_permissions(channel, channel.guild.me, open_thread=open_thread, open_poll=open_poll)
         if missing:
             raise CannotPost(f"I can't post in {channel.mention}: I am missing {', '.join(missing)}.")
 

@@ -234,7 +234,6 @@ class FeedCommands(
         await asyncio.sleep(random.uniform(0, self.check_feeds.seconds or 0))
 
 
-
 def subscription_id(value: str) -> int:
     """The id an autocomplete choice carries; anything typed by hand is refused politely."""
     number = parse_number(value)

@@ -297,7 +297,6 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         await self.bot.wait_until_ready()
 
 
-
 def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildChannel | None:
     """The channel whose permissions decide who sees a poll: its own, or its thread's parent; None if unknown."""
     channel = guild.get_channel_or_thread(entry.channel_id)

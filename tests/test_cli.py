@@ -9,8 +9,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_agora(tmp_path, env):
     return subprocess.run(
-        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin", **env},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

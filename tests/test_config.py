@@ -19,16 +19,18 @@ def test_defaults_with_only_a_token():
 
 
 def test_reads_every_kind_of_setting(tmp_path):
-    config = Config.from_env({
-        "DISCORD_TOKEN": TOKEN,
-        "DISCORD_GUILD_ID": "1234",
-        "DATABASE_PATH": str(tmp_path / "x.db"),
-        "ARTICLES_DIR": str(tmp_path),
-        "DISCORD_API_BASE": "http://127.0.0.1:9999/api/v10/",
-        "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9999/gateway",
-        "MESSAGE_CONTENT_INTENT": "yes",
-        "LOG_LEVEL": "debug",
-    })
+    config = Config.from_env(
+        {
+            "DISCORD_TOKEN": TOKEN,
+            "DISCORD_GUILD_ID": "1234",
+            "DATABASE_PATH": str(tmp_path / "x.db"),
+            "ARTICLES_DIR": str(tmp_path),
+            "DISCORD_API_BASE": "http://127.0.0.1:9999/api/v10/",
+            "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9999/gateway",
+            "MESSAGE_CONTENT_INTENT": "yes",
+            "LOG_LEVEL": "debug",
+        }
+    )
     assert config.guild_id == 1234
     assert config.articles_dir == tmp_path
     assert config.api_base == "http://127.0.0.1:9999/api/v10"

@@ -71,7 +71,9 @@ async def test_edit_updates_time_length_and_text(world):
     assert await service.record_edit(1, at(9), "Changed my mind.")
     stored = await store.response(1)
     assert (stored.edited_at, stored.length, stored.content) == (
-        "2026-11-01T12:09:00.000+00:00", len("Changed my mind."), "Changed my mind."
+        "2026-11-01T12:09:00.000+00:00",
+        len("Changed my mind."),
+        "Changed my mind.",
     )
 
 

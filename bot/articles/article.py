@@ -18,10 +18,10 @@ _SPACE = re.compile(r"\s+")
 class Article:
     title: str
     paragraphs: tuple[str, ...]
-    question: str | None = None        # the article's own question to readers, ready to show
-    published: str | None = None       # the date as the source gives it
+    question: str | None = None  # the article's own question to readers, ready to show
+    published: str | None = None  # the date as the source gives it
     sign_off: str | None = None
-    source_name: str | None = None     # the publication, when the article names it
+    source_name: str | None = None  # the publication, when the article names it
     link: str | None = None
     guid: str | None = None
     image_url: str | None = None

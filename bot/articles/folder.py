@@ -26,7 +26,7 @@ ARTICLE_SUFFIXES = {".txt", ".md"}
 @dataclass(frozen=True)
 class ArticleFile:
     path: Path
-    key: str          # name + content hash: an edited file with the same name counts as new
+    key: str  # name + content hash: an edited file with the same name counts as new
     data: bytes
 
 

@@ -265,9 +265,7 @@ def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[st
 def _redirect_target(response: aiohttp.ClientResponse, target: FeedUrl) -> str:
     location = response.headers.get("Location")
     if not location:
-        raise FeedFetchError(
-            FetchErrorKind.BAD_RESPONSE, f"{target.host} answered with a redirect but no new address."
-        )
+        raise FeedFetchError(FetchErrorKind.BAD_RESPONSE, f"{target.host} answered with a redirect but no new address.")
     try:
         return urljoin(target.url, location)
     except ValueError as exc:

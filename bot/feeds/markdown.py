@@ -30,9 +30,31 @@ DEFAULT_MAX_LENGTH = 1000
 
 # Elements whose content is never prose a reader should see.
 _DROPPED_ELEMENTS = (
-    "script", "style", "noscript", "template", "iframe", "object", "embed", "applet", "svg", "math",
-    "canvas", "video", "audio", "picture", "source", "track", "form", "button", "input", "select",
-    "textarea", "head", "title", "meta", "link",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "canvas",
+    "video",
+    "audio",
+    "picture",
+    "source",
+    "track",
+    "form",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "head",
+    "title",
+    "meta",
+    "link",
 )
 _VOID_ELEMENTS = frozenset({"source", "track", "input", "meta", "link", "embed"})
 _DROPPED_TAG = re.compile(r"<(?:" + "|".join(_DROPPED_ELEMENTS) + r")\b", re.IGNORECASE)

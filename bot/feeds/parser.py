@@ -303,9 +303,7 @@ def _fast_entry_has_content(entry: Mapping[str, Any]) -> bool:
     return bool(content.get("value")) or any(entry.get(name) for name in ("title", "link", "id", "description"))
 
 
-def _item_from_fast_entry(
-    entry: Mapping[str, Any], base_url: str, position: int, declared: _DeclaredTypes
-) -> FeedItem:
+def _item_from_fast_entry(entry: Mapping[str, Any], base_url: str, position: int, declared: _DeclaredTypes) -> FeedItem:
     summary_html = _fast_summary_html(entry, declared)
     guid, link = entry.get("id"), _alternate_link(entry)
     if guid and guid == entry.get("link") and link != guid:

@@ -57,7 +57,7 @@ def added_text(subscribed: Subscribed, channel: PostableChannel, backfill: int, 
                      "nothing will be posted there until that is fixed.")  # fmt: skip
     elif subscribed.not_posted:
         lines.append(f"⚠️ Could not post yet: {subscribed.not_posted}")
-    return "\n".join(lines)[:limits.MESSAGE]
+    return "\n".join(lines)[: limits.MESSAGE]
 
 
 def subscription_line(
@@ -146,7 +146,7 @@ def check_text(report: CycleReport) -> str:
         text += "".join(f"\n⏭️ {escape(shorten(note, 300))}" for note in report.skip_notes)
     if report.errors:
         text += "\n" + "\n".join(f"⚠️ {error}" for error in report.errors[:5])
-    return text[:limits.MESSAGE]
+    return text[: limits.MESSAGE]
 
 
 def edited_text(subscription: Subscription, change: SettingsChange, note: str | None) -> str:
@@ -165,8 +165,7 @@ def edited_text(subscription: Subscription, change: SettingsChange, note: str | 
         text += f"\n{note}"
     if change.include_words is not None or change.exclude_words is not None or change.max_age_days is not None:
         text += "\nItems already skipped or posted are not looked at again; the rules apply to new items."
-    return text[:limits.MESSAGE]
-
+    return text[: limits.MESSAGE]
 
 
 def preview_text(preview: Preview) -> str:

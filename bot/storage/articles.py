@@ -48,11 +48,20 @@ class Delivery:
     @classmethod
     def from_row(cls, row: Row) -> Delivery:
         return cls(
-            id=row["id"], article_id=row["article_id"], guild_id=row["guild_id"], channel_id=row["channel_id"],
-            state=row["state"], open_thread=bool(row["open_thread"]), open_poll=bool(row["open_poll"]),
-            poll_spec=row["poll_spec"], message_id=row["message_id"], thread_id=row["thread_id"],
-            prompt_message_id=row["prompt_message_id"], discussion_open=bool(row["discussion_open"]),
-            created_at=row["created_at"], posted_at=row["posted_at"],
+            id=row["id"],
+            article_id=row["article_id"],
+            guild_id=row["guild_id"],
+            channel_id=row["channel_id"],
+            state=row["state"],
+            open_thread=bool(row["open_thread"]),
+            open_poll=bool(row["open_poll"]),
+            poll_spec=row["poll_spec"],
+            message_id=row["message_id"],
+            thread_id=row["thread_id"],
+            prompt_message_id=row["prompt_message_id"],
+            discussion_open=bool(row["discussion_open"]),
+            created_at=row["created_at"],
+            posted_at=row["posted_at"],
         )
 
 
@@ -215,8 +224,17 @@ async def _upsert_article(connection: StoreConnection, article: Article, source:
     await connection.execute(
         "INSERT INTO articles (article_key, title, body, question, link, source, published, image_url, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (article_key) DO NOTHING",
-        (article.key, article.title, article.body, article.question, article.link, source,
-         article.published, article.image_url, now_db()),
+        (
+            article.key,
+            article.title,
+            article.body,
+            article.question,
+            article.link,
+            source,
+            article.published,
+            article.image_url,
+            now_db(),
+        ),
     )
     async with connection.execute("SELECT id FROM articles WHERE article_key = ?", (article.key,)) as cursor:
         row = await cursor.fetchone()

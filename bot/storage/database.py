@@ -70,9 +70,7 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(
-        cls, path: Path | str, migrations: list[tuple[int, str, str]] | None = None
-    ) -> Database:
+    async def open(cls, path: Path | str, migrations: list[tuple[int, str, str]] | None = None) -> Database:
         path = Path(path)
         if str(path) != ":memory:":
             _check_location(path)
@@ -273,8 +271,6 @@ def _split_statements(sql: str) -> list[str]:
             if buffer.strip():
                 statements.append(buffer.strip())
             buffer = ""
-    if buffer.strip() and not all(
-        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
-    ):
+    if buffer.strip() and not all(part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()):
         statements.append(buffer.strip())
     return statements

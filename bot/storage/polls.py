@@ -15,6 +15,7 @@ from bot.timeutil import from_db, now_db, to_db
 if TYPE_CHECKING:
     from bot.polls.options import PollOption
 
+
 @dataclass(frozen=True, slots=True)
 class FairnessRow:
     """A poll's (or a server's default) voting rules as stored; bot.polls.fairness reads them."""

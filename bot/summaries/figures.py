@@ -271,5 +271,3 @@ async def discussion_figures(
         top_participants=tuple(await store.top_participants(article_id, guild_id, top)),
         thread_open=await store.discussion_open(article_id, guild_id),
     )
-
-

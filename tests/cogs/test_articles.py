@@ -51,12 +51,14 @@ async def test_post_command_posts_and_answers_privately(cog):
 async def test_post_twice_is_refused_and_nothing_changes(cog):
     commands, bot, http, guild = cog
     channel = guild.get_channel(TEXT_CHANNEL_ID)
-    await commands.post.callback(commands, FakeInteraction(bot, guild, moderator=True), channel,
-                                 attachment(bot, http, "a.txt", SEED_BYTES))
+    await commands.post.callback(
+        commands, FakeInteraction(bot, guild, moderator=True), channel, attachment(bot, http, "a.txt", SEED_BYTES)
+    )
     calls = len(http.calls)
     with pytest.raises(AlreadyPosted):
-        await commands.post.callback(commands, FakeInteraction(bot, guild, moderator=True), channel,
-                                     attachment(bot, http, "b.txt", SEED_BYTES))
+        await commands.post.callback(
+            commands, FakeInteraction(bot, guild, moderator=True), channel, attachment(bot, http, "b.txt", SEED_BYTES)
+        )
     assert len(http.calls) == calls
 
 
@@ -67,8 +69,12 @@ async def test_post_twice_is_refused_and_nothing_changes(cog):
 async def test_bad_files_are_refused_before_anything_is_stored(cog, data, message):
     commands, bot, http, guild = cog
     with pytest.raises(ArticleFormatError, match=message):
-        await commands.post.callback(commands, FakeInteraction(bot, guild, moderator=True),
-                                     guild.get_channel(TEXT_CHANNEL_ID), attachment(bot, http, "f.txt", data))
+        await commands.post.callback(
+            commands,
+            FakeInteraction(bot, guild, moderator=True),
+            guild.get_channel(TEXT_CHANNEL_ID),
+            attachment(bot, http, "f.txt", data),
+        )
     assert not http.calls
     assert await bot.db.fetch_value("SELECT COUNT(*) FROM articles") == 0
 
@@ -77,7 +83,9 @@ async def test_channel_without_send_permission_is_refused(cog):
     commands, bot, http, guild = cog
     with pytest.raises(CannotPost, match="Send Messages"):
         await commands.post.callback(
-            commands, FakeInteraction(bot, guild, moderator=True), guild.get_channel(READ_ONLY_CHANNEL_ID),
+            commands,
+            FakeInteraction(bot, guild, moderator=True),
+            guild.get_channel(READ_ONLY_CHANNEL_ID),
             attachment(bot, http, "f.txt", SEED_BYTES),
         )
 
@@ -109,8 +117,12 @@ async def test_article_autocomplete_shows_nothing_to_non_moderators(cog):
 
     commands, bot, http, guild = cog
     bot.summaries = SummaryService(SummaryStore(bot.db), no_votes_queued)
-    await commands.post.callback(commands, FakeInteraction(bot, guild, moderator=True),
-                                 guild.get_channel(TEXT_CHANNEL_ID), attachment(bot, http, "a.txt", SEED_BYTES))
+    await commands.post.callback(
+        commands,
+        FakeInteraction(bot, guild, moderator=True),
+        guild.get_channel(TEXT_CHANNEL_ID),
+        attachment(bot, http, "a.txt", SEED_BYTES),
+    )
     for_moderator = await commands._summary_article_choices(FakeInteraction(bot, guild, moderator=True), "Russia")
     assert any("Russia joins forces" in choice.name for choice in for_moderator)
     assert await commands._summary_article_choices(FakeInteraction(bot, guild, moderator=False), "Russia") == []

@@ -21,12 +21,28 @@ FIRST = discord.utils.time_snowflake(datetime(2026, 11, 1, 12, 5, tzinfo=UTC))
 async def listener(tmp_path):
     client = discord.Client(intents=discord.Intents(guilds=True))
     guild = add_guild(client)
-    thread = discord.Thread(guild=guild, state=client._connection, data={
-        "id": str(THREAD_ID), "guild_id": str(GUILD_ID), "parent_id": str(TEXT_CHANNEL_ID), "name": "Bike lanes",
-        "type": 11, "owner_id": str(BOT_ID), "message_count": 0, "member_count": 1, "rate_limit_per_user": 0,
-        "flags": 0, "thread_metadata": {"archived": False, "auto_archive_duration": 10080, "locked": False,
-                                        "archive_timestamp": POSTED},
-    })
+    thread = discord.Thread(
+        guild=guild,
+        state=client._connection,
+        data={
+            "id": str(THREAD_ID),
+            "guild_id": str(GUILD_ID),
+            "parent_id": str(TEXT_CHANNEL_ID),
+            "name": "Bike lanes",
+            "type": 11,
+            "owner_id": str(BOT_ID),
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 10080,
+                "locked": False,
+                "archive_timestamp": POSTED,
+            },
+        },
+    )
     guild._add_thread(thread)
     db = await open_database(tmp_path / "agora.db")
     seed = Seed(db)
@@ -37,18 +53,33 @@ async def listener(tmp_path):
 
 def message(client, channel, message_id, *, author=MEMBER_ID, bot=False, kind=0, content="Good point."):
     data = {
-        "id": str(message_id), "channel_id": str(channel.id), "guild_id": str(GUILD_ID),
-        "author": user_payload(author, "someone", bot=bot), "content": content, "embeds": [], "attachments": [],
-        "mentions": [], "mention_roles": [], "mention_everyone": False, "pinned": False, "tts": False,
-        "type": kind, "flags": 0, "timestamp": POSTED, "edited_timestamp": None,
+        "id": str(message_id),
+        "channel_id": str(channel.id),
+        "guild_id": str(GUILD_ID),
+        "author": user_payload(author, "someone", bot=bot),
+        "content": content,
+        "embeds": [],
+        "attachments": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "type": kind,
+        "flags": 0,
+        "timestamp": POSTED,
+        "edited_timestamp": None,
     }
     return discord.Message(state=client._connection, channel=channel, data=data)
 
 
 async def stored(db):
-    return [tuple(row) for row in await db.fetch_all(
-        "SELECT message_id, author_id, created_at, edited_at, length, content FROM responses ORDER BY message_id"
-    )]
+    return [
+        tuple(row)
+        for row in await db.fetch_all(
+            "SELECT message_id, author_id, created_at, edited_at, length, content FROM responses ORDER BY message_id"
+        )
+    ]
 
 
 async def test_member_reply_in_the_thread_is_stored(listener):
@@ -84,8 +115,13 @@ async def test_edit_event_updates_the_response(listener):
     thread = guild.get_thread(THREAD_ID)
     await cog.on_message(message(client, thread, FIRST))
     edited = message(client, thread, FIRST, content="Better point.")
-    data = {"id": str(FIRST), "channel_id": str(THREAD_ID), "guild_id": str(GUILD_ID), "content": "Better point.",
-            "edited_timestamp": "2026-11-01T12:07:00.000000+00:00"}
+    data = {
+        "id": str(FIRST),
+        "channel_id": str(THREAD_ID),
+        "guild_id": str(GUILD_ID),
+        "content": "Better point.",
+        "edited_timestamp": "2026-11-01T12:07:00.000000+00:00",
+    }
     await cog.on_raw_message_edit(discord.RawMessageUpdateEvent(data, edited))
     assert await stored(db) == [
         (FIRST, MEMBER_ID, "2026-11-01T12:05:00.000+00:00", "2026-11-01T12:07:00.000+00:00", 13, "Better point.")
@@ -96,8 +132,14 @@ async def test_link_preview_update_is_not_an_edit(listener):
     cog, client, guild, db = listener
     thread = guild.get_thread(THREAD_ID)
     await cog.on_message(message(client, thread, FIRST))
-    data = {"id": str(FIRST), "channel_id": str(THREAD_ID), "guild_id": str(GUILD_ID), "content": "",
-            "edited_timestamp": None, "embeds": [{"type": "link"}]}
+    data = {
+        "id": str(FIRST),
+        "channel_id": str(THREAD_ID),
+        "guild_id": str(GUILD_ID),
+        "content": "",
+        "edited_timestamp": None,
+        "embeds": [{"type": "link"}],
+    }
     await cog.on_raw_message_edit(discord.RawMessageUpdateEvent(data, message(client, thread, FIRST)))
     assert (await stored(db))[0][3:] == (None, 11, "Good point.")
 
@@ -107,20 +149,26 @@ async def test_delete_events_delete_responses(listener):
     thread = guild.get_thread(THREAD_ID)
     for message_id in (FIRST, FIRST + 1, FIRST + 2):
         await cog.on_message(message(client, thread, message_id))
-    await cog.on_raw_message_delete(discord.RawMessageDeleteEvent(
-        {"id": str(FIRST), "channel_id": str(THREAD_ID), "guild_id": str(GUILD_ID)}))
+    await cog.on_raw_message_delete(
+        discord.RawMessageDeleteEvent({"id": str(FIRST), "channel_id": str(THREAD_ID), "guild_id": str(GUILD_ID)})
+    )
     assert [row[0] for row in await stored(db)] == [FIRST + 1, FIRST + 2]
-    await cog.on_raw_bulk_message_delete(discord.RawBulkMessageDeleteEvent(
-        {"ids": [str(FIRST + 1), str(FIRST + 2)], "channel_id": str(THREAD_ID), "guild_id": str(GUILD_ID)}))
+    await cog.on_raw_bulk_message_delete(
+        discord.RawBulkMessageDeleteEvent(
+            {"ids": [str(FIRST + 1), str(FIRST + 2)], "channel_id": str(THREAD_ID), "guild_id": str(GUILD_ID)}
+        )
+    )
     assert await stored(db) == []
 
 
 async def test_thread_delete_event_closes_the_discussion(listener):
     cog, client, guild, db = listener
-    await cog.on_raw_thread_delete(discord.RawThreadDeleteEvent(
-        {"id": str(THREAD_ID), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(TEXT_CHANNEL_ID)}))
+    await cog.on_raw_thread_delete(
+        discord.RawThreadDeleteEvent(
+            {"id": str(THREAD_ID), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(TEXT_CHANNEL_ID)}
+        )
+    )
     assert await db.fetch_value("SELECT discussion_open FROM deliveries WHERE thread_id = ?", (THREAD_ID,)) == 0
-
 
 
 async def test_edit_outside_threads_is_ignored(listener):
@@ -128,7 +176,12 @@ async def test_edit_outside_threads_is_ignored(listener):
     thread, channel = guild.get_thread(THREAD_ID), guild.get_channel(TEXT_CHANNEL_ID)
     await cog.on_message(message(client, thread, FIRST))
     # The same id seen in a plain channel (a fake, to show the check runs before any database write).
-    data = {"id": str(FIRST), "channel_id": str(TEXT_CHANNEL_ID), "guild_id": str(GUILD_ID), "content": "x",
-            "edited_timestamp": "2026-11-01T12:07:00.000000+00:00"}
+    data = {
+        "id": str(FIRST),
+        "channel_id": str(TEXT_CHANNEL_ID),
+        "guild_id": str(GUILD_ID),
+        "content": "x",
+        "edited_timestamp": "2026-11-01T12:07:00.000000+00:00",
+    }
     await cog.on_raw_message_edit(discord.RawMessageUpdateEvent(data, message(client, channel, FIRST, content="x")))
     assert (await stored(db))[0][3:] == (None, 11, "Good point.")

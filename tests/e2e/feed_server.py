@@ -40,7 +40,11 @@ class LocalFeed:
         self._runner: web.AppRunner | None = None
 
     def add(
-        self, title: str, *, published: datetime | None = None, categories: tuple[str, ...] = (),
+        self,
+        title: str,
+        *,
+        published: datetime | None = None,
+        categories: tuple[str, ...] = (),
         description: str | None = None,
     ) -> None:
         link = f"https://news.example/{len(self.items) + 1}"

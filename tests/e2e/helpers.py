@@ -161,7 +161,6 @@ def assert_clean(emu: Emulator) -> None:
     assert emu.unknown_routes == [], f"the bot called routes the emulator lacks: {emu.unknown_routes}"
 
 
-
 def create_poll_options(emu: Emulator, question: str, duration: str) -> dict[str, Any]:
     seed = emu.community
     assert seed is not None

@@ -120,9 +120,7 @@ async def test_subscription_references_past_any_id_are_refused(emulator: Emulato
     assert_clean(emulator)
 
 
-async def test_article_post_with_an_attachment_discord_no_longer_serves(
-    emulator: Emulator, agora: BotProcess
-) -> None:
+async def test_article_post_with_an_attachment_discord_no_longer_serves(emulator: Emulator, agora: BotProcess) -> None:
     seed = emulator.community
     assert seed is not None
     before = agora.row_counts()

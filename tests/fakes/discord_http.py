@@ -23,46 +23,99 @@ MODERATOR_ROLE_ID = 5001
 BOT_ROLE_ID = 5002
 HELPER_ROLE_ID = 5003  # no permissions of its own; an admin may make it the moderator role
 _ALL_TEXT = discord.Permissions(
-    view_channel=True, send_messages=True, embed_links=True, attach_files=True, read_message_history=True,
-    create_public_threads=True, send_messages_in_threads=True, add_reactions=True, manage_messages=True,
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    create_public_threads=True,
+    send_messages_in_threads=True,
+    add_reactions=True,
+    manage_messages=True,
 )
 
 
 def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
-    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name, "avatar": None,
-            "bot": bot}
+    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name, "avatar": None, "bot": bot}
 
 
 def guild_payload() -> dict[str, Any]:
-    everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": str(discord.Permissions(
-        view_channel=True, send_messages=True, read_message_history=True, add_reactions=True).value),
-        "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
-    moderator = {**everyone, "id": str(MODERATOR_ROLE_ID), "name": "Moderator", "position": 1,
-                 "permissions": str(discord.Permissions(manage_guild=True).value)}
+    everyone = {
+        "id": str(GUILD_ID),
+        "name": "@everyone",
+        "permissions": str(
+            discord.Permissions(
+                view_channel=True, send_messages=True, read_message_history=True, add_reactions=True
+            ).value
+        ),
+        "position": 0,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
+    moderator = {
+        **everyone,
+        "id": str(MODERATOR_ROLE_ID),
+        "name": "Moderator",
+        "position": 1,
+        "permissions": str(discord.Permissions(manage_guild=True).value),
+    }
     helper = {**everyone, "id": str(HELPER_ROLE_ID), "name": "Helper", "position": 1, "permissions": "0"}
-    bot_role = {**everyone, "id": str(BOT_ROLE_ID), "name": "Agora", "position": 2, "managed": True,
-                "permissions": str(_ALL_TEXT.value)}
-    deny_send = [{"id": str(BOT_ROLE_ID), "type": 0, "allow": "0",
-                  "deny": str(discord.Permissions(send_messages=True).value)}]
+    bot_role = {
+        **everyone,
+        "id": str(BOT_ROLE_ID),
+        "name": "Agora",
+        "position": 2,
+        "managed": True,
+        "permissions": str(_ALL_TEXT.value),
+    }
+    deny_send = [
+        {"id": str(BOT_ROLE_ID), "type": 0, "allow": "0", "deny": str(discord.Permissions(send_messages=True).value)}
+    ]
     return {
-        "id": str(GUILD_ID), "name": "News Club", "owner_id": str(MODERATOR_ID), "features": [],
-        "roles": [everyone, moderator, helper, bot_role], "emojis": [], "stickers": [], "member_count": 3,
+        "id": str(GUILD_ID),
+        "name": "News Club",
+        "owner_id": str(MODERATOR_ID),
+        "features": [],
+        "roles": [everyone, moderator, helper, bot_role],
+        "emojis": [],
+        "stickers": [],
+        "member_count": 3,
         "channels": [
             _channel(TEXT_CHANNEL_ID, "news", 0),
             _channel(FORUM_CHANNEL_ID, "news-forum", 15),
             _channel(READ_ONLY_CHANNEL_ID, "announcements", 0, overwrites=deny_send),
         ],
         "members": [
-            {"user": user_payload(BOT_ID, "Agora", bot=True), "roles": [str(BOT_ROLE_ID)], "joined_at": None,
-             "deaf": False, "mute": False, "flags": 0},
+            {
+                "user": user_payload(BOT_ID, "Agora", bot=True),
+                "roles": [str(BOT_ROLE_ID)],
+                "joined_at": None,
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+            },
         ],
-        "threads": [], "verification_level": 0, "premium_tier": 0, "preferred_locale": "en-US",
+        "threads": [],
+        "verification_level": 0,
+        "premium_tier": 0,
+        "preferred_locale": "en-US",
     }
 
 
 def _channel(channel_id: int, name: str, kind: int, overwrites: list | None = None) -> dict[str, Any]:
-    payload = {"id": str(channel_id), "name": name, "type": kind, "guild_id": str(GUILD_ID), "position": 0,
-               "permission_overwrites": overwrites or [], "nsfw": False, "parent_id": None}
+    payload = {
+        "id": str(channel_id),
+        "name": name,
+        "type": kind,
+        "guild_id": str(GUILD_ID),
+        "position": 0,
+        "permission_overwrites": overwrites or [],
+        "nsfw": False,
+        "parent_id": None,
+    }
     if kind == 15:
         payload.update(available_tags=[], default_reaction_emoji=None, flags=0)
     return payload
@@ -80,8 +133,15 @@ class FakeDiscordHTTP:
     threads: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def install(self, client: discord.Client) -> None:
-        for name in ("send_message", "start_thread_with_message", "start_thread_in_forum", "logs_from",
-                     "get_message", "get_channel", "get_from_cdn"):
+        for name in (
+            "send_message",
+            "start_thread_with_message",
+            "start_thread_in_forum",
+            "logs_from",
+            "get_message",
+            "get_channel",
+            "get_from_cdn",
+        ):
             setattr(client.http, name, getattr(self, name))
 
     def _check_failure(self, name: str) -> None:
@@ -91,11 +151,22 @@ class FakeDiscordHTTP:
     def _message(self, channel_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         message_id = next(self.ids)
         message = {
-            "id": str(message_id), "channel_id": str(channel_id), "guild_id": str(GUILD_ID),
-            "author": user_payload(BOT_ID, "Agora", bot=True), "content": payload.get("content") or "",
-            "embeds": payload.get("embeds") or [], "attachments": [], "mentions": [], "mention_roles": [],
-            "mention_everyone": False, "pinned": False, "tts": False, "type": 0, "flags": 0,
-            "timestamp": discord.utils.utcnow().isoformat(), "edited_timestamp": None,
+            "id": str(message_id),
+            "channel_id": str(channel_id),
+            "guild_id": str(GUILD_ID),
+            "author": user_payload(BOT_ID, "Agora", bot=True),
+            "content": payload.get("content") or "",
+            "embeds": payload.get("embeds") or [],
+            "attachments": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "type": 0,
+            "flags": 0,
+            "timestamp": discord.utils.utcnow().isoformat(),
+            "edited_timestamp": None,
         }
         self.messages[message_id] = message
         return message
@@ -107,8 +178,9 @@ class FakeDiscordHTTP:
 
     async def start_thread_with_message(self, channel_id, message_id, *, name, auto_archive_duration, **_):
         self._check_failure("start_thread_with_message")
-        self.calls.append(("start_thread_with_message", {"channel_id": int(channel_id),
-                                                         "message_id": int(message_id), "name": name}))
+        self.calls.append(
+            ("start_thread_with_message", {"channel_id": int(channel_id), "message_id": int(message_id), "name": name})
+        )
         if int(message_id) in self.threads:
             raise discord.HTTPException(
                 FakeHTTPResponse(400), {"code": 160004, "message": "A thread has already been created for this message"}
@@ -125,11 +197,24 @@ class FakeDiscordHTTP:
         return {**self._thread(thread_id, int(channel_id), params.payload["name"]), "message": starter}
 
     def _thread(self, thread_id: int, parent_id: int, name: str) -> dict[str, Any]:
-        return {"id": str(thread_id), "guild_id": str(GUILD_ID), "parent_id": str(parent_id), "name": name,
-                "type": 11, "owner_id": str(BOT_ID), "message_count": 0, "member_count": 1,
-                "rate_limit_per_user": 0, "flags": 0,
-                "thread_metadata": {"archived": False, "auto_archive_duration": 10080, "locked": False,
-                                    "archive_timestamp": discord.utils.utcnow().isoformat()}}
+        return {
+            "id": str(thread_id),
+            "guild_id": str(GUILD_ID),
+            "parent_id": str(parent_id),
+            "name": name,
+            "type": 11,
+            "owner_id": str(BOT_ID),
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 10080,
+                "locked": False,
+                "archive_timestamp": discord.utils.utcnow().isoformat(),
+            },
+        }
 
     async def logs_from(self, channel_id, limit, before=None, after=None, around=None):
         found = [m for m in self.messages.values() if int(m["channel_id"]) == int(channel_id)]
@@ -204,8 +289,14 @@ class FakeInteraction:
         self.guild = guild
         self.id = 77
         role_ids = [str(role) for role in role_ids or []] + ([str(MODERATOR_ROLE_ID)] if moderator else [])
-        data = {"user": user_payload(MODERATOR_ID if moderator else MEMBER_ID, "someone"), "roles": role_ids,
-                "joined_at": None, "deaf": False, "mute": False, "flags": 0}
+        data = {
+            "user": user_payload(MODERATOR_ID if moderator else MEMBER_ID, "someone"),
+            "roles": role_ids,
+            "joined_at": None,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
         self.user = discord.Member(data=data, guild=guild, state=client._connection)
         self.permissions = self.user.guild_permissions
         self.replies: list[dict[str, Any]] = []

@@ -245,9 +245,7 @@ def _image(expected: Any, entry: Any, _feed: Any, base_url: str) -> tuple[str, A
 
 
 def _image_enclosure(expected: Any, entry: Any, _feed: Any, base_url: str) -> tuple[str, Any] | None:
-    first_image = next(
-        (e for e in entry.get("enclosures") or [] if str(e.get("type", "")).startswith("image/")), None
-    )
+    first_image = next((e for e in entry.get("enclosures") or [] if str(e.get("type", "")).startswith("image/")), None)
     if not isinstance(expected, dict) or first_image is None or expected.get("href") != first_image["href"]:
         return None
     return ("image_url", urljoin(base_url, expected["href"]))

@@ -46,9 +46,7 @@ async def test_unchanged_feed_with_etag_is_not_modified(fetcher: FeedFetcher, fe
     assert feed_server.requests[0].headers["If-None-Match"] == ETAG
 
 
-async def test_unchanged_feed_with_last_modified_is_not_modified(
-    fetcher: FeedFetcher, feed_server: FeedServer
-) -> None:
+async def test_unchanged_feed_with_last_modified_is_not_modified(fetcher: FeedFetcher, feed_server: FeedServer) -> None:
     result = await fetcher.fetch(feed_server.url("/conditional"), last_modified=LAST_MODIFIED)
     assert result.not_modified is True
     assert feed_server.requests[0].headers["If-Modified-Since"] == LAST_MODIFIED

@@ -353,8 +353,11 @@ def test_display_author(raw: str, name: str | None) -> None:
 
 
 def test_summary_markdown_is_derived_once_and_capped() -> None:
-    body = ("<rss version='2.0'><channel><item><guid>1</guid><description>" + "word " * 1000
-            + "</description></item></channel></rss>").encode()
+    body = (
+        "<rss version='2.0'><channel><item><guid>1</guid><description>"
+        + "word " * 1000
+        + "</description></item></channel></rss>"
+    ).encode()
     [item] = parse_feed(body, BASE).items
     assert len(item.summary_markdown) <= 1000 and item.summary_markdown.endswith("…")
     assert item.summary_markdown is item.summary_markdown

@@ -17,14 +17,14 @@ def rss(items: str, namespaces: str = "") -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
         'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
-        f'{namespaces}><channel><title>Shapes</title><link>https://news.example.com/</link>{items}</channel></rss>'
+        f"{namespaces}><channel><title>Shapes</title><link>https://news.example.com/</link>{items}</channel></rss>"
     ).encode()
 
 
 def atom(entries: str, feed_title: str = "<title>Shapes</title>") -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        f'{feed_title}<id>tag:x,2024:feed</id><updated>2024-06-01T00:00:00Z</updated>{entries}</feed>'
+        f"{feed_title}<id>tag:x,2024:feed</id><updated>2024-06-01T00:00:00Z</updated>{entries}</feed>"
     ).encode()
 
 
@@ -125,7 +125,7 @@ def test_a_channel_self_link_keeps_the_fast_path() -> None:
 
 def test_a_guid_that_is_not_a_permalink_never_becomes_the_link() -> None:
     document = rss(
-        "<item><title>No link</title><guid isPermaLink=\"false\">https://news.example.com/guid/1</guid>"
+        '<item><title>No link</title><guid isPermaLink="false">https://news.example.com/guid/1</guid>'
         "<description>x</description></item>"
         "<item><title>Permalink</title><guid>https://news.example.com/2</guid><description>y</description></item>"
     )

@@ -276,9 +276,9 @@ async def test_channel_without_permission_keeps_its_items_for_later(world: World
         await world.cycle()
     assert subscribed.posted == 0 and "Send Messages" in (subscribed.not_posted or "")
     assert world.posted_titles() == []
-    assert await world.store.unseen_keys(subscribed.subscription.id, [
-        "https://news.example.com/live/3", "https://news.example.com/live/4"
-    ]) == {"https://news.example.com/live/3", "https://news.example.com/live/4"}  # waiting, not dropped
+    assert await world.store.unseen_keys(
+        subscribed.subscription.id, ["https://news.example.com/live/3", "https://news.example.com/live/4"]
+    ) == {"https://news.example.com/live/3", "https://news.example.com/live/4"}  # waiting, not dropped
     assert sum("cannot post" in record.message for record in caplog.records) == 1  # once per state change
 
 
@@ -544,9 +544,7 @@ async def test_subscribing_through_a_permanent_redirect_stores_the_new_address(w
 
 
 async def skip_rows(world: World) -> list[tuple[str, str, str | None, int]]:
-    rows = await world.db.fetch_all(
-        "SELECT reason, detail, item_title, item_count FROM feed_item_skips ORDER BY id"
-    )
+    rows = await world.db.fetch_all("SELECT reason, detail, item_title, item_count FROM feed_item_skips ORDER BY id")
     return [(row["reason"], row["detail"], row["item_title"], row["item_count"]) for row in rows]
 
 

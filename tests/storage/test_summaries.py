@@ -90,8 +90,14 @@ async def test_net_changes_per_bucket_and_option(seed, store):
     await seed.switch(poll, 0, 1, voter=1, minute=12)
     bounds = [("", "2026-11-01T12:10"), ("2026-11-01T12:10", "~")]
     rows = sorted(await store.event_net_by_bucket(poll.id, bounds))
-    assert rows == sorted([(0, poll.option_ids[0], 1), (0, poll.option_ids[1], 0),
-                           (1, poll.option_ids[0], -1), (1, poll.option_ids[1], 1)])
+    assert rows == sorted(
+        [
+            (0, poll.option_ids[0], 1),
+            (0, poll.option_ids[1], 0),
+            (1, poll.option_ids[0], -1),
+            (1, poll.option_ids[1], 1),
+        ]
+    )
 
 
 async def test_export_streams_in_chunks_in_option_then_voter_order(seed, store, monkeypatch):
@@ -153,7 +159,5 @@ async def test_timeline_reads_its_covering_index_when_present(db, seed, store):
     )
     poll = await seed.poll()
     await seed.vote(poll, 0, voter=1, minute=1)
-    sql = (
-        "SELECT COUNT(*) FROM vote_events e WHERE e.poll_id = 1 AND e.option_id = 1 AND e.at >= '' AND e.at < '~'"
-    )
+    sql = "SELECT COUNT(*) FROM vote_events e WHERE e.poll_id = 1 AND e.option_id = 1 AND e.at >= '' AND e.at < '~'"
     assert "COVERING INDEX vote_events_timeline" in await plan(db, sql, ())

@@ -49,7 +49,12 @@ class Seed:
         )
 
     async def delivery(
-        self, article_id: int, *, guild_id: int = GUILD, channel_id: int = 10, thread_id: int | None = 11,
+        self,
+        article_id: int,
+        *,
+        guild_id: int = GUILD,
+        channel_id: int = 10,
+        thread_id: int | None = 11,
         posted_at: datetime = START,
     ) -> int:
         return await self._insert(
@@ -59,24 +64,45 @@ class Seed:
         )
 
     async def poll(
-        self, *, question: str = "More bike lanes?", options: tuple[tuple[str, str], ...] = YES_NO,
-        guild_id: int = GUILD, channel_id: int = 11, multiple: bool = False, article_id: int | None = None,
-        delivery_id: int | None = None, opened: datetime = START, deadline: datetime | None = None,
-        closed: datetime | None = None, closed_reason: str | None = None,
+        self,
+        *,
+        question: str = "More bike lanes?",
+        options: tuple[tuple[str, str], ...] = YES_NO,
+        guild_id: int = GUILD,
+        channel_id: int = 11,
+        multiple: bool = False,
+        article_id: int | None = None,
+        delivery_id: int | None = None,
+        opened: datetime = START,
+        deadline: datetime | None = None,
+        closed: datetime | None = None,
+        closed_reason: str | None = None,
     ) -> SeededPoll:
         poll_id = await self._insert(
             "INSERT INTO polls (guild_id, channel_id, article_id, delivery_id, question, multiple, status,"
             " closed_reason, created_at, deadline_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (guild_id, channel_id, article_id, delivery_id, question, int(multiple),
-             "closed" if closed else "open", closed_reason, to_db(opened),
-             to_db(deadline) if deadline else None, to_db(closed) if closed else None),
+            (
+                guild_id,
+                channel_id,
+                article_id,
+                delivery_id,
+                question,
+                int(multiple),
+                "closed" if closed else "open",
+                closed_reason,
+                to_db(opened),
+                to_db(deadline) if deadline else None,
+                to_db(closed) if closed else None,
+            ),
         )
         option_ids = []
         for position, (emoji, label) in enumerate(options):
-            option_ids.append(await self._insert(
-                "INSERT INTO poll_options (poll_id, position, emoji, label) VALUES (?, ?, ?, ?)",
-                (poll_id, position, emoji, label),
-            ))
+            option_ids.append(
+                await self._insert(
+                    "INSERT INTO poll_options (poll_id, position, emoji, label) VALUES (?, ?, ?, ?)",
+                    (poll_id, position, emoji, label),
+                )
+            )
         return SeededPoll(poll_id, tuple(option_ids))
 
     async def vote(self, poll: SeededPoll, option: int, voter: int, minute: float, source: str = "live") -> None:
@@ -94,7 +120,13 @@ class Seed:
         await self.vote(poll, new, voter, minute)
 
     async def reply(
-        self, article_id: int, delivery_id: int, author: int, minute: float, *, thread_id: int = 11,
+        self,
+        article_id: int,
+        delivery_id: int,
+        author: int,
+        minute: float,
+        *,
+        thread_id: int = 11,
         content: str | None = None,
     ) -> int:
         self._messages += 1

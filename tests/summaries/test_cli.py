@@ -83,7 +83,11 @@ def test_runs_without_a_token_from_the_environment(database_file):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "DATABASE_PATH": str(path)}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "summary", "--poll", str(poll_id), "--format", "json"],
-        cwd=path.parent, env=env, capture_output=True, text=True, timeout=60,
+        cwd=path.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["voters"] == 3

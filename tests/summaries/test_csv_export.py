@@ -25,7 +25,7 @@ async def test_empty_poll_exports_only_the_headers(seed, store):
 
 
 async def test_votes_round_trip(seed, store):
-    poll = await seed.poll(options=(("👍", "Yes, \"really\""), ("<:meh:42>", "Meh, maybe\nlater")))
+    poll = await seed.poll(options=(("👍", 'Yes, "really"'), ("<:meh:42>", "Meh, maybe\nlater")))
     await seed.vote(poll, 1, voter=987654321012345678, minute=2)
     await seed.vote(poll, 0, voter=7, minute=1)
     rows = parse(await export_votes(store, poll.id))
@@ -59,11 +59,11 @@ async def test_lines_end_with_crlf(seed, store):
 
 
 async def test_formula_like_labels_are_neutralised(seed, store):
-    poll = await seed.poll(options=(("👍", "=HYPERLINK(\"x\")"), ("👎", "-1 point")))
+    poll = await seed.poll(options=(("👍", '=HYPERLINK("x")'), ("👎", "-1 point")))
     await seed.vote(poll, 0, voter=7, minute=1)
     await seed.vote(poll, 1, voter=8, minute=1)
     rows = parse(await export_votes(store, poll.id))
-    assert [row[1] for row in rows[1:]] == ["'=HYPERLINK(\"x\")", "'-1 point"]
+    assert [row[1] for row in rows[1:]] == ['\'=HYPERLINK("x")', "'-1 point"]
 
 
 async def test_export_counts_agree_with_the_summary_across_chunks(seed, store, monkeypatch):

@@ -42,7 +42,9 @@ async def test_options_come_in_position_order_with_their_emoji_and_label(seed, s
     poll = await seed.poll(options=(("🅰️", "First"), ("🅱️", "Second"), ("<:custom:123>", "Third")))
     summary = await poll_summary(store, poll.id)
     assert [(o.position, o.emoji, o.label) for o in summary.options] == [
-        (0, "🅰️", "First"), (1, "🅱️", "Second"), (2, "<:custom:123>", "Third"),
+        (0, "🅰️", "First"),
+        (1, "🅱️", "Second"),
+        (2, "<:custom:123>", "Third"),
     ]
 
 
@@ -140,7 +142,8 @@ async def test_poll_list_is_the_guilds_newest_first_with_voters(seed, store):
     await seed.vote(first, 1, voter=8, minute=1)
     entries = await poll_list(store, GUILD)
     assert [(e.poll_id, e.question, e.status, e.voters) for e in entries] == [
-        (second.id, "Second?", "closed", 0), (first.id, "First?", "open", 2),
+        (second.id, "Second?", "closed", 0),
+        (first.id, "First?", "open", 2),
     ]
     assert entries[0].deadline_at == at(60)
     assert [e.poll_id for e in await poll_list(store, GUILD, "open")] == [first.id]

@@ -43,7 +43,9 @@ def test_poll_json_and_csv_agree_with_the_text(poll_2_of_3):
     data = json.loads(text.to_json(text.poll_dict(poll_2_of_3)))
     assert data["voters"] == 3 and data["votes"] == 3
     assert [(o["label"], o["votes"], o["percent"]) for o in data["options"]] == [
-        ("Yes", 2, 66.7), ("No", 1, 33.3), ("Unsure", 0, 0.0),
+        ("Yes", 2, 66.7),
+        ("No", 1, 33.3),
+        ("Unsure", 0, 0.0),
     ]
     rows = list(csv.DictReader(io.StringIO(text.poll_csv(poll_2_of_3))))
     assert [(r["label"], int(r["votes"]), float(r["percent"])) for r in rows] == [
