@@ -8,7 +8,15 @@ import pytest
 from bot.discussion import DiscussionService
 from bot.storage.responses import ResponseStore
 from cogs.discussion import DiscussionListener
-from tests.fakes.discord_http import BOT_ID, GUILD_ID, MEMBER_ID, TEXT_CHANNEL_ID, add_guild, user_payload
+from tests.fakes.discord_http import (
+    BOT_ID,
+    GUILD_ID,
+    MEMBER_ID,
+    TEXT_CHANNEL_ID,
+    add_guild,
+    thread_payload,
+    user_payload,
+)
 from tests.summaries.factories import Seed, open_database
 
 THREAD_ID = 6001
@@ -24,24 +32,7 @@ async def listener(tmp_path):
     thread = discord.Thread(
         guild=guild,
         state=client._connection,
-        data={
-            "id": str(THREAD_ID),
-            "guild_id": str(GUILD_ID),
-            "parent_id": str(TEXT_CHANNEL_ID),
-            "name": "Bike lanes",
-            "type": 11,
-            "owner_id": str(BOT_ID),
-            "message_count": 0,
-            "member_count": 1,
-            "rate_limit_per_user": 0,
-            "flags": 0,
-            "thread_metadata": {
-                "archived": False,
-                "auto_archive_duration": 10080,
-                "locked": False,
-                "archive_timestamp": POSTED,
-            },
-        },
+        data=thread_payload(THREAD_ID, TEXT_CHANNEL_ID, "Bike lanes", POSTED),
     )
     guild._add_thread(thread)
     db = await open_database(tmp_path / "agora.db")

@@ -197,24 +197,7 @@ class FakeDiscordHTTP:
         return {**self._thread(thread_id, int(channel_id), params.payload["name"]), "message": starter}
 
     def _thread(self, thread_id: int, parent_id: int, name: str) -> dict[str, Any]:
-        return {
-            "id": str(thread_id),
-            "guild_id": str(GUILD_ID),
-            "parent_id": str(parent_id),
-            "name": name,
-            "type": 11,
-            "owner_id": str(BOT_ID),
-            "message_count": 0,
-            "member_count": 1,
-            "rate_limit_per_user": 0,
-            "flags": 0,
-            "thread_metadata": {
-                "archived": False,
-                "auto_archive_duration": 10080,
-                "locked": False,
-                "archive_timestamp": discord.utils.utcnow().isoformat(),
-            },
-        }
+        return thread_payload(thread_id, parent_id, name)
 
     async def logs_from(self, channel_id, limit, before=None, after=None, around=None):
         found = [m for m in self.messages.values() if int(m["channel_id"]) == int(channel_id)]
@@ -311,3 +294,25 @@ def attachment(client: discord.Client, http: FakeDiscordHTTP, name: str, data: b
     http.files[url] = data
     payload = {"id": str(next(http.ids)), "filename": name, "size": len(data), "url": url, "proxy_url": url}
     return discord.Attachment(data=payload, state=client._connection)
+
+
+def thread_payload(thread_id: int, parent_id: int, name: str, created: str | None = None) -> dict[str, Any]:
+    """A public thread of the test guild as Discord describes it."""
+    return {
+        "id": str(thread_id),
+        "guild_id": str(GUILD_ID),
+        "parent_id": str(parent_id),
+        "name": name,
+        "type": 11,
+        "owner_id": str(BOT_ID),
+        "message_count": 0,
+        "member_count": 1,
+        "rate_limit_per_user": 0,
+        "flags": 0,
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 10080,
+            "locked": False,
+            "archive_timestamp": created or discord.utils.utcnow().isoformat(),
+        },
+    }
