@@ -45,7 +45,7 @@ def poll_embed(
         voters = count_text(figures.voters, "voter").capitalize()
         lines.append(f"\n🙈 **{voters} so far.** The split is shown when the poll closes.")
     if poll.is_open:
-        lines.append(_how_to_vote(poll))
+        lines.append(_how_to_vote(poll, anonymous=fairness.anonymous))
     else:
         lines.append(_closed_line(poll, figures))
     embed = discord.Embed(
@@ -96,8 +96,15 @@ def _option_lines(option: OptionFigure) -> str:
     return f"{_name(option)}\n`{option.bar}` {votes_text(option)}"
 
 
-def _how_to_vote(poll: StoredPoll) -> str:
-    if poll.multiple:
+def _how_to_vote(poll: StoredPoll, *, anonymous: bool = False) -> str:
+    if anonymous:
+        # Reactions are removed once counted, so a vote is changed by reacting again, never withdrawn.
+        choice = "each option you choose" if poll.multiple else "your option's emoji; react with another to change it"
+        how = (
+            f"**Vote** by reacting with {choice}. Your reaction disappears once counted and your vote is kept; "
+            "`/poll my-vote` shows it."
+        )
+    elif poll.multiple:
         how = "**Vote** by reacting with the emoji of each option you choose; remove a reaction to take it back."
     else:
         how = (

@@ -6,6 +6,7 @@ import pytest
 
 from bot.limits import EMBED_DESCRIPTION, EMBED_TOTAL, clamp_lines
 from bot.polls.embeds import poll_embed, results_embed
+from bot.polls.fairness import PollFairness
 from bot.polls.figures import vote_figures
 from bot.storage.polls import StoredOption, StoredPoll
 
@@ -38,3 +39,11 @@ def test_clamping_cuts_at_a_line_boundary():
     assert len(clamped) <= 50 and clamped.endswith("\n…")
     assert all(line in text.splitlines() for line in clamped.splitlines()[:-1])
     assert clamp_lines("short", 50) == "short"
+
+
+def test_an_anonymous_poll_says_a_vote_is_changed_by_reacting_again_not_withdrawn():
+    poll, figures = ten_tied_options("open")
+    anonymous = poll_embed(poll, figures, PollFairness(anonymous=True)).description or ""
+    plain = poll_embed(poll, figures).description or ""
+    assert "disappears once counted" in anonymous and "take it back" not in anonymous
+    assert "take it back" in plain
