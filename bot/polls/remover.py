@@ -74,12 +74,6 @@ class ReactionRemover:
         self._slots = asyncio.Semaphore(MAX_CHANNELS_AT_ONCE)
         self._idle = asyncio.Event()
         self._idle.set()
-        self.sent = 0
-        self.skipped = 0
-
-    @property
-    def pending(self) -> int:
-        return sum(len(queue) for queue in self._channels.values())
 
     def request(self, removal: QueuedRemoval) -> None:
         queue = self._channels.get(removal.channel_id)
@@ -118,7 +112,6 @@ class ReactionRemover:
             async with self._slots:
                 while (removal := queue.pop()) is not None:
                     if not self._still_wanted(removal):
-                        self.skipped += 1
                         continue
                     if not await self._send(removal):
                         queue.urgent.clear()
@@ -135,7 +128,6 @@ class ReactionRemover:
         self._before_send()
         try:
             await self._remove(removal)
-            self.sent += 1
         except discord.Forbidden:
             log.warning("No Manage Messages in channel %s: poll reactions stay as they are", removal.channel_id)
             self._on_forbidden(removal.channel_id)

@@ -45,10 +45,6 @@ class VoteJournal:
         self._generation = newest
         self._open_next()
 
-    @property
-    def generation(self) -> int:
-        return self._generation
-
     def append(self, rows: Iterable[JournalRow]) -> None:
         """Buffer rows; `write()` hands them to the operating system."""
         self._buffer.extend(f"{p}\t{o}\t{v}\t{a}\t{s}\t{at}\n" for p, o, v, a, s, at in rows)
