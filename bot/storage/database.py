@@ -40,6 +40,16 @@ _RECOVER = "restore it from your backup, or move it aside so Agora starts a new 
 _FIX_PERMISSIONS = "check the permissions of the file and its folder (Agora writes to both)"
 
 
+def refuse_if_newer(current: int, migrations: list[tuple[int, str, str]], database: str, setting: str) -> None:
+    """Raise SchemaTooNew when a database's schema version is past the newest migration this Agora has."""
+    newest = migrations[-1][0] if migrations else 0
+    if current > newest:
+        raise SchemaTooNew(
+            f"The database {database} has schema version {current}, but this Agora knows only up to "
+            f"{newest}. It was written by a newer Agora: upgrade Agora, or point {setting} elsewhere."
+        )
+
+
 def bundled_migrations(folder: Traversable | None = None) -> list[tuple[int, str, str]]:
     """(version, name, sql) of every migration shipped with Agora, in order (SQLite's unless `folder` is given)."""
     folder = folder if folder is not None else resources.files("bot.storage") / "migrations"
@@ -136,13 +146,7 @@ class Database:
         return int(await self.fetch_value("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
 
     async def _refuse_if_newer(self, migrations: list[tuple[int, str, str]]) -> None:
-        current = await self.schema_version()
-        newest = migrations[-1][0] if migrations else 0
-        if current > newest:
-            raise SchemaTooNew(
-                f"The database {self.path} has schema version {current}, but this Agora knows only up to "
-                f"{newest}. It was written by a newer Agora: upgrade Agora, or point DATABASE_PATH elsewhere."
-            )
+        refuse_if_newer(await self.schema_version(), migrations, str(self.path), "DATABASE_PATH")
 
     async def _migrate(self, migrations: list[tuple[int, str, str]]) -> None:
         await self.connection.execute(

@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.storage.database import NotAgoraDatabase, SchemaTooNew, UnusableDatabase, bundled_migrations
+from bot.storage.database import NotAgoraDatabase, UnusableDatabase, bundled_migrations, refuse_if_newer
 from bot.storage.dialect import to_postgres
 from bot.timeutil import now_db
 
@@ -208,13 +208,7 @@ class PostgresDatabase:
         return int(await self.fetch_value("SELECT COALESCE(MAX(version), 0) FROM schema_version") or 0)
 
     async def _refuse_if_newer(self, migrations: list[tuple[int, str, str]]) -> None:
-        current = await self.schema_version()
-        newest = migrations[-1][0] if migrations else 0
-        if current > newest:
-            raise SchemaTooNew(
-                f"The database {self.url} has schema version {current}, but this Agora knows only up to "
-                f"{newest}. It was written by a newer Agora: upgrade Agora, or point DATABASE_URL elsewhere."
-            )
+        refuse_if_newer(await self.schema_version(), migrations, str(self.url), "DATABASE_URL")
 
     async def _migrate(self, migrations: list[tuple[int, str, str]]) -> None:
         async with self._pool.acquire() as connection:
