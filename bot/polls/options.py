@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.errors import AgoraError
 from bot.limits import cut
@@ -112,6 +112,25 @@ def emoji_key(emoji: str) -> str:
 
 def custom_emoji_key(emoji_id: int) -> str:
     return f"custom:{emoji_id}"
+
+
+class ReactionEmoji(Protocol):
+    """An emoji as a reaction event carries it (discord.PartialEmoji, discord.Emoji)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+
+def reaction_key(emoji: ReactionEmoji | str) -> str:
+    """The `emoji_key` of a reaction's emoji, to match it against a poll's options."""
+    if isinstance(emoji, str):
+        return emoji_key(emoji)
+    if emoji.id:
+        return custom_emoji_key(emoji.id)
+    return emoji_key(emoji.name or "")
 
 
 def reaction_route_emoji(emoji: str) -> str:

@@ -1,10 +1,12 @@
-"""PollService: opens polls, counts reactions as votes, keeps the live embed current, closes polls and
-reconciles votes with Discord after a start or a session that could not be resumed.
+"""PollService: opens polls, counts reactions as votes, closes polls; the one entry point cogs and the
+client call for polls.
 
 Reactions are judged synchronously against in-memory state (`LivePoll`) and queued for the database by
 the `VoteRecorder`; nothing on the reaction path awaits, so a burst costs parsing, not round trips.
-Reactions that do not count are taken off by the `ReactionRemover`, which re-checks each against the
-voter's latest state before it runs.
+Three collaborators do the background work, each built here with what it needs:
+the `EmbedRefresher` redraws a changed poll's message within Discord's edit limits, the `ReactionRemover`
+takes off reactions that do not count (re-checking each against the voter's latest state before it
+runs), and the `Reconciler` brings polls in line with Discord after a new gateway session.
 """
 
 from __future__ import annotations
@@ -12,21 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 import discord
 
-from bot import limits
 from bot.articles.article import Article
 from bot.errors import AgoraError
 from bot.permissions import can_remove_reactions
-from bot.polls.eligibility import MemberFacts
 from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
-from bot.polls.fair import FairVotes, facts_from_payload
+from bot.polls.fair import FairVotes
 from bot.polls.fairness import PLAIN, PollFairness, from_row, to_row
 from bot.polls.figures import VoteFigures, vote_figures
 from bot.polls.ingest import VoteRecorder
@@ -37,10 +35,12 @@ from bot.polls.options import (
     PollOption,
     article_poll,
     article_poll_question,
-    custom_emoji_key,
     emoji_key,
+    reaction_key,
     reaction_route_emoji,
 )
+from bot.polls.reconciler import Reconciler
+from bot.polls.refresher import EmbedRefresher
 from bot.polls.remover import QueuedRemoval, ReactionRemover
 from bot.polls.rules import Outcome, PollRules, Reaction, Source, apply_reaction
 from bot.polls.states import CloseReason
@@ -52,11 +52,7 @@ from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-REACTION_PAGE = limits.REACTION_USERS_PAGE
-_NORMAL, _BURST = 0, 1  # reaction types in the reaction-users listing
 _UNKNOWN_EMOJI = 10014
-# Discord error code → why a poll whose message cannot be read any more is closed.
-_GONE_CODES = {10003: CloseReason.CHANNEL_DELETED, 10008: CloseReason.MESSAGE_DELETED}
 # Adopting a poll message sent just before a crash: how far back to look in its thread.
 _RECOVERY_HISTORY = 20
 
@@ -76,14 +72,6 @@ class OpenedPoll:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass
-class _Refresh:
-    """Debounce state of one poll's live embed."""
-
-    last_edit: float = float("-inf")
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
-
-
 class PollService:
     def __init__(
         self,
@@ -96,10 +84,8 @@ class PollService:
         self._client = client
         self._store = store
         self.recorder = recorder or VoteRecorder(store)
-        self._edit_interval = edit_interval
         self._open: dict[int, LivePoll] = {}  # message id → open poll
         self._closed: dict[int, int] = {}  # message id → channel id of closed polls
-        self._refresh: dict[int, _Refresh] = {}  # poll id → live embed debounce
         self._stray_routes: dict[str, str] = {}  # emoji key → REST form, for emoji that are not options
         self.remover = ReactionRemover(
             self._send_removal,
@@ -109,6 +95,10 @@ class PollService:
         )
         self._background: set[asyncio.Task[None]] = set()
         self.fair = FairVotes(self.recorder)
+        self._refresher = EmbedRefresher(self._edit_live_message, interval=edit_interval)
+        self._reconciler = Reconciler(
+            client, self._open, self.fair, apply=self._apply, close=self._close_if_open, can_manage=self._can_manage
+        )
         self._bot_user_id = 0
         self._started_at = utcnow()
 
@@ -130,10 +120,8 @@ class PollService:
         log.info("Poll service started with %d open polls", len(self._open))
 
     async def stop(self) -> None:
-        """Write every queued vote; pending embed edits are dropped (the next start redraws)."""
-        for state in self._refresh.values():
-            if state.task is not None:
-                state.task.cancel()
+        """Write every queued vote; pending embed edits are dropped."""
+        self._refresher.stop()
         for task in self._background:
             task.cancel()
         await self.remover.stop()
@@ -244,7 +232,7 @@ class PollService:
 
     async def _add_ballot(self, live: LivePoll, message: discord.Message) -> None:
         """The bot's one reaction per option, which voters click; a refused emoji withdraws the poll."""
-        present = {_key_of(reaction.emoji) for reaction in message.reactions if reaction.me}
+        present = {reaction_key(reaction.emoji) for reaction in message.reactions if reaction.me}
         for option in live.poll.options:
             if emoji_key(option.emoji) in present:
                 continue
@@ -296,7 +284,7 @@ class PollService:
             if added and message_id in self._closed:
                 self._refuse_on_closed(message_id, user_id, emoji)
             return
-        key = _key_of(emoji)
+        key = reaction_key(emoji)
         if not added:
             self.remover.forget(live.poll.channel_id, message_id, user_id, key)
         elif key not in live.emojis:
@@ -314,7 +302,7 @@ class PollService:
         if outcome.changes or outcome.leftovers:
             self.recorder.record((*outcome.changes, *outcome.leftovers), source)
         if outcome.changes:
-            self._schedule_refresh(live)
+            self._refresher.schedule(live)
         poll = live.poll
         for removal in outcome.removals:
             option_emoji = live.emojis.get(removal.emoji_key)
@@ -328,13 +316,7 @@ class PollService:
 
     def hold_reactions(self) -> None:
         """A new gateway session began (not a resumed one): hold live reactions until reconciliation."""
-        self.fair.new_session()
-        for live in self._open.values():
-            live.hold()
-
-    def _release(self, live: LivePoll) -> None:
-        for outcome in live.release():
-            self._apply(live, outcome, Source.LIVE)
+        self._reconciler.hold_all()
 
     def on_reactions_cleared(self, message_id: int, emoji: discord.PartialEmoji | None = None) -> None:
         """Someone cleared all reactions (or all of one emoji): those votes are gone; the ballot is restored."""
@@ -345,16 +327,16 @@ class PollService:
             return  # an anonymous poll's reactions are not its votes: clearing them withdraws nothing
         option_id = None
         if emoji is not None:
-            option_id = live.rules.option_ids.get(_key_of(emoji))
+            option_id = live.rules.option_ids.get(reaction_key(emoji))
             if option_id is None:
                 return  # only reactions that were not votes were cleared
         if live.holding:  # reactions held so far came before the clear
-            self._release(live)
+            self._reconciler.release(live)
             live.hold()
         changes = live.clear(option_id)
         if changes:
             self.recorder.record(changes, Source.LIVE)
-            self._schedule_refresh(live)
+            self._refresher.schedule(live)
         cleared = [o.emoji for o in live.poll.options if option_id is None or o.id == option_id]
         task = asyncio.create_task(self._restore_ballot(live.poll.channel_id, message_id, cleared))
         self._background.add(task)
@@ -372,7 +354,7 @@ class PollService:
 
     def _refuse_on_closed(self, message_id: int, user_id: int, emoji: discord.PartialEmoji) -> None:
         channel_id = self._closed[message_id]
-        key = _key_of(emoji)
+        key = reaction_key(emoji)
         closed = PollRules(poll_id=0, multiple=False, is_open=False, option_ids={}, bot_user_id=self._bot_user_id)
         # Unlike open polls there is no state to learn a refusal into, so only known permission is used.
         manage = self._can_manage(channel_id)
@@ -409,25 +391,10 @@ class PollService:
 
     # --- live embed ----------------------------------------------------------------------------------
 
-    def _schedule_refresh(self, live: LivePoll) -> None:
-        state = self._refresh.setdefault(live.poll.id, _Refresh())
-        if state.task is None:
-            state.task = asyncio.create_task(self._refresh_later(live, state), name=f"poll-{live.poll.id}-refresh")
-
-    async def _refresh_later(self, live: LivePoll, state: _Refresh) -> None:
-        # A short settle lets the start of a burst land in the first edit instead of costing one of its own.
-        settle = min(1.0, self._edit_interval)
-        await asyncio.sleep(max(settle, state.last_edit + self._edit_interval - time.monotonic()))
-        state.task = None  # changes from here on schedule the next edit
-        state.last_edit = time.monotonic()
+    async def _edit_live_message(self, live: LivePoll) -> None:
         poll = live.poll
         message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)  # type: ignore[arg-type]  # open, so sent: message_id is set
-        try:
-            await message.edit(embed=poll_embed(poll, live.figures(), *self._shown_fairness(poll, live.poll_fairness)))
-        except discord.HTTPException as error:
-            log.warning("Could not update poll %s's embed: %s", poll.id, error)
-        except Exception:
-            log.exception("Updating poll %s's embed failed", poll.id)
+        await message.edit(embed=poll_embed(poll, live.figures(), *self._shown_fairness(poll, live.poll_fairness)))
 
     async def final_figures(self, poll: StoredPoll) -> VoteFigures:
         """The poll's figures as stored: what its message shows once closed."""
@@ -466,12 +433,10 @@ class PollService:
         live = self._open.pop(poll.message_id, None)
         if live is not None:
             if live.holding:  # reactions that came before the close still count
-                self._release(live)
+                self._reconciler.release(live)
             live.close()
         self._closed[poll.message_id] = poll.channel_id
-        state = self._refresh.pop(poll.id, None)
-        if state is not None and state.task is not None:
-            state.task.cancel()
+        self._refresher.forget(poll.id)
         return live
 
     def _resume_counting(self, poll: StoredPoll, live: LivePoll | None) -> None:
@@ -506,24 +471,25 @@ class PollService:
         # Open polls are all in memory, so checking every second costs no query until one is due.
         moment = now or utcnow()
         due = [live.poll for live in self._open.values() if live.poll.deadline_at and live.poll.deadline_at <= moment]
-        closed = 0
-        for poll in due:
-            with contextlib.suppress(PollClosed):
-                await self.close_poll(poll.id, CloseReason.DEADLINE)
-                closed += 1
-        return closed
+        return sum([await self._close_if_open(poll.id, CloseReason.DEADLINE) for poll in due])
 
     async def message_deleted(self, message_id: int) -> None:
         live = self._open.get(message_id)
         if live is not None:
-            with contextlib.suppress(PollClosed):
-                await self.close_poll(live.poll.id, CloseReason.MESSAGE_DELETED)
+            await self._close_if_open(live.poll.id, CloseReason.MESSAGE_DELETED)
 
     async def channel_deleted(self, channel_id: int) -> None:
         """A thread or channel holding polls went: its polls can never be voted on again."""
         for live in [live for live in self._open.values() if live.poll.channel_id == channel_id]:
-            with contextlib.suppress(PollClosed):
-                await self.close_poll(live.poll.id, CloseReason.CHANNEL_DELETED)
+            await self._close_if_open(live.poll.id, CloseReason.CHANNEL_DELETED)
+
+    async def _close_if_open(self, poll_id: int, reason: CloseReason) -> bool:
+        """Close the poll unless something closed it first (a moderator, its deadline); whether this did."""
+        try:
+            await self.close_poll(poll_id, reason)
+        except PollClosed:
+            return False
+        return True
 
     async def find_open_poll(self, guild_id: int, channel_id: int, reference: str | None) -> StoredPoll:
         """The poll a moderator means: a poll number, message id or link; or the one open poll in this channel."""
@@ -557,84 +523,7 @@ class PollService:
             await self._discard_unsent()
         except Exception:
             log.exception("Forgetting polls whose message was never sent failed")
-        for live in [live for live in self._open.values() if live.holding or not only_held]:
-            try:
-                await self.reconcile(live)
-            except Exception:
-                log.exception("Reconciling poll %s failed; it keeps counting live reactions", live.poll.id)
-
-    async def reconcile(self, live: LivePoll) -> None:
-        poll = live.poll
-        manage = self._can_manage(poll.channel_id)
-        if manage is not None:
-            live.can_remove_reactions = manage
-        try:
-            listing = await self._list_reactions(live)
-        except discord.NotFound as error:
-            self._release(live)
-            if error.code not in _GONE_CODES:
-                raise
-            log.info("Poll %s's message is gone; closing it", poll.id)
-            with contextlib.suppress(PollClosed):
-                await self.close_poll(poll.id, _GONE_CODES[error.code])
-            return
-        except BaseException:
-            self._release(live)  # what was held is judged as it came, rather than lost
-            raise
-        if live.poll_fairness is not PLAIN:
-            listing, refusals = await self.fair.screen(live, listing, lambda user: self._member_facts(poll, user))
-            for refused in refusals:
-                self._apply(live, refused, Source.RECONCILED)
-        if self._open.get(poll.message_id) is not live:  # type: ignore[arg-type]  # open, so sent: message_id is set
-            return  # closed while its reactions were listed
-        if live.poll_fairness.anonymous:
-            self._apply(live, self.fair.reconcile_anonymous(live, listing), Source.RECONCILED)
-            for judged in live.release():  # only removals were held: they withdraw nothing here
-                self._apply(live, judged, Source.LIVE)
-            return
-        outcome, held = live.reconcile(listing)
-        if outcome.changes:
-            log.info("Poll %s: %d vote changes found by reconciliation", poll.id, len(outcome.changes))
-        self._apply(live, outcome, Source.RECONCILED)
-        for judged in held:
-            self._apply(live, judged, Source.LIVE)
-        log.info("Poll %s reconciled: %d voters, %d reactions to take off", poll.id, live.voters, len(outcome.removals))
-
-    async def _list_reactions(self, live: LivePoll) -> dict[int, set[int]]:
-        """option id → ids of users who reacted with it, read page by page from Discord."""
-        poll = live.poll
-        data = await self._client.http.get_message(poll.channel_id, poll.message_id)  # type: ignore[arg-type]  # open, so sent: message_id is set
-        summary = {_key_of(discord.PartialEmoji.from_dict(r["emoji"])): r for r in data.get("reactions") or []}
-        listing: dict[int, set[int]] = {}
-        for key, option_id in live.rules.option_ids.items():
-            reaction: Mapping[str, Any] = summary.get(key, {})
-            details = reaction.get("count_details") or {}
-            others = int(details.get("normal", reaction.get("count", 0))) - (1 if reaction.get("me") else 0)
-            # Skipping reactions nobody but the bot used saves a request per option on quiet polls.
-            users = await self._reaction_users(live, key, _NORMAL) if others > 0 else set()
-            # Super reactions are listed apart; they count like any reaction.
-            if details.get("burst"):
-                users |= await self._reaction_users(live, key, _BURST)
-            listing[option_id] = users
-        return listing
-
-    async def _reaction_users(self, live: LivePoll, key: str, kind: int) -> set[int]:
-        users: set[int] = set()
-        after: int | None = None
-        emoji = reaction_route_emoji(live.emojis[key])
-        while True:
-            page = await self._client.http.get_reaction_users(
-                live.poll.channel_id,
-                live.poll.message_id,  # type: ignore[arg-type]  # open, so sent: message_id is set
-                emoji,
-                REACTION_PAGE,
-                after=after,
-                type=kind,  # type: ignore[arg-type]  # discord.py hints a Literal of 0 and 1
-            )
-            users.update(int(user["id"]) for user in page)
-            if len(page) < REACTION_PAGE:
-                return users
-            after = max(int(user["id"]) for user in page)
+        await self._reconciler.reconcile_all(only_held=only_held)
 
     async def _discard_unsent(self) -> None:
         """Forget /poll create polls whose message never went out before a restart.
@@ -669,17 +558,6 @@ class PollService:
             voted = frozenset(o for v, o in await self._store.current_votes(poll.id) if v == voter_id)
         return voted or None
 
-    async def _member_facts(self, poll: StoredPoll, user_id: int) -> MemberFacts | None:
-        """The member as Discord knows it now, for a reaction reconciliation found; None when unknown
-        (not a member any more, or the lookup failed): such a reaction is refused, never counted."""
-        try:
-            data = await self._client.http.get_member(poll.guild_id, user_id)
-        except discord.HTTPException as error:
-            if error.status != 404:
-                log.warning("Poll %s: could not look up member %s: %s", poll.id, user_id, error)
-            return None
-        return facts_from_payload(user_id, data)
-
     def _shown_fairness(self, poll: StoredPoll, fairness: PollFairness) -> tuple[PollFairness, list[str]]:
         """poll_embed's fairness arguments: the settings and the names of the roles that may vote."""
         guild = self._client.get_guild(poll.guild_id)
@@ -699,14 +577,6 @@ class PollService:
 
 def _channel_id(channel: discord.abc.Messageable) -> int:
     return channel.id  # type: ignore[attr-defined]  # every channel a poll is sent to has an id
-
-
-def _key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:
-    if isinstance(emoji, str):
-        return emoji_key(emoji)
-    if emoji.id:
-        return custom_emoji_key(emoji.id)
-    return emoji_key(emoji.name or "")
 
 
 def _partial_route_emoji(emoji: discord.PartialEmoji) -> str:
