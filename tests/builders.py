@@ -6,6 +6,8 @@ new service or setting needs one change here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
 from bot.client import AgoraBot
@@ -20,9 +22,12 @@ def agora_config(**env: str) -> Config:
     return Config.from_env({"DISCORD_TOKEN": TOKEN, **env})
 
 
-def fake_bot(http: FakeDiscordHTTP | None = None, **env: str) -> tuple[AgoraBot, FakeDiscordHTTP, discord.Guild]:
-    """An AgoraBot that never logs in: `http` answers its REST calls, and the test guild is cached."""
+def fake_bot(
+    http: FakeDiscordHTTP | None = None, *, guild: dict[str, Any] | None = None, **env: str
+) -> tuple[AgoraBot, FakeDiscordHTTP, discord.Guild]:
+    """An AgoraBot that never logs in: `http` answers its REST calls, and the test guild (or the one the
+    `guild` payload describes) is cached."""
     bot = AgoraBot(agora_config(**env))
     http = http or FakeDiscordHTTP()
     http.install(bot)
-    return bot, http, add_guild(bot)
+    return bot, http, add_guild(bot, guild)

@@ -8,8 +8,6 @@ import logging
 import discord
 import pytest
 
-from bot.client import AgoraBot
-from bot.config import Config
 from bot.feeds.fetcher import FeedFetcher
 from bot.feeds.presentation import added_text, describe
 from bot.feeds.service import FeedError, FeedService, Subscribed
@@ -28,13 +26,12 @@ from tests.fakes.discord_http import (
     TEXT_CHANNEL_ID,
     FakeHTTPResponse,
     FakeInteraction,
-    add_guild,
 )
-from tests.feeds.conftest import FeedServer, feed_server  # noqa: F401 — the local feed server fixture
+from tests.fakes.feed_server import FeedServer
 
 
 @pytest.fixture
-async def cog(tmp_path, feed_server: FeedServer):  # noqa: F811 — the imported fixture
+async def cog(tmp_path, feed_server: FeedServer):
     bot, http, guild = fake_bot(FEED_ALLOW_PRIVATE_ADDRESSES="true")
     bot.db = await Database.open(tmp_path / "a.db")
     bot.settings = SettingsStore(bot.db)
@@ -183,8 +180,7 @@ async def test_long_feed_titles_are_cut_and_replies_fit_discord(cog, title: str)
 
 
 def test_unavailable_custom_emoji_are_not_offered() -> None:
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token"}))
-    guild = add_guild(bot)
+    bot, _, guild = fake_bot()
     guild.emojis = tuple(
         discord.Emoji(guild=guild, state=bot._connection,
                       data={"id": str(emoji_id), "name": name, "animated": False, "available": available})

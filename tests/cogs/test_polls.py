@@ -12,26 +12,25 @@ from typing import Any
 import pytest
 
 from bot.client import AgoraBot
-from bot.config import Config
 from bot.polls.options import PollOption
 from bot.polls.service import PollService
 from bot.storage import Database
 from bot.storage.polls import PollStore
 from bot.timeutil import utcnow
 from cogs.polls import PollCommands
+from tests.builders import fake_bot
 from tests.fakes.discord_http import BOT_ID, GUILD_ID, MODERATOR_ID, TEXT_CHANNEL_ID
-from tests.fakes.polls import PollsFakeHTTP, add_poll_guild
+from tests.fakes.polls import PollsFakeHTTP, poll_guild_payload
 
 OPTIONS = (PollOption("👍", "Yes"), PollOption("👎", "No"))
 
 
 @pytest.fixture
 async def bot(tmp_path):
-    agora = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token", "DATABASE_PATH": str(tmp_path / "a.db")}))
+    agora, agora.fake_http, _ = fake_bot(
+        PollsFakeHTTP(), guild=poll_guild_payload(), DATABASE_PATH=str(tmp_path / "a.db")
+    )
     await agora._async_setup_hook()  # what login() prepares, without logging in: the loop waits for ready
-    agora.fake_http = PollsFakeHTTP()
-    agora.fake_http.install(agora)
-    add_poll_guild(agora)
     agora.db = await Database.open(tmp_path / "a.db")
     agora.polls = PollService(agora, PollStore(agora.db), edit_interval=0.01)
     await agora.polls.start()
@@ -124,7 +123,7 @@ async def test_deleting_the_poll_message_closes_the_poll(bot):
     poll = await open_poll(bot)
     delete = {"id": str(poll.message_id), "channel_id": str(poll.channel_id), "guild_id": str(GUILD_ID)}
     await gateway(bot, "MESSAGE_DELETE", delete)
-    closed = await bot.polls._store.poll(poll.id)
+    closed = await bot.polls.poll(poll.id)
     assert (closed.status, closed.closed_reason) == ("closed", "message_deleted")
 
 
@@ -140,12 +139,12 @@ async def test_deadline_loop_iteration_closes_due_polls(bot):
     poll = await open_poll(bot, deadline_at=utcnow())
     cog = bot.get_cog("PollCommands")
     await cog.close_due_polls.coro(cog)  # one iteration, as the loop runs it
-    assert (await bot.polls._store.poll(poll.id)).closed_reason == "deadline"
+    assert (await bot.polls.poll(poll.id)).closed_reason == "deadline"
 
 
 async def test_deleting_the_polls_thread_closes_the_poll_for_that_reason(bot):
     poll = await open_poll(bot)
     delete = {"id": str(poll.channel_id), "guild_id": str(GUILD_ID), "parent_id": "1", "type": 11}
     await gateway(bot, "THREAD_DELETE", delete)
-    closed = await bot.polls._store.poll(poll.id)
+    closed = await bot.polls.poll(poll.id)
     assert (closed.status, closed.closed_reason) == ("closed", "channel_deleted")

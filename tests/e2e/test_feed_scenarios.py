@@ -12,18 +12,19 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.feed_server import FeedServer, serving_feeds
+
 from .driver import BotProcess
 from .emulator import Emulator, Reply
 from .emulator.state import Channel, Member, Message
-from .feed_server import LocalFeed, serving_feed
 
 REPLY_WAIT = 20.0
 FEED_ENV = {"FEED_ALLOW_PRIVATE_ADDRESSES": "true", "FEED_CHECK_INTERVAL_SECONDS": "3600", "FEED_MAX_FAILURES": "2"}
 
 
 @pytest.fixture
-async def flaky_feed() -> AsyncIterator[LocalFeed]:
-    async with serving_feed("Flaky News") as feed:
+async def flaky_feed() -> AsyncIterator[FeedServer]:
+    async with serving_feeds(live_title="Flaky News") as feed:
         yield feed
 
 
@@ -53,16 +54,16 @@ def posts_of(emu: Emulator, channel: Channel, title: str) -> list[Message]:
 
 @pytest.mark.bot_env(**FEED_ENV)
 async def test_failing_feed_is_paused_with_a_notice_and_resumes_when_it_recovers(
-    emulator: Emulator, agora: BotProcess, flaky_feed: LocalFeed
+    emulator: Emulator, agora: BotProcess, flaky_feed: FeedServer
 ) -> None:
     seed = emulator.community
     assert seed is not None
-    flaky_feed.add("Before the outage")
-    added = await feed_command(emulator, "add", channel=seed.news, url=flaky_feed.url)
+    flaky_feed.add_item("Before the outage")
+    added = await feed_command(emulator, "add", channel=seed.news, url=flaky_feed.live_url)
     assert "Flaky News" in added.content
     await emulator.wait_for(lambda: posts_of(emulator, seed.news, "Before the outage"), REPLY_WAIT, "first item")
 
-    flaky_feed.status = 500
+    flaky_feed.live_status = 500
     first = await feed_command(emulator, "check")
     assert "1 failed" in first.content and "HTTP 500" in first.content
     assert not [m for m in emulator.messages_in(seed.news) if "paused" in m.content]  # one failure is not enough
@@ -78,8 +79,8 @@ async def test_failing_feed_is_paused_with_a_notice_and_resumes_when_it_recovers
     assert match is not None
     assert "No active feeds" in (await feed_command(emulator, "check")).content  # paused: not fetched
 
-    flaky_feed.status = 200
-    flaky_feed.add("After the outage")
+    flaky_feed.live_status = 200
+    flaky_feed.add_item("After the outage")
     resumed = await feed_command(emulator, "resume", subscription=match.group(1))
     assert "Resumed" in resumed.content
     await feed_command(emulator, "check")
@@ -94,15 +95,15 @@ async def test_failing_feed_is_paused_with_a_notice_and_resumes_when_it_recovers
 
 @pytest.mark.bot_env(**FEED_ENV)
 async def test_feed_into_a_forum_makes_one_post_per_article(
-    emulator: Emulator, agora: BotProcess, flaky_feed: LocalFeed
+    emulator: Emulator, agora: BotProcess, flaky_feed: FeedServer
 ) -> None:
     seed = emulator.community
     assert seed is not None
-    flaky_feed.add("First forum story")
-    await feed_command(emulator, "add", channel=seed.forum, url=flaky_feed.url)
+    flaky_feed.add_item("First forum story")
+    await feed_command(emulator, "add", channel=seed.forum, url=flaky_feed.live_url)
     first = await emulator.wait_for_thread(seed.forum, lambda t: "First forum story" in t.name, within=REPLY_WAIT)
 
-    flaky_feed.add("Second forum story")
+    flaky_feed.add_item("Second forum story")
     await feed_command(emulator, "check")
     second = await emulator.wait_for_thread(seed.forum, lambda t: "Second forum story" in t.name, within=REPLY_WAIT)
     await feed_command(emulator, "check")
@@ -127,13 +128,13 @@ async def subscription_choice(emu: Emulator, typed: str) -> str:
 
 @pytest.mark.bot_env(**FEED_ENV)
 async def test_skipped_items_are_explained_and_feed_edit_changes_what_is_posted(
-    emulator: Emulator, agora: BotProcess, flaky_feed: LocalFeed
+    emulator: Emulator, agora: BotProcess, flaky_feed: FeedServer
 ) -> None:
     seed = emulator.community
     assert seed is not None
     now = datetime.now(UTC)
-    flaky_feed.add("Archive story", published=now - timedelta(days=200))
-    added = await feed_command(emulator, "add", channel=seed.news, url=flaky_feed.url)
+    flaky_feed.add_item("Archive story", published=now - timedelta(days=200))
+    added = await feed_command(emulator, "add", channel=seed.news, url=flaky_feed.live_url)
     assert "Not posted: the newest article, “Archive story”: too old" in added.content
     assert "90 days" in added.content and "/feed edit" in added.content
 
@@ -143,9 +144,9 @@ async def test_skipped_items_are_explained_and_feed_edit_changes_what_is_posted(
     assert "Updated" in edited.content and "exclude words: sport, weather" in edited.content
     assert "age limit: 30 days" in edited.content
 
-    flaky_feed.add("Sport results", published=now)
-    flaky_feed.add("Last month's budget", published=now - timedelta(days=40))
-    flaky_feed.add("Council news", published=now, categories=("Politics",))
+    flaky_feed.add_item("Sport results", published=now)
+    flaky_feed.add_item("Last month's budget", published=now - timedelta(days=40))
+    flaky_feed.add_item("Council news", published=now, categories=("Politics",))
     checked = await feed_command(emulator, "check")
     assert "1 new article posted" in checked.content
     assert re.search(r"Skipped 2 \(not posted\): 1 (too old|filtered), 1 (too old|filtered)\.", checked.content)
@@ -165,12 +166,12 @@ async def test_skipped_items_are_explained_and_feed_edit_changes_what_is_posted(
 
 @pytest.mark.bot_env(**FEED_ENV)
 async def test_feed_edit_refuses_bad_values_privately_and_changes_nothing(
-    emulator: Emulator, agora: BotProcess, flaky_feed: LocalFeed
+    emulator: Emulator, agora: BotProcess, flaky_feed: FeedServer
 ) -> None:
     seed = emulator.community
     assert seed is not None
-    flaky_feed.add("First")
-    await feed_command(emulator, "add", channel=seed.news, url=flaky_feed.url, backfill=0)
+    flaky_feed.add_item("First")
+    await feed_command(emulator, "add", channel=seed.news, url=flaky_feed.live_url, backfill=0)
     chosen = await subscription_choice(emulator, "")
     refusals = {
         "max_age_days": (-1, "max_age_days must be between 0"),
@@ -190,16 +191,16 @@ async def test_feed_edit_refuses_bad_values_privately_and_changes_nothing(
 
 @pytest.mark.bot_env(**FEED_ENV)
 async def test_feed_preview_shows_items_as_they_would_look_without_subscribing(
-    emulator: Emulator, agora: BotProcess, flaky_feed: LocalFeed
+    emulator: Emulator, agora: BotProcess, flaky_feed: FeedServer
 ) -> None:
     seed = emulator.community
     assert seed is not None
     now = datetime.now(UTC)
-    flaky_feed.add("Ancient story", published=now - timedelta(days=365))
-    flaky_feed.add("Styled story", published=now,
+    flaky_feed.add_item("Ancient story", published=now - timedelta(days=365))
+    flaky_feed.add_item("Styled story", published=now,
                    description="<p style='color:red'>Read <a href='https://news.example/more'>more</a></p>"
                                "<script>alert('x')</script>")  # fmt: skip
-    preview = await feed_command(emulator, "preview", url=flaky_feed.url)
+    preview = await feed_command(emulator, "preview", url=flaky_feed.live_url)
     assert "**Flaky News**: 2 items in the feed. Nothing was subscribed or posted." in preview.content
     assert "Would be skipped: 1 too old" in preview.content and "“Ancient story” too old" in preview.content
     [embed] = preview.embeds

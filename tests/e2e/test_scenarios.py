@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.fakes.feed_server import FeedServer, serving_feeds
+
 from .driver import BotProcess
 from .emulator import CommandBlocked, Emulator
 from .emulator.state import Channel, Message
-from .feed_server import LocalFeed, serving_feed
 from .helpers import (
     OPPOSE,
     REPLY_WAIT,
@@ -122,8 +123,8 @@ def csv_counts(text: str, expected: dict[str, int]) -> dict[str, int]:
 
 
 @pytest.fixture
-async def local_feed() -> AsyncIterator[LocalFeed]:
-    async with serving_feed("Local News") as feed:
+async def local_feed() -> AsyncIterator[FeedServer]:
+    async with serving_feeds(live_title="Local News") as feed:
         yield feed
 
 
@@ -134,19 +135,19 @@ def feed_posts(emu: Emulator, channel: Channel, title: str) -> list[Message]:
 
 @pytest.mark.bot_env(FEED_ALLOW_PRIVATE_ADDRESSES="true", FEED_CHECK_INTERVAL_SECONDS="3600")
 async def test_feed_items_are_posted_once_across_restarts(
-    emulator: Emulator, agora: BotProcess, local_feed: LocalFeed
+    emulator: Emulator, agora: BotProcess, local_feed: FeedServer
 ) -> None:
     require_command(emulator, "feed add")
     seed = emulator.community
     assert seed is not None
-    local_feed.add("First local story")
+    local_feed.add_item("First local story")
     call = await emulator.invoke_slash(
-        seed.moderator, "feed add", channel=seed.general, options={"channel": seed.news, "url": local_feed.url}
+        seed.moderator, "feed add", channel=seed.general, options={"channel": seed.news, "url": local_feed.live_url}
     )
     assert (await call.response(within=REPLY_WAIT)).ephemeral
     await emulator.wait_for(lambda: feed_posts(emulator, seed.news, "First local story"), REPLY_WAIT, "first item")
 
-    local_feed.add("Second local story")
+    local_feed.add_item("Second local story")
     await feed_check(emulator)
     await emulator.wait_for(lambda: feed_posts(emulator, seed.news, "Second local story"), REPLY_WAIT, "new item")
     await feed_check(emulator)

@@ -226,11 +226,11 @@ class FakeHTTPResponse:
         self.reason = reason
 
 
-def add_guild(client: discord.Client) -> discord.Guild:
-    """Give the client's cache the test guild, as GUILD_CREATE would."""
+def add_guild(client: discord.Client, payload: dict[str, Any] | None = None) -> discord.Guild:
+    """Give the client's cache the test guild (or the guild `payload` describes), as GUILD_CREATE would."""
     state = client._connection
     state.user = discord.ClientUser(state=state, data=user_payload(BOT_ID, "Agora", bot=True))
-    guild = discord.Guild(data=guild_payload(), state=state)
+    guild = discord.Guild(data=payload or guild_payload(), state=state)
     state._add_guild(guild)
     return guild
 

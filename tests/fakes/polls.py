@@ -137,11 +137,3 @@ def poll_guild_payload() -> dict[str, Any]:
          "permission_overwrites": deny, "nsfw": False, "parent_id": None}
     )  # fmt: skip
     return payload
-
-
-def add_poll_guild(client: discord.Client) -> discord.Guild:
-    state = client._connection
-    state.user = discord.ClientUser(state=state, data=user_payload(BOT_ID, "Agora", bot=True))
-    guild = discord.Guild(data=poll_guild_payload(), state=state)
-    state._add_guild(guild)
-    return guild

@@ -13,7 +13,7 @@ import pytest
 
 from bot.feeds.fetcher import FeedFetcher
 from bot.feeds.parser import FeedParseError, ParsedFeed, parse_feed
-from tests.feeds.conftest import FeedServer
+from tests.fakes.feed_server import FeedServer
 from tests.feeds.corpus import CorpusDocument, Interpretation, corpus_documents, interpret
 
 DOCUMENTS = corpus_documents()

@@ -4,7 +4,7 @@ import pytest
 
 from bot.feeds.fetcher import USER_AGENT, FeedFetcher, FeedFetchError, FetchErrorKind
 from bot.feeds.parser import FeedParseError, parse_feed
-from tests.feeds.conftest import ETAG, FIXTURES, HUGE_SIZE, LAST_MODIFIED, FeedServer
+from tests.fakes.feed_server import ETAG, FIXTURES, HUGE_SIZE, LAST_MODIFIED, FeedServer
 from tests.feeds.samples import rss_document
 
 
@@ -210,9 +210,9 @@ async def test_concurrency_is_bounded_by_the_semaphore(feed_server: FeedServer) 
 
 async def test_one_session_serves_every_fetch(fetcher: FeedFetcher, feed_server: FeedServer) -> None:
     await fetcher.fetch(feed_server.url("/conditional"))
-    session = fetcher._session
     await fetcher.fetch(feed_server.url("/gzip"))
-    assert fetcher._session is session
+    first, second = feed_server.client_ports
+    assert first == second  # the second fetch reused the first one's connection, so its session
 
 
 async def test_html_page_is_fetched_but_not_a_feed(fetcher: FeedFetcher, feed_server: FeedServer) -> None:

@@ -13,7 +13,7 @@ from bot.feeds.parser import (
     parse_with_fastfeedparser,
     parse_with_feedparser,
 )
-from tests.feeds.conftest import FIXTURES
+from tests.fakes.feed_server import FIXTURES
 from tests.feeds.samples import atom_document, rss_document
 
 CORPUS = FIXTURES.parent / "feedparser-tests"

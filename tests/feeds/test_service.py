@@ -28,7 +28,7 @@ from tests.fakes.discord_http import (
     FakeDiscordHTTP,
     FakeHTTPResponse,
 )
-from tests.feeds.conftest import FeedServer
+from tests.fakes.feed_server import FeedServer
 
 START = datetime(2024, 6, 5, 12, 0, tzinfo=UTC)
 INTERVAL = timedelta(seconds=600)
@@ -81,10 +81,12 @@ class World:
         return await self.service.run_cycle()
 
 
-def make_service(store: FeedStore, publisher: ArticlePublisher, bot: AgoraBot, clock: Clock) -> FeedService:
+def make_service(
+    store: FeedStore, publisher: ArticlePublisher, bot: AgoraBot, clock: Clock, *, jitter: float = 0.0
+) -> FeedService:
     fetcher = FeedFetcher(allow_private=True, total_timeout=5.0)
     return FeedService(store, fetcher, publisher, bot.get_channel, interval=INTERVAL.total_seconds(),
-                       max_failures=3, allow_private=True, jitter=0.0, clock=clock)  # fmt: skip
+                       max_failures=3, allow_private=True, jitter=jitter, clock=clock)  # fmt: skip
 
 
 @pytest.fixture
@@ -396,10 +398,19 @@ async def test_pause_remove_and_lookups_are_scoped_to_the_guild(world: World) ->
 
 
 async def test_next_check_is_spread_by_jitter(world: World) -> None:
-    world.service._jitter = 0.1
-    checks = {world.service._next_check(0) - world.clock.now for _ in range(50)}
-    assert len(checks) > 1
-    assert all(INTERVAL * 0.9 <= delay <= INTERVAL * 1.1 for delay in checks)
+    jittered = make_service(world.store, ArticlePublisher(world.bot, ArticleStore(world.db)), world.bot, world.clock,
+                            jitter=0.1)  # fmt: skip
+    try:
+        await jittered.subscribe(world.channel(), world.server.url("/live"), created_by=1)
+        delays = set()
+        for _ in range(10):
+            world.clock.now = (await world.store.feed(1)).next_check_at  # type: ignore[union-attr]
+            await jittered.run_cycle()
+            delays.add((await world.store.feed(1)).next_check_at - world.clock.now)  # type: ignore[union-attr]
+    finally:
+        await jittered.close()
+    assert len(delays) > 1
+    assert all(INTERVAL * 0.9 <= delay <= INTERVAL * 1.1 for delay in delays)
 
 
 # --- old items that come back -----------------------------------------------------------------------
@@ -416,15 +427,15 @@ async def test_forgotten_item_that_comes_back_is_never_posted_again(world: World
     world.server.add_item("Story 5")
     await world.cycle()  # new items: the seen items the feed dropped are pruned
     keys = await world.db.fetch_all("SELECT item_key FROM subscription_seen_items")
-    assert dated[1] not in {row["item_key"] for row in keys}  # the dated item really was forgotten
-    assert undated[1] in {row["item_key"] for row in keys}  # an undated one never is
+    assert dated.link not in {row["item_key"] for row in keys}  # the dated item really was forgotten
+    assert undated.link in {row["item_key"] for row in keys}  # an undated one never is
 
     world.server.live_items += [dated, undated]
     world.server.add_item("Story 7")
     report = await world.cycle()
     assert report.posted == 1
     assert world.posted_titles() == ["Story 3", "Dated story", "Story 5", "Story 7"]
-    assert await world.store.unseen_keys(1, [dated[1], undated[1]]) == set()  # seen again, not pending
+    assert await world.store.unseen_keys(1, [dated.link, undated.link]) == set()  # seen again, not pending
 
 
 async def test_new_item_dated_before_the_horizon_is_not_posted(world: World) -> None:
@@ -635,8 +646,8 @@ async def test_changing_the_identity_reposts_nothing_and_title_identity_ignores_
 
 async def test_an_item_listed_twice_is_posted_once_and_the_copy_is_accounted_for(world: World) -> None:
     await world.subscribe()
-    link = world.server.add_item("Listed twice")
-    world.server.live_items.append(("Listed twice", link))
+    item = world.server.add_item("Listed twice")
+    world.server.live_items.append(item)  # the same item again
     report = await world.cycle()
     assert world.posted_titles() == ["Story 3", "Listed twice"]
     assert report.skipped == {"already_seen": 1}

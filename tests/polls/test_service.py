@@ -12,7 +12,7 @@ import pytest
 
 from bot.articles.article import Article
 from bot.client import AgoraBot
-from bot.config import Config, DatabaseUrl
+from bot.config import DatabaseUrl
 from bot.polls.ingest import VoteRecorder
 from bot.polls.options import InvalidOptions, PollOption, article_poll_spec, options_to_json
 from bot.polls.rules import Action, VoteChange
@@ -25,8 +25,9 @@ from bot.storage.backends import open_database
 from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
 from bot.timeutil import utcnow
+from tests.builders import fake_bot
 from tests.fakes.discord_http import BOT_ID, GUILD_ID, MODERATOR_ID, TEXT_CHANNEL_ID
-from tests.fakes.polls import NO_MANAGE_CHANNEL_ID, PollsFakeHTTP, add_poll_guild
+from tests.fakes.polls import NO_MANAGE_CHANNEL_ID, PollsFakeHTTP, poll_guild_payload
 
 YES_NO = (PollOption("👍", "Yes"), PollOption("👎", "No"))
 THUMBS_UP = discord.PartialEmoji(name="👍")
@@ -82,10 +83,7 @@ class World:
 
 
 async def make_world(url: DatabaseUrl, path: Path, http: PollsFakeHTTP | None = None) -> World:
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "test.token", "DATABASE_PATH": str(path)}))
-    http = http or PollsFakeHTTP()
-    http.install(bot)
-    guild = add_poll_guild(bot)
+    bot, http, guild = fake_bot(http or PollsFakeHTTP(), guild=poll_guild_payload(), DATABASE_PATH=str(path))
     db = await open_database(url)
     store = PollStore(db)
     service = PollService(bot, store, edit_interval=0.01, recorder=VoteRecorder(store, journal=VoteJournal(path)))

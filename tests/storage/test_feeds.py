@@ -87,9 +87,9 @@ async def test_many_keys_are_checked_in_chunks(store: FeedStore) -> None:
     assert await store.unseen_keys(subscription.id, keys) == {f"new-{n}" for n in range(600)}
 
 
-async def test_seen_mark_runs_inside_another_transaction(store: FeedStore) -> None:
+async def test_seen_mark_runs_inside_another_transaction(store: FeedStore, db_on) -> None:
     subscription = await store.subscribe(new(), [])
-    async with store._db.transaction() as connection:
+    async with db_on.transaction() as connection:
         await FeedStore.seen_with_intent(subscription.id, ("k", NOW))(connection)
     assert await store.unseen_keys(subscription.id, ["k"]) == set()
     await store.forget_seen(subscription.id, "k")
@@ -182,7 +182,7 @@ async def test_database_of_schema_2_upgrades_and_keeps_its_feeds(tmp_path) -> No
         await db.close()
 
 
-async def test_removing_the_last_subscription_removes_the_feed(store: FeedStore) -> None:
+async def test_removing_the_last_subscription_removes_the_feed(store: FeedStore, db_on) -> None:
     first = await store.subscribe(new(channel_id=10), undated("k"))
     second = await store.subscribe(new(channel_id=11), undated("k"))
     assert not await store.remove_subscription(first.id, GUILD + 1)
@@ -190,7 +190,7 @@ async def test_removing_the_last_subscription_removes_the_feed(store: FeedStore)
     assert await store.feed(first.feed_id) is not None
     assert await store.remove_subscription(second.id, GUILD)
     assert await store.feed(first.feed_id) is None
-    assert await store._db.fetch_value("SELECT COUNT(*) FROM subscription_seen_items") == 0
+    assert await db_on.fetch_value("SELECT COUNT(*) FROM subscription_seen_items") == 0
 
 
 async def test_search_matches_title_or_url_and_escapes_wildcards(store: FeedStore) -> None:

@@ -11,7 +11,6 @@ import pytest
 from bot.client import AgoraBot
 from bot.errors import AgoraError
 from bot.permissions import NotModerator
-from bot.polls.live import LivePoll
 from bot.polls.rules import Action, Source, VoteChange
 from bot.polls.service import PollService
 from bot.references import InvalidReference
@@ -327,12 +326,16 @@ async def test_article_summary_with_many_long_polls_fits_discords_limits(store, 
 @pytest.mark.parametrize("autocomplete", ["_any_poll_choices", "_open_poll_choices"])
 async def test_poll_autocomplete_shows_nothing_to_non_moderators(poll_cog, poll, autocomplete):
     cog, bot, guild = poll_cog
-    bot.polls._open[1] = LivePoll(await PollStore(bot.db).poll(poll.id), bot_user_id=0)  # as if counting
-    choices = getattr(cog, autocomplete)
-    moderator = ThreadInteraction(bot, guild, moderator=True, channel_id=TEXT_CHANNEL_ID)
-    assert [choice.value for choice in await choices(moderator, "bike")] == [str(poll.id)]
-    member = ThreadInteraction(bot, guild, moderator=False, channel_id=TEXT_CHANNEL_ID)
-    assert await choices(member, "bike") == []
+    await PollStore(bot.db).set_message(poll.id, 880001)  # sent, so the started service counts it
+    await bot.polls.start()
+    try:
+        choices = getattr(cog, autocomplete)
+        moderator = ThreadInteraction(bot, guild, moderator=True, channel_id=TEXT_CHANNEL_ID)
+        assert [choice.value for choice in await choices(moderator, "bike")] == [str(poll.id)]
+        member = ThreadInteraction(bot, guild, moderator=False, channel_id=TEXT_CHANNEL_ID)
+        assert await choices(member, "bike") == []
+    finally:
+        await bot.polls.stop()
 
 
 HIDDEN_CHANNEL_ID = 3009
