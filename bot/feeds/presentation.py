@@ -11,6 +11,7 @@ from bot import limits
 from bot.articles.presentation import article_embed
 from bot.feeds.selection import DEFAULT_MAX_AGE_DAYS, REASON_LABELS, SkipReason, days
 from bot.feeds.service import CycleReport, Preview, Subscribed
+from bot.feeds.states import SubscriptionState, subscription_state
 from bot.limits import shorten
 from bot.permissions import missing_posting_permissions
 from bot.storage.feeds import Feed, SettingsChange, SkipSummary, Subscription
@@ -64,12 +65,13 @@ def subscription_line(
     subscription: Subscription, feed: Feed, guild: discord.Guild, skips: list[SkipSummary] | None = None
 ) -> str:
     parts = [f"`{subscription.id}` **{feed_name(subscription)}** → <#{subscription.channel_id}>"]
-    if subscription.paused:
-        parts.append(f"⏸️ paused: {subscription.paused_reason or 'by a moderator'}")
-    elif feed.consecutive_failures:
-        parts.append(f"⚠️ failing ({feed.consecutive_failures} in a row): {feed.last_error}")
-    else:
-        parts.append("✅ active")
+    match subscription_state(subscription, feed):
+        case SubscriptionState.PAUSED:
+            parts.append(f"⏸️ paused: {subscription.paused_reason or 'by a moderator'}")
+        case SubscriptionState.FAILING:
+            parts.append(f"⚠️ failing ({feed.consecutive_failures} in a row): {feed.last_error}")
+        case SubscriptionState.ACTIVE:
+            parts.append("✅ active")
     if feed.last_checked_at:
         parts.append(f"checked {discord.utils.format_dt(feed.last_checked_at, 'R')}")
     if feed.last_new_item_at:

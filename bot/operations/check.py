@@ -18,6 +18,7 @@ import discord
 
 from bot import __version__
 from bot.config import Config
+from bot.feeds.states import SubscriptionState, subscription_state
 from bot.gateway import build_intents, point_at_discord
 from bot.permissions import can_remove_reactions, missing_poll_permissions, missing_posting_permissions
 from bot.storage.articles import ArticleStore
@@ -337,14 +338,15 @@ def check_feeds(stored: StoredSetup, report: CheckReport) -> None:
     for subscription, feed in stored.subscriptions:
         channel = stored.channel_names.get(subscription.channel_id, f"channel {subscription.channel_id}")
         name = f"{feed_label(subscription)} → {channel} (subscription {subscription.id})"
-        if subscription.paused:
-            report.add(Level.PROBLEM, "Feed", f"{name}: paused: {subscription.paused_reason or 'by a moderator'} "
-                       "(/feed resume)")  # fmt: skip
-        elif feed.consecutive_failures:
-            report.add(Level.PROBLEM, "Feed", f"{name}: failing ({feed.consecutive_failures} in a row): "
-                       f"{feed.last_error or 'unknown error'}")  # fmt: skip
-        else:
-            report.add(Level.OK, "Feed", f"{name}: active")
+        match subscription_state(subscription, feed):
+            case SubscriptionState.PAUSED:
+                report.add(Level.PROBLEM, "Feed", f"{name}: paused: {subscription.paused_reason or 'by a moderator'} "
+                           "(/feed resume)")  # fmt: skip
+            case SubscriptionState.FAILING:
+                report.add(Level.PROBLEM, "Feed", f"{name}: failing ({feed.consecutive_failures} in a row): "
+                           f"{feed.last_error or 'unknown error'}")  # fmt: skip
+            case SubscriptionState.ACTIVE:
+                report.add(Level.OK, "Feed", f"{name}: active")
         if subscription.last_error:
             report.add(Level.NOTE, "Feed", f"{name}: last delivery error: {subscription.last_error}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.errors import AgoraError
@@ -28,13 +29,23 @@ class AlreadyPosted(AgoraError):
         self.article_id = article_id
 
 
+class DeliveryState(StrEnum):
+    """Where posting an article to a channel stands (values as stored, unchanged since the first schema).
+
+    PENDING is written before anything is sent; a restart finishes every pending delivery."""
+
+    PENDING = "pending"
+    POSTED = "posted"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class Delivery:
     id: int
     article_id: int
     guild_id: int
     channel_id: int
-    state: str
+    state: DeliveryState
     open_thread: bool
     open_poll: bool
     poll_spec: str | None
@@ -52,7 +63,7 @@ class Delivery:
             article_id=row["article_id"],
             guild_id=row["guild_id"],
             channel_id=row["channel_id"],
-            state=row["state"],
+            state=DeliveryState(row["state"]),
             open_thread=bool(row["open_thread"]),
             open_poll=bool(row["open_poll"]),
             poll_spec=row["poll_spec"],
@@ -104,11 +115,12 @@ class ArticleStore:
         async with self._db.transaction() as connection:
             article_id = await _upsert_article(connection, article, source)
             existing = await _delivery_for(connection, article_id, channel_id)
-            if existing and not (existing.state == "failed" and existing.message_id is None):
+            if existing and not (existing.state is DeliveryState.FAILED and existing.message_id is None):
                 raise AlreadyPosted(channel_id, article_id)
             if existing:
                 await connection.execute(
-                    "UPDATE deliveries SET state = 'pending', last_error = NULL WHERE id = ?", (existing.id,)
+                    "UPDATE deliveries SET state = ?, last_error = NULL WHERE id = ?",
+                    (DeliveryState.PENDING, existing.id),
                 )
             else:
                 await connection.execute(
@@ -142,14 +154,15 @@ class ArticleStore:
     async def mark_posted(self, delivery_id: int) -> None:
         async with self._db.transaction() as connection:
             await connection.execute(
-                "UPDATE deliveries SET state = 'posted', posted_at = ?, last_error = NULL WHERE id = ?",
-                (now_db(), delivery_id),
+                "UPDATE deliveries SET state = ?, posted_at = ?, last_error = NULL WHERE id = ?",
+                (DeliveryState.POSTED, now_db(), delivery_id),
             )
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:
         async with self._db.transaction() as connection:
             await connection.execute(
-                "UPDATE deliveries SET state = 'failed', last_error = ? WHERE id = ?", (error[:500], delivery_id)
+                "UPDATE deliveries SET state = ?, last_error = ? WHERE id = ?",
+                (DeliveryState.FAILED, error[:500], delivery_id),
             )
 
     async def close_discussion(self, thread_id: int) -> int:
@@ -161,7 +174,9 @@ class ArticleStore:
             return cursor.rowcount
 
     async def pending_deliveries(self) -> list[Delivery]:
-        rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE state = 'pending' ORDER BY id")
+        rows = await self._db.fetch_all(
+            "SELECT * FROM deliveries WHERE state = ? ORDER BY id", (DeliveryState.PENDING,)
+        )
         return [Delivery.from_row(row) for row in rows]
 
     async def delivery(self, delivery_id: int) -> Delivery | None:
