@@ -25,6 +25,7 @@ from bot.operations.backups import BackupSchedule
 from bot.polls.ingest import VoteRecorder
 from bot.polls.service import PollService
 from bot.publishing import ArticlePublisher
+from bot.server_settings import ServerSettings
 from bot.status import StatusService
 from bot.storage.articles import ArticleStore
 from bot.storage.backends import AnyDatabase, journal_base, open_database
@@ -49,8 +50,7 @@ class AgoraBot(commands.Bot):
     """The bot and the services it wires in `setup_hook`; cogs reach Agora only through these."""
 
     db: AnyDatabase | None
-    settings: SettingsStore
-    articles: ArticleStore
+    settings: ServerSettings
     polls: PollService
     publisher: ArticlePublisher
     discussion: DiscussionService
@@ -80,8 +80,9 @@ class AgoraBot(commands.Bot):
     async def setup_hook(self) -> None:
         if self.db is None:
             self.db = await open_database(self.config.database)
-        self.settings = SettingsStore(self.db)
-        self.articles = ArticleStore(self.db)
+        settings_store = SettingsStore(self.db)
+        self.settings = ServerSettings(settings_store)
+        articles = ArticleStore(self.db)
         # Votes count from here on (before the gateway connects), and queued votes are written on close.
         poll_store = PollStore(self.db, journal_name=self.config.shards.name, shards=self.config.shards)
         journal_path = journal_base(self.db, self.config.data_dir, self.config.shards.name)
@@ -94,19 +95,19 @@ class AgoraBot(commands.Bot):
         )
         await self.polls.start()
         self.add_closer(self.polls.stop)
-        self.publisher = ArticlePublisher(self, self.articles, poll_opener=self.polls.open_article_poll)
+        self.publisher = ArticlePublisher(self, articles, poll_opener=self.polls.open_article_poll)
         # Reply text is kept only when the operator enabled both the intent and its storage.
         self.discussion = DiscussionService(
             ResponseStore(self.db),
             store_text=self.config.message_content_intent and self.config.store_response_text,
         )
         self.summaries = SummaryService(SummaryStore(self.db), flush_votes=self.polls.recorder.flush)
-        self.status_service = StatusService(self.db, self.settings)
+        self.status_service = StatusService(self.db, settings_store)
         self.add_closer(charts.shutdown)  # the chart process, if a chart was drawn
         self.feeds = build_feed_service(self.config, self.db, self.publisher, self.get_channel)
         self.add_closer(self.feeds.close)
         self.folder = (
-            ArticleFolder(self.config.articles_dir, self.publisher, self.articles, self.config.article_max_bytes)
+            ArticleFolder(self.config.articles_dir, self.publisher, articles, self.config.article_max_bytes)
             if self.config.articles_dir
             else None
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.storage.settings import SettingsStore
+from bot.server_settings import ServerSettings
 
 
 class NotModerator(app_commands.CheckFailure):
@@ -16,7 +16,7 @@ class NotModerator(app_commands.CheckFailure):
         )
 
 
-async def is_moderator(interaction: discord.Interaction, settings: SettingsStore) -> bool:
+async def is_moderator(interaction: discord.Interaction, settings: ServerSettings) -> bool:
     """Manage Server (or Administrator), or the moderator role an admin chose for the server."""
     if interaction.guild is None or not isinstance(interaction.user, discord.Member):
         return False
@@ -29,7 +29,7 @@ async def is_moderator(interaction: discord.Interaction, settings: SettingsStore
 
 async def may_moderate(interaction: discord.Interaction) -> bool:
     """`is_moderator` with the bot's settings (autocomplete runs no command checks, so it asks this)."""
-    settings: SettingsStore = interaction.client.settings  # type: ignore[attr-defined]  # the client is AgoraBot
+    settings: ServerSettings = interaction.client.settings  # type: ignore[attr-defined]  # the client is AgoraBot
     return await is_moderator(interaction, settings)
 
 

@@ -8,15 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import AgoraError
 from bot.permissions import manager_only, moderator_only
 
 if TYPE_CHECKING:
     from bot.client import AgoraBot
-
-
-class EveryoneCannotModerate(AgoraError):
-    pass
 
 
 @app_commands.guild_only()
@@ -46,12 +41,6 @@ class AgoraCommands(commands.GroupCog, group_name="agora", group_description="Ag
     @manager_only()
     async def moderator_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         assert interaction.guild is not None
-        if role is not None and role.is_default():
-            raise EveryoneCannotModerate(
-                "@everyone is every member of the server: as the moderator role it would let anyone post articles, "
-                "close polls and export votes. Choose a role only moderators have, or leave the option empty so "
-                "only members with Manage Server can use moderator commands. Nothing was changed."
-            )
         await self.bot.settings.set_moderator_role(interaction.guild.id, role.id if role else None)
         text = (
             f"Members with {role.mention} can now use Agora's moderator commands."

@@ -7,6 +7,7 @@ import pytest
 from bot.articles import ArticleFormatError
 from bot.permissions import NotModerator, is_moderator
 from bot.publishing import ArticlePublisher, CannotPost
+from bot.server_settings import ServerSettings
 from bot.storage import Database
 from bot.storage.articles import AlreadyPosted, ArticleStore
 from bot.storage.settings import SettingsStore
@@ -27,9 +28,8 @@ SEED_BYTES = (Path(__file__).resolve().parents[1] / "fixtures" / "articles" / "s
 async def cog(tmp_path):
     bot, http, guild = fake_bot(ARTICLE_MAX_BYTES="4096")
     bot.db = await Database.open(tmp_path / "a.db")
-    bot.settings = SettingsStore(bot.db)
-    bot.articles = ArticleStore(bot.db)
-    bot.publisher = ArticlePublisher(bot, bot.articles)
+    bot.settings = ServerSettings(SettingsStore(bot.db))
+    bot.publisher = ArticlePublisher(bot, ArticleStore(bot.db))
     bot.folder = None
     yield ArticleCommands(bot), bot, http, guild
     await bot.db.close()

@@ -14,6 +14,7 @@ from bot.feeds.service import FeedError, FeedService, Subscribed
 from bot.permissions import NotModerator
 from bot.polls.options import InvalidOptions
 from bot.publishing import ArticlePublisher
+from bot.server_settings import ServerSettings
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
 from bot.storage.feeds import FeedStore
@@ -34,7 +35,7 @@ from tests.fakes.feed_server import FeedServer
 async def cog(tmp_path, feed_server: FeedServer):
     bot, http, guild = fake_bot(FEED_ALLOW_PRIVATE_ADDRESSES="true")
     bot.db = await Database.open(tmp_path / "a.db")
-    bot.settings = SettingsStore(bot.db)
+    bot.settings = ServerSettings(SettingsStore(bot.db))
     bot.publisher = ArticlePublisher(bot, ArticleStore(bot.db))
     bot.feeds = FeedService(
         FeedStore(bot.db), FeedFetcher(allow_private=True, total_timeout=5.0), bot.publisher, bot.get_channel,

@@ -14,6 +14,7 @@ from bot.permissions import NotModerator
 from bot.polls.rules import Action, Source, VoteChange
 from bot.polls.service import PollService
 from bot.references import InvalidReference
+from bot.server_settings import ServerSettings
 from bot.storage.polls import PollStore
 from bot.storage.settings import SettingsStore
 from bot.storage.summaries import SummaryStore
@@ -139,7 +140,7 @@ class ThreadInteraction(FakeInteraction):
 @pytest.fixture
 async def article_cog(db, poll):
     bot, _http, guild = fake_bot()
-    bot.db, bot.settings = db, SettingsStore(db)
+    bot.db, bot.settings = db, ServerSettings(SettingsStore(db))
     bot.polls = PollService(bot, PollStore(db))
     bot.summaries = SummaryService(SummaryStore(db), bot.polls.recorder.flush)
     return ArticleCommands(bot), bot, guild
@@ -197,7 +198,7 @@ async def test_article_summary_by_its_message_link(article_cog, db):
 @pytest.fixture
 async def poll_cog(db, poll):
     bot, _http, guild = fake_bot()
-    bot.db, bot.settings = db, SettingsStore(db)
+    bot.db, bot.settings = db, ServerSettings(SettingsStore(db))
     bot.polls = PollService(bot, PollStore(db))
     bot.summaries = SummaryService(SummaryStore(db), bot.polls.recorder.flush)
     return PollCommands(bot), bot, guild
