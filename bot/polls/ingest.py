@@ -106,10 +106,10 @@ class VoteRecorder:
         stamp = self._timestamp()
         start = len(self._pending)
         pending = self._pending
+        # str(member), not member.value: the value property is a Python-level descriptor, run per vote.
+        kind = str(source)
         for change in changes:
-            pending.append(
-                (change.poll_id, change.option_id, change.voter_id, change.action.value, source.value, stamp)
-            )
+            pending.append((change.poll_id, change.option_id, change.voter_id, str(change.action), kind, stamp))
         if self._journal is not None:
             self._journal.append(pending[start:])
             if not self._journal_write_due:
@@ -121,7 +121,7 @@ class VoteRecorder:
 
     def record_refusal(self, poll_id: int, option_id: int, voter_id: int, reason: str, source: Source) -> None:
         """Queue a reaction that was not counted (the member may not vote), journaled like a vote change."""
-        row = (poll_id, option_id, voter_id, REFUSED_PREFIX + reason, source.value, self._timestamp())
+        row = (poll_id, option_id, voter_id, REFUSED_PREFIX + reason, str(source), self._timestamp())
         self._pending.append(row)
         if self._journal is not None:
             self._journal.append([row])

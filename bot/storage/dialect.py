@@ -10,7 +10,7 @@ Migrations are not translated here: each dialect has its own files (bot/storage/
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -147,35 +147,30 @@ def _rewrite_functions(sql: str) -> str:
 
 
 def _closing_parenthesis(sql: str, open_at: int) -> int:
-    depth = 0
-    index = open_at
-    while index < len(sql):
-        char = sql[index]
-        if char == "'":
-            index = sql.index("'", index + 1)
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-        index += 1
+    for index, char, depth in _scan(sql, open_at):
+        if char == ")" and depth == 0:
+            return index
     raise ValueError(f"unbalanced parentheses in SQL: {sql!r}")
 
 
 def _split_arguments(inner: str) -> list[str]:
-    arguments, depth, start, index = [], 0, 0, 0
-    while index < len(inner):
-        char = inner[index]
-        if char == "'":
-            index = inner.index("'", index + 1)
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "," and depth == 0:
+    arguments, start = [], 0
+    for index, char, depth in _scan(inner):
+        if char == "," and depth == 0:
             arguments.append(inner[start:index])
             start = index + 1
-        index += 1
     arguments.append(inner[start:])
     return arguments
+
+
+def _scan(sql: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, parenthesis depth once it is read) of every character outside '...' literals."""
+    depth, index = 0, start
+    while index < len(sql):
+        char = sql[index]
+        if char == "'":
+            index = sql.index("'", index + 1)
+        else:
+            depth += (char == "(") - (char == ")")
+            yield index, char, depth
+        index += 1

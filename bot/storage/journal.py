@@ -29,20 +29,23 @@ class VoteJournal:
         self._fd: int | None = None
         self._buffer: list[str] = []
         self._failing = False
+        # generation → file: what the folder held when last listed, plus the files opened since. Only this
+        # process writes and deletes its journal's files, so the folder is listed once per start.
+        self._on_disk: dict[int, Path] | None = None
 
     def files(self) -> list[tuple[int, Path]]:
-        """(generation, path) of the journal files on disk, oldest first."""
+        """(generation, path) of the journal files on disk, oldest first, as the folder lists them now."""
         found = []
         for path in self._folder.glob(f"{self._prefix}*"):
             suffix = path.name[len(self._prefix) :]
             if suffix.isascii() and suffix.isdigit():
                 found.append((int(suffix), path))
+        self._on_disk = dict(found)
         return sorted(found)
 
     def open(self, after_generation: int) -> None:
         """Start writing a new file numbered after every file on disk and every committed generation."""
-        newest = max([after_generation, *(generation for generation, _ in self.files())])
-        self._generation = newest
+        self._generation = max([after_generation, *self._known()])
         self._open_next()
 
     def append(self, rows: Iterable[JournalRow]) -> None:
@@ -76,15 +79,21 @@ class VoteJournal:
 
     def discard_through(self, generation: int) -> None:
         """Delete the files whose rows are committed."""
-        for number, path in self.files():
-            if number <= generation and number != self._generation:
-                path.unlink(missing_ok=True)
+        on_disk = self._known()
+        for number in [number for number in on_disk if number <= generation and number != self._generation]:
+            on_disk.pop(number).unlink(missing_ok=True)
 
     def close(self) -> None:
         self.write()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def _known(self) -> dict[int, Path]:
+        if self._on_disk is None:
+            self.files()
+        assert self._on_disk is not None
+        return self._on_disk
 
     def _open_next(self) -> None:
         if self._fd is not None:
@@ -94,6 +103,7 @@ class VoteJournal:
         path = self._folder / f"{self._prefix}{self._generation:08d}"
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._known()[self._generation] = path
         except OSError as error:
             if not self._failing:
                 log.error("Cannot open the vote journal %s (%s); votes are kept in memory until it works", path, error)
