@@ -14,6 +14,7 @@ from tests.fakes.discord_http import (
     MEMBER_ID,
     TEXT_CHANNEL_ID,
     add_guild,
+    message_payload,
     thread_payload,
     user_payload,
 )
@@ -43,24 +44,8 @@ async def listener(tmp_path):
 
 
 def message(client, channel, message_id, *, author=MEMBER_ID, bot=False, kind=0, content="Good point."):
-    data = {
-        "id": str(message_id),
-        "channel_id": str(channel.id),
-        "guild_id": str(GUILD_ID),
-        "author": user_payload(author, "someone", bot=bot),
-        "content": content,
-        "embeds": [],
-        "attachments": [],
-        "mentions": [],
-        "mention_roles": [],
-        "mention_everyone": False,
-        "pinned": False,
-        "tts": False,
-        "type": kind,
-        "flags": 0,
-        "timestamp": POSTED,
-        "edited_timestamp": None,
-    }
+    author_data = user_payload(author, "someone", bot=bot)
+    data = message_payload(message_id, channel.id, author_data, content=content, kind=kind, timestamp=POSTED)
     return discord.Message(state=client._connection, channel=channel, data=data)
 
 

@@ -108,6 +108,22 @@ class BotProcess:
         env.update(self.extra_env)
         return env
 
+    async def run_command(self, *args: str, within: float, env: dict[str, str] | None = None) -> tuple[int, str]:
+        """`python -m bot <args>` with this bot's environment (`env` on top), expected to exit by itself
+        within `within` seconds: (exit code, stdout and stderr together)."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, cwd=REPO_ROOT, env={**self.environment(), **(env or {})},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            output, _ = await asyncio.wait_for(proc.communicate(), within)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise AssertionError(f"`agora {' '.join(args)}` was still running after {within}s") from None
+        assert proc.returncode is not None
+        return proc.returncode, output.decode(errors="replace")
+
     async def start(self, *, within: float = 30.0, wait_ready: bool = True) -> None:
         identified, synced = self.emu.gateway.identify_count, self.emu.commands.sync_count
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import sqlite3
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from bot.storage.feeds import FeedCheck, FeedStore, NewSubscription
 from bot.storage.polls import PollStore
 from bot.timeutil import utcnow
 
-from .driver import REPO_ROOT, BotProcess
+from .driver import BotProcess
 from .emulator import Emulator
 
 
@@ -53,18 +51,7 @@ CHECK_WITHIN = 40.0
 
 async def run_check(bot: BotProcess, **env: str) -> tuple[int, str]:
     """`python -m bot check` with the bot's environment against the emulator: (exit code, stdout + stderr)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "check", cwd=REPO_ROOT, env={**bot.environment(), **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        output, _ = await asyncio.wait_for(proc.communicate(), CHECK_WITHIN)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError(f"agora check still running after {CHECK_WITHIN}s") from None
-    assert proc.returncode is not None
-    return proc.returncode, output.decode(errors="replace")
+    return await bot.run_command("check", within=CHECK_WITHIN, env=env)
 
 
 def problems(output: str) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -21,7 +20,7 @@ import pytest
 from bot import __version__
 from bot.storage.database import bundled_migrations
 
-from .driver import REPO_ROOT, BotProcess
+from .driver import BotProcess
 from .emulator import Emulator
 from .emulator.state import Channel, Message
 from .helpers import (
@@ -44,18 +43,7 @@ EXIT_WITHIN = 20.0
 
 async def run_until_exit(bot: BotProcess, within: float = EXIT_WITHIN) -> tuple[int, str]:
     """`python -m bot run` with the bot's environment, expected to stop on its own; (exit code, all output)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=REPO_ROOT, env=bot.environment(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        output, _ = await asyncio.wait_for(proc.communicate(), within)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError(f"the bot was still running {within}s after start; it should have refused") from None
-    assert proc.returncode is not None
-    return proc.returncode, output.decode(errors="replace")
+    return await bot.run_command("run", within=within)
 
 
 def agora_errors(output: str) -> list[str]:

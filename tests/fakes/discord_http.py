@@ -105,6 +105,37 @@ def guild_payload() -> dict[str, Any]:
     }
 
 
+def message_payload(
+    message_id: int,
+    channel_id: int,
+    author: dict[str, Any],
+    *,
+    content: str = "",
+    embeds: list[dict[str, Any]] | None = None,
+    kind: int = 0,
+    timestamp: str | None = None,
+) -> dict[str, Any]:
+    """A message in the test guild as Discord sends it (author: a `user_payload`); posted now by default."""
+    return {
+        "id": str(message_id),
+        "channel_id": str(channel_id),
+        "guild_id": str(GUILD_ID),
+        "author": author,
+        "content": content,
+        "embeds": embeds or [],
+        "attachments": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "type": kind,
+        "flags": 0,
+        "timestamp": timestamp or discord.utils.utcnow().isoformat(),
+        "edited_timestamp": None,
+    }
+
+
 def _channel(channel_id: int, name: str, kind: int, overwrites: list | None = None) -> dict[str, Any]:
     payload = {
         "id": str(channel_id),
@@ -150,24 +181,10 @@ class FakeDiscordHTTP:
 
     def _message(self, channel_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         message_id = next(self.ids)
-        message = {
-            "id": str(message_id),
-            "channel_id": str(channel_id),
-            "guild_id": str(GUILD_ID),
-            "author": user_payload(BOT_ID, "Agora", bot=True),
-            "content": payload.get("content") or "",
-            "embeds": payload.get("embeds") or [],
-            "attachments": [],
-            "mentions": [],
-            "mention_roles": [],
-            "mention_everyone": False,
-            "pinned": False,
-            "tts": False,
-            "type": 0,
-            "flags": 0,
-            "timestamp": discord.utils.utcnow().isoformat(),
-            "edited_timestamp": None,
-        }
+        message = message_payload(
+            message_id, channel_id, user_payload(BOT_ID, "Agora", bot=True),
+            content=payload.get("content") or "", embeds=payload.get("embeds") or [],
+        )  # fmt: skip
         self.messages[message_id] = message
         return message
 

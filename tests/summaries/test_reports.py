@@ -137,12 +137,18 @@ class ThreadInteraction(FakeInteraction):
         self.guild_id = self.guild.id
 
 
-@pytest.fixture
-async def article_cog(db, poll):
+def summaries_bot(db) -> tuple[AgoraBot, discord.Guild]:
+    """A fake bot with the services the summary commands use, on the test's database."""
     bot, _http, guild = fake_bot()
     bot.db, bot.settings = db, ServerSettings(SettingsStore(db))
     bot.polls = PollService(bot, PollStore(db))
     bot.summaries = SummaryService(SummaryStore(db), bot.polls.recorder.flush)
+    return bot, guild
+
+
+@pytest.fixture
+async def article_cog(db, poll):
+    bot, guild = summaries_bot(db)
     return ArticleCommands(bot), bot, guild
 
 
@@ -197,10 +203,7 @@ async def test_article_summary_by_its_message_link(article_cog, db):
 
 @pytest.fixture
 async def poll_cog(db, poll):
-    bot, _http, guild = fake_bot()
-    bot.db, bot.settings = db, ServerSettings(SettingsStore(db))
-    bot.polls = PollService(bot, PollStore(db))
-    bot.summaries = SummaryService(SummaryStore(db), bot.polls.recorder.flush)
+    bot, guild = summaries_bot(db)
     return PollCommands(bot), bot, guild
 
 
