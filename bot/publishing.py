@@ -20,7 +20,7 @@ from bot.storage.articles import ArticleStore, Delivery, IntentHook
 
 log = logging.getLogger(__name__)
 
-# Called to open the article's poll in its thread (or channel); set by the polls service.
+# Called to open the article's poll in its thread (or channel): PollService.open_article_poll, given at construction.
 PollOpener = Callable[[Delivery, Article, discord.abc.Messageable], Awaitable[None]]
 
 # How far back to look for our own post when finishing a delivery interrupted by a crash.

@@ -2,17 +2,9 @@
 
 Design: fastfeedparser first, feedparser as the fallback, JSON Feed by our own reader.
 
-Measured with bench/feed_parsers.py (Python 3.11.7, fastfeedparser 0.6.5, feedparser 6.0.14, 2 shared cores):
-
-    generated 50-item RSS 2.0 (77 KB)   fastfeedparser 2,900 parses/s   feedparser 23/s   parse_feed 890/s
-    generated 50-entry Atom (86 KB)     fastfeedparser 2,500 parses/s   feedparser 19/s   parse_feed 500/s
-    feedparser corpus, 521 documents, 112 header expectations on the fields Agora uses:
-        fastfeedparser alone  82/112 met, raises on 14 documents (RSS 0.9x without <channel>, ...)
-        feedparser alone     112/112 met, 0 exceptions
-        parse_feed           112/112 met, 0 exceptions (83 documents on the fast path, 437 fall back)
-
-fastfeedparser is 100-130x faster: at 1,000 changed feeds a cycle that is ~0.4 s of CPU against ~45 s with
-feedparser, which would hold the event loop's GIL long enough to delay Discord heartbeats. But it misreads
+fastfeedparser is about two orders of magnitude faster (bench/feed_parsers.py; the figures and the corpus
+results are in the README): with a thousand changed feeds a cycle, feedparser alone would hold the event
+loop's GIL long enough to delay Discord heartbeats. But it misreads
 constructs the corpus exercises: Atom xhtml text comes back empty, base64 content stays encoded, xml:base
 is ignored, iTunes item images are dropped, a media:title before <title> replaces the title, an RSS item
 with both <summary> and <description> keeps the wrong one, undeclared non-UTF-8 text becomes U+FFFD, and
@@ -37,7 +29,7 @@ rules than ours for summary and images. The format is small enough to read here 
 the XML paths.
 
 Items come oldest first. Summaries are converted to Discord markdown on first use (FeedItem.summary_markdown):
-conversion costs 0.3-1 ms per item, more than parsing, and only new items are ever shown.
+conversion costs more than parsing, and only new items are ever shown.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from bot.storage.polls import StoredPoll
 class LivePoll:
     """Votes of one open poll: voter → bit mask of option positions, plus running counts per option.
 
-    A mask per voter (a small cached int) instead of a set per voter: a million voters take about 80 MB
-    instead of about 300 MB.
+    A mask per voter (a small cached int) instead of a set per voter: a fraction of the memory in a large
+    poll (figures in the README).
     """
 
     def __init__(self, poll: StoredPoll, *, bot_user_id: int, can_remove_reactions: bool = True) -> None:

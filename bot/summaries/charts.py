@@ -1,9 +1,9 @@
 """PNG charts of polls and articles, drawn in a separate process so the event loop never waits.
 
-A worker thread would not do: drawing holds the GIL, and measured on the project machine a
-~200 ms chart drawn in a thread held the event loop up to 83 ms at a time; in a process, about
-1 ms (bench/summary.py, "loop lag in chart"). The process starts with the first chart (~0.7 s,
-mostly importing matplotlib) and is reused; the bot itself never imports matplotlib (~44 MB).
+A worker thread would not do: drawing holds the GIL, so a chart drawn in a thread holds the event loop
+up for a large part of its drawing time, while one drawn in a process barely delays it (bench/summary.py,
+"loop lag in chart"; figures in the README). The process starts with the first chart (mostly importing
+matplotlib) and is reused; the bot itself never imports matplotlib, which is large.
 The drawing is in bot.summaries.drawing.
 """
 
