@@ -18,13 +18,13 @@ from discord.ext import commands, tasks
 from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
 from bot.permissions import can_see, may_moderate, missing_poll_permissions, moderator_only
-from bot.polls.fairness import FairnessChoice
 from bot.polls.options import parse_options, validate_question
 from bot.polls.states import CloseReason
 from bot.summaries.figures import PollListEntry
 from bot.summaries.moments import parse_moment
 from bot.timeutil import utcnow
 from cogs._emoji import guild_emojis
+from cogs._poll_rules import check_anonymous_allowed, poll_rules_choice
 
 if TYPE_CHECKING:
     from bot.client import AgoraBot
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_DURATION = timedelta(days=32)
-MAX_VOTER_AGE = timedelta(days=3650)
 # Deadlines are checked in memory, so a one-second tick is cheap and closes polls on time.
 DEADLINE_CHECK_SECONDS = 1
 PollChannel = discord.TextChannel | discord.Thread
@@ -64,8 +63,8 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         duration="Close automatically after e.g. 30m, 12h, 3d (at most 32d); default: until closed",
         multiple="Let people choose several options (default: one choice each)",
         voters="Only members with this role may vote (default: the server's poll defaults, else everyone)",
-        min_account_age="Only accounts at least this old may vote, e.g. 7d (default: the server's poll defaults)",
-        min_member_age="Only members who joined at least this long ago may vote, e.g. 1d",
+        min_account_age="Only accounts at least this old may vote, e.g. 7d; 0: none (default: the server's)",
+        min_member_age="Only members who joined at least this long ago may vote, e.g. 1d; 0: none",
         hide_totals="Show only how many voted until the poll closes (default: the server's poll defaults)",
         anonymous="Remove each reaction once counted; nothing public names a voter (needs Manage Messages)",
     )
@@ -93,16 +92,9 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         parsed = parse_options(options, guild_emojis(interaction.guild))
         lifetime = parse_duration(duration, maximum=MAX_DURATION) if duration else None
         check_can_poll(target)
-        given = FairnessChoice(
-            role_id=voters.id if voters else None, min_account_age=_age(min_account_age, "min_account_age"),
-            min_member_age=_age(min_member_age, "min_member_age"), hide_totals=hide_totals, anonymous=anonymous,
-        )  # fmt: skip
+        given = poll_rules_choice(voters, min_account_age, min_member_age, hide_totals, anonymous)
         fairness = given.over(await self.bot.polls.poll_defaults(interaction.guild.id))
-        if fairness.anonymous and not target.permissions_for(interaction.guild.me).manage_messages:
-            raise CannotPollHere(
-                f"An anonymous poll needs **Manage Messages** in {target.mention}, so that I can remove each "
-                "reaction once I have counted it. Grant it, or open the poll without `anonymous`."
-            )
+        check_anonymous_allowed(target, fairness)
         await interaction.response.defer(ephemeral=True, thinking=True)
         opened = await self.bot.polls.create_poll(
             target, guild_id=interaction.guild.id, question=question, options=parsed, multiple=multiple,
@@ -305,15 +297,6 @@ def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildC
     if channel is None and entry.article_channel_id is not None:  # an article thread not in the cache
         return guild.get_channel(entry.article_channel_id)
     return channel
-
-
-def _age(text: str | None, setting: str) -> timedelta | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return parse_duration(text, maximum=MAX_VOTER_AGE)
-    except AgoraError as error:
-        raise AgoraError(f"`{setting}`: {error}") from error
 
 
 def check_can_poll(channel: PollChannel) -> None:

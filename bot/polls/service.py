@@ -16,18 +16,17 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot import limits
-from bot.articles.article import Article
 from bot.errors import AgoraError
 from bot.permissions import can_remove_reactions
 from bot.polls.eligibility import MemberFacts
 from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
 from bot.polls.fair import FairVotes, facts_from_payload
-from bot.polls.fairness import PLAIN, PollFairness, from_row, to_row
+from bot.polls.fairness import PLAIN, PollFairness, from_row, rules_in_spec, to_row
 from bot.polls.figures import VoteFigures, vote_figures
 from bot.polls.ingest import VoteRecorder
 from bot.polls.live import LivePoll
@@ -49,6 +48,9 @@ from bot.references import parse_reference
 from bot.storage.articles import Delivery
 from bot.storage.polls import PollStore, StoredPoll
 from bot.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from bot.articles.article import Article  # the poll reads an article's question and title only
 
 log = logging.getLogger(__name__)
 
@@ -190,28 +192,47 @@ class PollService:
         if existing is not None and existing.message_id is not None:
             return
         if existing is not None:
-            message = await self._adopt(existing, discussion) or await self._send(existing, discussion)
+            fairness = from_row(await self._store.fairness(existing.id))
+            message = await self._adopt(existing, discussion) or await self._send(existing, discussion, fairness)
+            self._open[message.id].poll_fairness = fairness
             await self._add_ballot(self._open[message.id], message)
             return
+        fairness = await self._article_poll_fairness(delivery, discussion)
         # The subscription's question stands even when its options cannot be used.
         question = article_poll_question(article.question, article.title, delivery.poll_spec)
         try:
             question, options = article_poll(article.question, article.title, delivery.poll_spec)
-            await self._open_article_poll(delivery, discussion, question, options)
+            await self._open_article_poll(delivery, discussion, question, options, fairness)
         except InvalidOptions as error:
             # Subscription options Discord refuses must not cost the article its poll (nor make every
             # restart retry them): the article gets the default options instead.
             log.warning("Poll of delivery %s: %s Opening it with the default options.", delivery.id, error)
-            await self._open_article_poll(delivery, discussion, question, DEFAULT_ARTICLE_OPTIONS)
+            await self._open_article_poll(delivery, discussion, question, DEFAULT_ARTICLE_OPTIONS, fairness)
+
+    async def _article_poll_fairness(self, delivery: Delivery, discussion: discord.abc.Messageable) -> PollFairness:
+        """The subscription's poll rules the delivery carries, over the server's defaults."""
+        fairness = rules_in_spec(delivery.poll_spec).over(await self.poll_defaults(delivery.guild_id))
+        if fairness.anonymous and self._can_manage(_channel_id(discussion)) is False:
+            # The article is out and readers are waiting for its poll: better an open ballot that says so in
+            # its footer than reactions left on the message under an "anonymous" label.
+            log.warning("Poll of delivery %s: not anonymous, I lack Manage Messages in its channel", delivery.id)
+            fairness = replace(fairness, anonymous=False)
+        return fairness
 
     async def _open_article_poll(
-        self, delivery: Delivery, discussion: discord.abc.Messageable, question: str, options: Sequence[PollOption]
+        self,
+        delivery: Delivery,
+        discussion: discord.abc.Messageable,
+        question: str,
+        options: Sequence[PollOption],
+        fairness: PollFairness,
     ) -> None:
         poll = await self._store.create_poll(
             guild_id=delivery.guild_id, channel_id=_channel_id(discussion), question=question, options=options,
             multiple=False, created_by=None, article_id=delivery.article_id, delivery_id=delivery.id,
         )  # fmt: skip
-        message = await self._send(poll, discussion)
+        await self._store.set_fairness(poll.id, to_row(fairness))
+        message = await self._send(poll, discussion, fairness)
         await self._add_ballot(self._open[message.id], message)
 
     async def _send(
@@ -651,7 +672,10 @@ class PollService:
         return from_row(await self._store.poll_defaults(guild_id))
 
     async def set_poll_defaults(self, guild_id: int, fairness: PollFairness) -> None:
-        await self._store.set_poll_defaults(guild_id, to_row(fairness))
+        if fairness.plain:
+            await self._store.clear_poll_defaults(guild_id)  # no defaults: polls are open to everyone
+        else:
+            await self._store.set_poll_defaults(guild_id, to_row(fairness))
 
     async def poll(self, poll_id: int) -> StoredPoll:
         found = await self._store.poll(poll_id)
