@@ -22,6 +22,7 @@ from bot.polls.options import parse_options, validate_question
 from bot.polls.states import CloseReason
 from bot.summaries.figures import PollListEntry
 from bot.summaries.moments import parse_moment
+from bot.summaries.text import refused_text
 from bot.timeutil import utcnow
 from cogs._emoji import guild_emojis
 from cogs._poll_rules import check_anonymous_allowed, poll_rules_choice
@@ -175,8 +176,11 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         summary, files = await self.bot.summaries.poll_exports(found, interaction.guild.filesize_limit)
         text = (
             f"Poll #{summary.poll_id}: {summary.total_votes} current votes from {summary.voters} voters, "
-            "and the log of every vote change. UTF-8 CSV; times in UTC."
+            "the log of every vote change, and the figures per option with the reactions not counted. "
+            "UTF-8 CSV; times in UTC."
         )
+        if summary.refused:
+            text += f"\n{refused_text(summary)}."
         await interaction.followup.send(text, files=files, ephemeral=True)
 
     @results.autocomplete("poll")

@@ -9,6 +9,7 @@ of another server is reported as not found, so ids cannot be used to peek across
 from __future__ import annotations
 
 import asyncio
+import codecs
 import io
 import logging
 import tempfile
@@ -37,6 +38,7 @@ from bot.summaries.figures import (
     poll_summary,
     poll_timeline,
 )
+from bot.summaries.text import poll_csv
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +77,16 @@ async def poll_list_report(
 
 
 async def poll_exports(store: SummaryStore, summary: PollSummary, limit_bytes: int) -> list[discord.File]:
-    """The poll's current votes and vote event log as CSV files, each zipped if over `limit_bytes`."""
+    """The poll's current votes and vote event log as CSV files, each zipped if over `limit_bytes`, and its
+    figures with the refused reactions per reason (what `agora summary --format csv` prints)."""
     files = []
     for kind, write in (("votes", csv_export.write_votes_csv), ("events", csv_export.write_events_csv)):
         name = f"poll-{summary.poll_id}-{kind}.csv"
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
         await write(store, summary.poll_id, spool)
         files.append(await _fit(spool, name, limit_bytes, summary.poll_id))
+    figures = codecs.BOM_UTF8 + poll_csv(summary).encode("utf-8")  # one row per option: always small
+    files.append(discord.File(io.BytesIO(figures), filename=f"poll-{summary.poll_id}-summary.csv"))
     return files
 
 
