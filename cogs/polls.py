@@ -20,8 +20,10 @@ from bot.errors import AgoraError
 from bot.permissions import can_see, may_moderate, missing_poll_permissions, moderator_only
 from bot.polls.options import parse_options, validate_question
 from bot.polls.states import CloseReason
+from bot.storage.polls import StoredPoll
 from bot.summaries.figures import PollListEntry
 from bot.summaries.moments import parse_moment
+from bot.summaries.reports import no_poll_matches
 from bot.summaries.text import refused_text
 from bot.timeutil import utcnow
 from cogs._emoji import guild_emojis
@@ -191,19 +193,46 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
             return []
         return await self.bot.summaries.poll_choices(interaction.guild.id, current.lstrip("#"))
 
-    @app_commands.command(name="my-vote", description="What Agora recorded as your vote in a poll (only you see it)")
-    @app_commands.describe(poll="The poll (its number or message link); default: the poll of this thread")
-    async def my_vote(self, interaction: discord.Interaction, poll: str | None = None) -> None:
+    @app_commands.command(name="my-vote", description="Your vote in a poll as Agora recorded it, privately")
+    @app_commands.describe(
+        poll="The poll (its number or message link); default: the poll of this thread",
+        withdraw="Withdraw your vote (anonymous polls; elsewhere, remove your reaction)",
+    )
+    async def my_vote(self, interaction: discord.Interaction, poll: str | None = None, withdraw: bool = False) -> None:
         assert interaction.guild is not None and interaction.channel_id is not None
         summary = await self.bot.summaries.find_poll(interaction.guild.id, poll, interaction.channel_id)
+        if poll is not None and not await self._sees_channel(interaction, summary.channel_id):
+            # Answered as if the poll did not exist: the reply must tell nothing about channels one cannot see.
+            raise no_poll_matches(poll)
         stored = await self.bot.polls.poll(summary.poll_id)
-        voted = await self.bot.polls.my_vote(stored, interaction.user.id)
-        names = [f"{o.emoji} {o.label}" for o in stored.options if voted and o.id in voted]
-        what = "you have no vote" if not names else "your vote is " + " and ".join(f"**{n}**" for n in names)
+        if withdraw:
+            withdrawn = await self.bot.polls.withdraw_vote(stored, interaction.user.id)
+            names = _option_names(stored, withdrawn)
+            what = f"your vote for {names} is withdrawn" if names else "you had no vote to withdraw"
+        else:
+            voted = await self.bot.polls.my_vote(stored, interaction.user.id)
+            names = _option_names(stored, voted or frozenset())
+            what = f"your vote is {names}" if names else "you have no vote"
+            if names and stored.is_open and await self.bot.polls.is_anonymous(stored):
+                what += f". To withdraw it: `/poll my-vote poll:#{stored.id} withdraw:true`"
         await interaction.response.send_message(
             f"Poll #{summary.poll_id} ({summary.question}): {what}.", ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )  # fmt: skip
+
+    async def _sees_channel(self, interaction: discord.Interaction, channel_id: int) -> bool:
+        """Whether the member may view the poll's channel (a thread's parent decides); False when unknown."""
+        guild, member = interaction.guild, interaction.user
+        assert guild is not None
+        if not isinstance(member, discord.Member):
+            return False
+        channel = guild.get_channel_or_thread(channel_id)
+        if channel is None:  # an archived thread is not in the cache
+            with contextlib.suppress(discord.HTTPException):
+                channel = await guild.fetch_channel(channel_id)
+        if isinstance(channel, discord.Thread):
+            channel = channel.parent or guild.get_channel(channel.parent_id)
+        return channel is not None and can_see(channel, member)
 
     @app_commands.command(name="list", description="This server's polls: number, question, status, voters, deadline")
     @app_commands.describe(status="Only open or only closed polls (default: all)")
@@ -291,6 +320,10 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     @close_due_polls.before_loop
     async def _wait_until_ready(self) -> None:
         await self.bot.wait_until_ready()
+
+
+def _option_names(poll: StoredPoll, option_ids: frozenset[int]) -> str:
+    return " and ".join(f"**{o.emoji} {o.label}**" for o in poll.options if o.id in option_ids)
 
 
 def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildChannel | None:

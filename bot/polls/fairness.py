@@ -41,7 +41,7 @@ def footer_notes(fairness: PollFairness, role_names: Iterable[str] = (), *, is_o
     if fairness.hide_totals and is_open:
         notes.append("Totals hidden until the close")
     if fairness.anonymous:
-        notes.append("Anonymous: your reaction is removed once counted; /poll my-vote shows your vote")
+        notes.append("Anonymous: your reaction is removed once counted; /poll my-vote shows or withdraws your vote")
     return notes
 
 

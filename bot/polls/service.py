@@ -23,6 +23,7 @@ import discord
 from bot import limits
 from bot.errors import AgoraError
 from bot.permissions import can_remove_reactions
+from bot.polls.anonymous import withdrawal
 from bot.polls.eligibility import MemberFacts
 from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
 from bot.polls.fair import FairVotes, facts_from_payload
@@ -68,6 +69,10 @@ class PollNotFound(AgoraError):
 
 
 class PollClosed(AgoraError):
+    pass
+
+
+class PollNotAnonymous(AgoraError):
     pass
 
 
@@ -692,6 +697,33 @@ class PollService:
             await self.recorder.flush()
             voted = frozenset(o for v, o in await self._store.current_votes(poll.id) if v == voter_id)
         return voted or None
+
+    async def is_anonymous(self, poll: StoredPoll) -> bool:
+        return from_row(await self._store.fairness(poll.id)).anonymous
+
+    async def withdraw_vote(self, poll: StoredPoll, voter_id: int) -> frozenset[int]:
+        """Withdraw the voter's vote in an open anonymous poll, whose reactions are removed once counted (in
+        other polls a member removes their reaction); returns the option ids withdrawn."""
+        live = self._open.get(poll.message_id) if poll.message_id is not None else None
+        if live is None:
+            raise PollClosed(f"Poll #{poll.id} is closed: its votes are final.")
+        if not live.poll_fairness.anonymous:
+            raise PollNotAnonymous(
+                f"In poll #{poll.id} your vote is your reaction: remove it from the poll's message to withdraw it."
+            )
+        await self._take_off_reactions_now(live, voter_id)
+        voted = live.voted(voter_id)
+        outcome = withdrawal(live.rules, voted, voter_id)
+        live.apply(outcome.changes)
+        self._apply(live, outcome, Source.LIVE)
+        return voted
+
+    async def _take_off_reactions_now(self, live: LivePoll, voter_id: int) -> None:
+        """A reaction of the voter still waiting for its removal would count again if Agora stopped before
+        removing it (a reaction found on return is a vote): it goes before the withdrawal is recorded."""
+        for removal in self.remover.take_queued(live.poll.channel_id, live.poll.message_id, voter_id):  # type: ignore[arg-type]  # open, so sent: message_id is set
+            with contextlib.suppress(discord.NotFound):
+                await self._send_removal(removal)
 
     async def _member_facts(self, poll: StoredPoll, user_id: int) -> MemberFacts | None:
         """The member as Discord knows it now, for a reaction reconciliation found; None when unknown

@@ -160,11 +160,16 @@ async def find_poll(
         parsed = parse_reference(reference, guild_id, what="poll")
         poll_id = await store.poll_by_number(guild_id, parsed.number, message_only=parsed.from_link)
         if poll_id is None:
-            raise SummaryNotFound(f"No poll matches {quote(reference)} in this server: `/poll list` shows them.")
+            raise no_poll_matches(reference)
     summary = await poll_summary(store, poll_id, at)
     if summary is None:  # an unsent poll discarded in the meantime
         raise SummaryNotFound(f"Poll #{poll_id} no longer exists.")
     return summary
+
+
+def no_poll_matches(reference: str) -> SummaryNotFound:
+    """The answer for a reference that names no poll; also for a poll the member may not know of."""
+    return SummaryNotFound(f"No poll matches {quote(reference)} in this server: `/poll list` shows them.")
 
 
 async def reread_poll(store: SummaryStore, summary: PollSummary) -> PollSummary:
