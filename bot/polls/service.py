@@ -218,8 +218,8 @@ class PollService:
         """The subscription's poll rules the delivery carries, over the server's defaults."""
         fairness = rules_in_spec(delivery.poll_spec).over(await self.poll_defaults(delivery.guild_id))
         if fairness.anonymous and self._can_manage(_channel_id(discussion)) is False:
-            # The article is out and readers are waiting for its poll: better an open ballot that says so in
-            # its footer than reactions left on the message under an "anonymous" label.
+            # The article is out and readers are waiting for its poll: better an open ballot whose footer does
+            # not claim anonymity than reactions left on the message under an "anonymous" label.
             log.warning("Poll of delivery %s: not anonymous, I lack Manage Messages in its channel", delivery.id)
             fairness = replace(fairness, anonymous=False)
         return fairness
@@ -722,8 +722,13 @@ class PollService:
         """A reaction of the voter still waiting for its removal would count again if Agora stopped before
         removing it (a reaction found on return is a vote): it goes before the withdrawal is recorded."""
         for removal in self.remover.take_queued(live.poll.channel_id, live.poll.message_id, voter_id):  # type: ignore[arg-type]  # open, so sent: message_id is set
-            with contextlib.suppress(discord.NotFound):
+            try:
                 await self._send_removal(removal)
+            except discord.NotFound:
+                pass  # gone already
+            except discord.HTTPException as error:
+                log.info("Poll %s: could not take a withdrawn voter's reaction off now (%s)", live.poll.id, error)
+                self.remover.request(removal)  # the remover tries again, as for any reaction
 
     async def _member_facts(self, poll: StoredPoll, user_id: int) -> MemberFacts | None:
         """The member as Discord knows it now, for a reaction reconciliation found; None when unknown

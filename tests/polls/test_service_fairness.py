@@ -102,6 +102,14 @@ async def test_a_reaction_still_queued_for_removal_is_taken_off_before_the_withd
     assert len(removals) == 1  # sent once, by the withdrawal, not again by the remover
 
 
+async def test_a_reaction_discord_will_not_let_go_does_not_stop_the_withdrawal(world: World) -> None:
+    poll = (await world.create(fairness=ANONYMOUS)).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world.http.forbidden_removals = True  # Manage Messages was taken away meanwhile
+    assert await world.service.withdraw_vote(poll, 1) == frozenset({poll.options[0].id})
+    assert await world.votes(poll.id) == set()
+
+
 async def test_withdrawing_is_for_open_anonymous_polls(world: World) -> None:
     plain = (await world.create()).poll
     with pytest.raises(PollNotAnonymous, match="remove it from the poll's message"):
