@@ -1,4 +1,4 @@
-"""/agora commands: the bot's status and who counts as a moderator."""
+"""/agora commands: the bot's status, who counts as a moderator, and the server's poll defaults."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.permissions import manager_only, moderator_only
+from bot.polls.fairness import PLAIN
+from cogs import _poll_rules
 
 if TYPE_CHECKING:
     from bot.client import AgoraBot
@@ -48,6 +50,48 @@ class AgoraCommands(commands.GroupCog, group_name="agora", group_description="Ag
             else "Only members with Manage Server can use Agora's moderator commands now."
         )
         await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(
+        name="poll-defaults", description="Who may vote in new polls, hidden totals, anonymity (no options: show)"
+    )
+    @app_commands.describe(
+        voters=_poll_rules.VOTERS, min_account_age=_poll_rules.ACCOUNT_AGE, min_member_age=_poll_rules.MEMBER_AGE,
+        hide_totals=_poll_rules.HIDE_TOTALS, anonymous=_poll_rules.ANONYMOUS,
+        clear="Remove every server default first (then only the options given here are set)",
+    )  # fmt: skip
+    @moderator_only()
+    async def poll_defaults(
+        self,
+        interaction: discord.Interaction,
+        voters: discord.Role | None = None,
+        min_account_age: str | None = None,
+        min_member_age: str | None = None,
+        hide_totals: bool | None = None,
+        anonymous: bool | None = None,
+        clear: bool = False,
+    ) -> None:
+        assert interaction.guild is not None
+        guild = interaction.guild
+        given = _poll_rules.poll_rules_choice(voters, min_account_age, min_member_age, hide_totals, anonymous)
+        current = await self.bot.polls.poll_defaults(guild.id)
+        if given.empty and not clear:
+            text = f"The server's poll defaults: {_poll_rules.fairness_text(current, guild)}.\n{_PRECEDENCE}"
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=_NO_PINGS)
+            return
+        chosen = given.over(PLAIN if clear else current)
+        await self.bot.polls.set_poll_defaults(guild.id, chosen)
+        text = (
+            f"The server's poll defaults are now: {_poll_rules.fairness_text(chosen, guild)}. They apply to polls "
+            f"opened from now on.\n{_PRECEDENCE}"
+        )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=_NO_PINGS)
+
+
+_PRECEDENCE = (
+    "A poll's own options come first, then the rules of the feed or folder subscription that opened it, then "
+    "these defaults. An anonymous poll is refused where I lack Manage Messages."
+)
+_NO_PINGS = discord.AllowedMentions.none()
 
 
 async def setup(bot: AgoraBot) -> None:

@@ -14,7 +14,9 @@ from bot.articles import decode_article_file, parse_article_text
 from bot.articles.parser import check_article_size
 from bot.errors import AgoraError
 from bot.permissions import may_moderate, moderator_only
+from bot.polls.fairness import NO_CHOICE, choice_from_row, choice_to_row
 from bot.quoting import quote
+from cogs import _poll_rules
 
 if TYPE_CHECKING:
     from bot.client import AgoraBot
@@ -66,20 +68,50 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
         )
 
     @app_commands.command(name="subscribe-folder", description="Post new files from the articles folder here")
-    @app_commands.describe(channel="Text or forum channel that gets the folder's new articles")
+    @app_commands.describe(
+        channel="Text or forum channel that gets the folder's new articles",
+        voters=f"{_poll_rules.VOTERS} in its articles' polls (default: the server's poll defaults)",
+        min_account_age=_poll_rules.ACCOUNT_AGE, min_member_age=_poll_rules.MEMBER_AGE,
+        hide_totals=_poll_rules.HIDE_TOTALS, anonymous=_poll_rules.ANONYMOUS,
+        clear_poll_rules="Already subscribed: remove its own poll rules first, so the server's poll defaults apply",
+    )  # fmt: skip
     @moderator_only()
-    async def subscribe_folder(self, interaction: discord.Interaction, channel: PostableChannel) -> None:
+    async def subscribe_folder(
+        self,
+        interaction: discord.Interaction,
+        channel: PostableChannel,
+        voters: discord.Role | None = None,
+        min_account_age: str | None = None,
+        min_member_age: str | None = None,
+        hide_totals: bool | None = None,
+        anonymous: bool | None = None,
+        clear_poll_rules: bool = False,
+    ) -> None:
         if self.bot.folder is None:
             await interaction.response.send_message(FOLDER_NOT_ENABLED, ephemeral=True)
             return
-        added = await self.bot.folder.subscribe(channel, interaction.user.id)
-        text = (
-            f"{channel.mention} now gets every new file dropped into the articles folder "
-            "(files already there are not posted)."
-            if added
-            else f"{channel.mention} was already subscribed to the articles folder."
+        given = _poll_rules.poll_rules_choice(voters, min_account_age, min_member_age, hide_totals, anonymous)
+        current = await self.bot.folder.poll_rules(channel.id)
+        rules = given.replacing(NO_CHOICE if clear_poll_rules else choice_from_row(current))
+        _poll_rules.check_anonymous_allowed(channel, rules.over(await self.bot.polls.poll_defaults(channel.guild.id)))
+        if current is None:
+            await self.bot.folder.subscribe(channel, interaction.user.id, choice_to_row(rules))
+            text = (
+                f"{channel.mention} now gets every new file dropped into the articles folder "
+                "(files already there are not posted)."
+            )
+        elif given.empty and not clear_poll_rules:
+            text = f"{channel.mention} was already subscribed to the articles folder."
+        else:
+            await self.bot.folder.set_poll_rules(channel.id, choice_to_row(rules))
+            text = f"Updated the poll rules of {channel.mention}'s articles-folder subscription."
+        described = (
+            _poll_rules.choice_text(rules, channel.guild) or "the server's poll defaults (`/agora poll-defaults`)"
         )
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.response.send_message(
+            f"{text}\nPoll rules of its articles: {described}.", ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )  # fmt: skip
 
     @app_commands.command(name="unsubscribe-folder", description="Stop posting the articles folder's files here")
     @moderator_only()

@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot import limits
 from bot.feeds.presentation import (
     PostableChannel,
     added_text,
@@ -20,6 +21,7 @@ from bot.feeds.presentation import (
     describe,
     edited_text,
     fit_lines,
+    poll_rules_line,
     preview_embeds,
     preview_text,
     subscription_line,
@@ -35,9 +37,11 @@ from bot.feeds.selection import (
 )
 from bot.feeds.service import FeedError
 from bot.permissions import may_moderate, missing_posting_permissions, moderator_only
+from bot.polls.fairness import NO_CHOICE, choice_from_row, choice_to_row
 from bot.polls.options import options_to_json, parse_options, validate_question
 from bot.references import parse_number
 from bot.storage.feeds import SettingsChange
+from cogs import _poll_rules
 from cogs._emoji import guild_emojis
 
 if TYPE_CHECKING:
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_NO_PINGS = discord.AllowedMentions.none()
 # How often the loop looks for due feeds; each feed's own interval decides when it is fetched.
 MAX_TICK_SECONDS = 60.0
 
@@ -74,7 +79,10 @@ class FeedCommands(
         backfill="How many of the newest articles to post now, 0-5 (default 1); the rest count as seen",
         poll_question="Poll question for its articles; {title} stands for the article's title",
         poll_options='Poll options separated by |, each optionally starting with an emoji: "👍 Agree | 👎 Disagree"',
-    )
+        voters=f"{_poll_rules.VOTERS} in its articles' polls (default: the server's poll defaults)",
+        min_account_age=_poll_rules.ACCOUNT_AGE, min_member_age=_poll_rules.MEMBER_AGE,
+        hide_totals=_poll_rules.HIDE_TOTALS, anonymous=_poll_rules.ANONYMOUS,
+    )  # fmt: skip
     @moderator_only()
     async def add(
         self,
@@ -86,18 +94,31 @@ class FeedCommands(
         backfill: app_commands.Range[int, 0, 5] = 1,
         poll_question: str | None = None,
         poll_options: str | None = None,
+        voters: discord.Role | None = None,
+        min_account_age: str | None = None,
+        min_member_age: str | None = None,
+        hide_totals: bool | None = None,
+        anonymous: bool | None = None,
     ) -> None:
         assert interaction.guild is not None
         # Moderator input is checked before deferring, so a mistake is a quick private reply.
         options = parse_options(poll_options, guild_emojis(interaction.guild)) if poll_options else None
         question = validate_question(poll_question) if poll_question else None
+        rules = _poll_rules.poll_rules_choice(voters, min_account_age, min_member_age, hide_totals, anonymous)
+        if open_poll:
+            _poll_rules.check_anonymous_allowed(
+                channel, rules.over(await self.bot.polls.poll_defaults(channel.guild.id))
+            )
         await interaction.response.defer(ephemeral=True, thinking=True)  # the first fetch can take a while
         subscribed = await self.bot.feeds.subscribe(
             channel, url, created_by=interaction.user.id, open_thread=open_thread, open_poll=open_poll,
-            backfill=backfill, poll_question=question, poll_options=options,
+            backfill=backfill, poll_question=question, poll_options=options, poll_rules=choice_to_row(rules),
         )  # fmt: skip
         missing = missing_posting_permissions(channel, channel.guild.me, open_thread=open_thread, open_poll=open_poll)
-        await interaction.followup.send(added_text(subscribed, channel, backfill, missing), ephemeral=True)
+        text = added_text(subscribed, channel, backfill, missing)
+        if not rules.empty:
+            text += f"\nPoll rules of its articles: {_poll_rules.choice_text(rules, channel.guild)}."
+        await interaction.followup.send(text[: limits.MESSAGE], ephemeral=True, allowed_mentions=_NO_PINGS)
 
     @app_commands.command(name="list", description="This server's feeds, where they post and how they are doing")
     @moderator_only()
@@ -157,7 +178,10 @@ class FeedCommands(
         open_poll="Open a reaction poll for each article",
         poll_question="Poll question; {title} stands for the article's title; none: the default",
         poll_options='Poll options separated by |, e.g. "👍 Agree | 👎 Disagree"; none: the default',
-    )
+        voters=f"{_poll_rules.VOTERS} in its articles' polls", min_account_age=_poll_rules.ACCOUNT_AGE,
+        min_member_age=_poll_rules.MEMBER_AGE, hide_totals=_poll_rules.HIDE_TOTALS, anonymous=_poll_rules.ANONYMOUS,
+        clear_poll_rules="Remove this feed's own poll rules first, so the server's poll defaults apply",
+    )  # fmt: skip
     @app_commands.choices(identity=[app_commands.Choice(name=name, value=name) for name in IDENTITIES])
     @moderator_only()
     async def edit(
@@ -172,10 +196,25 @@ class FeedCommands(
         open_poll: bool | None = None,
         poll_question: str | None = None,
         poll_options: str | None = None,
+        voters: discord.Role | None = None,
+        min_account_age: str | None = None,
+        min_member_age: str | None = None,
+        hide_totals: bool | None = None,
+        anonymous: bool | None = None,
+        clear_poll_rules: bool = False,
     ) -> None:
         assert interaction.guild is not None
         guild = interaction.guild
+        chosen = subscription_id(subscription)
         # Every value is checked before deferring, so a mistake is a quick private reply and nothing changes.
+        given = _poll_rules.poll_rules_choice(voters, min_account_age, min_member_age, hide_totals, anonymous)
+        rules = None
+        if clear_poll_rules or not given.empty:
+            current = await self.bot.feeds.subscription(guild.id, chosen)
+            rules = given.replacing(NO_CHOICE if clear_poll_rules else choice_from_row(current.poll_rules))
+            channel = guild.get_channel(current.channel_id)
+            if channel is not None and (current.open_poll if open_poll is None else open_poll):
+                _poll_rules.check_anonymous_allowed(channel, rules.over(await self.bot.polls.poll_defaults(guild.id)))
         change = SettingsChange(
             max_age_days=validate_max_age(max_age_days) if max_age_days is not None else None,
             include_words=parse_words(include_words, "include_words") if include_words is not None else None,
@@ -187,11 +226,12 @@ class FeedCommands(
             poll_options=_cleared_or(
                 poll_options, lambda text: options_to_json(parse_options(text, guild_emojis(guild)))
             ),
+            poll_rules=choice_to_row(rules) if rules is not None else None,
         )
-        chosen = subscription_id(subscription)
         await interaction.response.defer(ephemeral=True, thinking=True)  # a new identity re-reads the feed
         edited, note = await self.bot.feeds.edit(interaction.guild.id, chosen, change)
-        await interaction.followup.send(edited_text(edited, change, note), ephemeral=True)
+        text = edited_text(edited, change, note, poll_rules_line(edited, guild))
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=_NO_PINGS)
 
     @app_commands.command(name="preview", description="See what Agora would post from a feed, privately")
     @app_commands.describe(url="The feed's address (RSS, Atom or JSON Feed), starting with https://")

@@ -18,13 +18,16 @@ from discord.ext import commands, tasks
 from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
 from bot.permissions import can_see, may_moderate, missing_poll_permissions, moderator_only
-from bot.polls.fairness import FairnessChoice
 from bot.polls.options import parse_options, validate_question
 from bot.polls.states import CloseReason
+from bot.storage.polls import StoredPoll
 from bot.summaries.figures import PollListEntry
 from bot.summaries.moments import parse_moment
+from bot.summaries.reports import no_poll_matches
+from bot.summaries.text import refused_text
 from bot.timeutil import utcnow
 from cogs._emoji import guild_emojis
+from cogs._poll_rules import check_anonymous_allowed, poll_rules_choice
 
 if TYPE_CHECKING:
     from bot.client import AgoraBot
@@ -32,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_DURATION = timedelta(days=32)
-MAX_VOTER_AGE = timedelta(days=3650)
 # Deadlines are checked in memory, so a one-second tick is cheap and closes polls on time.
 DEADLINE_CHECK_SECONDS = 1
 PollChannel = discord.TextChannel | discord.Thread
@@ -64,8 +66,8 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         duration="Close automatically after e.g. 30m, 12h, 3d (at most 32d); default: until closed",
         multiple="Let people choose several options (default: one choice each)",
         voters="Only members with this role may vote (default: the server's poll defaults, else everyone)",
-        min_account_age="Only accounts at least this old may vote, e.g. 7d (default: the server's poll defaults)",
-        min_member_age="Only members who joined at least this long ago may vote, e.g. 1d",
+        min_account_age="Only accounts at least this old may vote, e.g. 7d; 0: none (default: the server's)",
+        min_member_age="Only members who joined at least this long ago may vote, e.g. 1d; 0: none",
         hide_totals="Show only how many voted until the poll closes (default: the server's poll defaults)",
         anonymous="Remove each reaction once counted; nothing public names a voter (needs Manage Messages)",
     )
@@ -93,16 +95,9 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         parsed = parse_options(options, guild_emojis(interaction.guild))
         lifetime = parse_duration(duration, maximum=MAX_DURATION) if duration else None
         check_can_poll(target)
-        given = FairnessChoice(
-            role_id=voters.id if voters else None, min_account_age=_age(min_account_age, "min_account_age"),
-            min_member_age=_age(min_member_age, "min_member_age"), hide_totals=hide_totals, anonymous=anonymous,
-        )  # fmt: skip
+        given = poll_rules_choice(voters, min_account_age, min_member_age, hide_totals, anonymous)
         fairness = given.over(await self.bot.polls.poll_defaults(interaction.guild.id))
-        if fairness.anonymous and not target.permissions_for(interaction.guild.me).manage_messages:
-            raise CannotPollHere(
-                f"An anonymous poll needs **Manage Messages** in {target.mention}, so that I can remove each "
-                "reaction once I have counted it. Grant it, or open the poll without `anonymous`."
-            )
+        check_anonymous_allowed(target, fairness)
         await interaction.response.defer(ephemeral=True, thinking=True)
         opened = await self.bot.polls.create_poll(
             target, guild_id=interaction.guild.id, question=question, options=parsed, multiple=multiple,
@@ -183,8 +178,11 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         summary, files = await self.bot.summaries.poll_exports(found, interaction.guild.filesize_limit)
         text = (
             f"Poll #{summary.poll_id}: {summary.total_votes} current votes from {summary.voters} voters, "
-            "and the log of every vote change. UTF-8 CSV; times in UTC."
+            "the log of every vote change, and the figures per option with the reactions not counted. "
+            "UTF-8 CSV; times in UTC."
         )
+        if summary.refused:
+            text += f"\n{refused_text(summary)}."
         await interaction.followup.send(text, files=files, ephemeral=True)
 
     @results.autocomplete("poll")
@@ -195,19 +193,46 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
             return []
         return await self.bot.summaries.poll_choices(interaction.guild.id, current.lstrip("#"))
 
-    @app_commands.command(name="my-vote", description="What Agora recorded as your vote in a poll (only you see it)")
-    @app_commands.describe(poll="The poll (its number or message link); default: the poll of this thread")
-    async def my_vote(self, interaction: discord.Interaction, poll: str | None = None) -> None:
+    @app_commands.command(name="my-vote", description="Your vote in a poll as Agora recorded it, privately")
+    @app_commands.describe(
+        poll="The poll (its number or message link); default: the poll of this thread",
+        withdraw="Withdraw your vote (anonymous polls; elsewhere, remove your reaction)",
+    )
+    async def my_vote(self, interaction: discord.Interaction, poll: str | None = None, withdraw: bool = False) -> None:
         assert interaction.guild is not None and interaction.channel_id is not None
         summary = await self.bot.summaries.find_poll(interaction.guild.id, poll, interaction.channel_id)
+        if poll is not None and not await self._sees_channel(interaction, summary.channel_id):
+            # Answered as if the poll did not exist: the reply must tell nothing about channels one cannot see.
+            raise no_poll_matches(poll)
         stored = await self.bot.polls.poll(summary.poll_id)
-        voted = await self.bot.polls.my_vote(stored, interaction.user.id)
-        names = [f"{o.emoji} {o.label}" for o in stored.options if voted and o.id in voted]
-        what = "you have no vote" if not names else "your vote is " + " and ".join(f"**{n}**" for n in names)
+        if withdraw:
+            withdrawn = await self.bot.polls.withdraw_vote(stored, interaction.user.id)
+            names = _option_names(stored, withdrawn)
+            what = f"your vote for {names} is withdrawn" if names else "you had no vote to withdraw"
+        else:
+            voted = await self.bot.polls.my_vote(stored, interaction.user.id)
+            names = _option_names(stored, voted or frozenset())
+            what = f"your vote is {names}" if names else "you have no vote"
+            if names and stored.is_open and await self.bot.polls.is_anonymous(stored):
+                what += f". To withdraw it: `/poll my-vote poll:#{stored.id} withdraw:true`"
         await interaction.response.send_message(
             f"Poll #{summary.poll_id} ({summary.question}): {what}.", ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )  # fmt: skip
+
+    async def _sees_channel(self, interaction: discord.Interaction, channel_id: int) -> bool:
+        """Whether the member may view the poll's channel (a thread's parent decides); False when unknown."""
+        guild, member = interaction.guild, interaction.user
+        assert guild is not None
+        if not isinstance(member, discord.Member):
+            return False
+        channel = guild.get_channel_or_thread(channel_id)
+        if channel is None:  # an archived thread is not in the cache
+            with contextlib.suppress(discord.HTTPException):
+                channel = await guild.fetch_channel(channel_id)
+        if isinstance(channel, discord.Thread):
+            channel = channel.parent or guild.get_channel(channel.parent_id)
+        return channel is not None and can_see(channel, member)
 
     @app_commands.command(name="list", description="This server's polls: number, question, status, voters, deadline")
     @app_commands.describe(status="Only open or only closed polls (default: all)")
@@ -297,6 +322,10 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         await self.bot.wait_until_ready()
 
 
+def _option_names(poll: StoredPoll, option_ids: frozenset[int]) -> str:
+    return " and ".join(f"**{o.emoji} {o.label}**" for o in poll.options if o.id in option_ids)
+
+
 def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildChannel | None:
     """The channel whose permissions decide who sees a poll: its own, or its thread's parent; None if unknown."""
     channel = guild.get_channel_or_thread(entry.channel_id)
@@ -305,15 +334,6 @@ def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildC
     if channel is None and entry.article_channel_id is not None:  # an article thread not in the cache
         return guild.get_channel(entry.article_channel_id)
     return channel
-
-
-def _age(text: str | None, setting: str) -> timedelta | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return parse_duration(text, maximum=MAX_VOTER_AGE)
-    except AgoraError as error:
-        raise AgoraError(f"`{setting}`: {error}") from error
 
 
 def check_can_poll(channel: PollChannel) -> None:

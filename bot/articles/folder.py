@@ -13,7 +13,9 @@ import discord
 
 from bot.articles.parser import ArticleFormatError, decode_article_file, parse_article_text
 from bot.errors import MAX_REFUSALS, AgoraError, CannotPost
+from bot.polls.fairness import spec_with_rules
 from bot.storage.articles import AlreadyPosted, ArticleStore
+from bot.storage.polls import NO_POLL_RULES, PollRulesRow
 
 if TYPE_CHECKING:
     from bot.publishing import ArticlePublisher
@@ -53,13 +55,26 @@ class ArticleFolder:
         self._reported: set[tuple[str, int]] = set()  # (file, channel) failures already logged
         self._refusals: dict[tuple[str, int], int] = {}  # (file, channel) posts Discord refused
 
-    async def subscribe(self, channel: discord.TextChannel | discord.ForumChannel, moderator_id: int) -> bool:
+    async def subscribe(
+        self,
+        channel: discord.TextChannel | discord.ForumChannel,
+        moderator_id: int,
+        poll_rules: PollRulesRow = NO_POLL_RULES,
+    ) -> bool:
         """Subscribe a channel to files dropped from now on; the files already there are not posted."""
         self._publisher.check_can_post(channel)
         present = await asyncio.to_thread(read_folder, self.folder)
         return await self._store.add_folder_subscription(
-            channel.guild.id, channel.id, moderator_id, [file.key for file in present]
+            channel.guild.id, channel.id, moderator_id, [file.key for file in present], poll_rules
         )
+
+    async def poll_rules(self, channel_id: int) -> PollRulesRow | None:
+        """The poll rules of the channel's folder subscription; None when it is not subscribed."""
+        return await self._store.folder_poll_rules(channel_id)
+
+    async def set_poll_rules(self, channel_id: int, poll_rules: PollRulesRow) -> bool:
+        """Replace the poll rules of the channel's folder subscription; False when it is not subscribed."""
+        return await self._store.set_folder_poll_rules(channel_id, poll_rules)
 
     async def unsubscribe(self, channel_id: int) -> bool:
         """Stop posting the folder's files into the channel; False when it was not subscribed."""
@@ -97,7 +112,10 @@ class ArticleFolder:
     ) -> int:
         try:
             article = parse_article_text(decode_article_file(file.data, max_bytes=self._max_bytes))
-            await self._publisher.publish(article, channel, source=article.source_name or file.path.stem)
+            spec = spec_with_rules(None, await self._store.folder_poll_rules(channel.id) or NO_POLL_RULES)
+            await self._publisher.publish(
+                article, channel, source=article.source_name or file.path.stem, poll_spec=spec
+            )
         except AlreadyPosted:
             pass  # the same article under another name, or recorded just before a restart
         except ArticleFormatError as error:

@@ -14,6 +14,7 @@ from bot.feeds.service import CycleReport, Preview, Subscribed
 from bot.feeds.states import SubscriptionState, subscription_state
 from bot.limits import shorten
 from bot.permissions import missing_posting_permissions
+from bot.polls.fairness import choice_from_row, describe_choice
 from bot.storage.feeds import Feed, SettingsChange, SkipSummary, Subscription
 
 PostableChannel = discord.TextChannel | discord.ForumChannel
@@ -90,6 +91,8 @@ def subscription_line(
             parts.append(f"⚠️ missing {', '.join(missing)}")
     if settings := settings_summary(subscription):
         parts.append(settings)
+    if subscription.open_poll and (rules := poll_rules_line(subscription, guild)):
+        parts.append(f"poll rules: {rules}")
     if skips:
         parts.append(skips_summary(skips))
     return " · ".join(parts)
@@ -107,6 +110,13 @@ def settings_summary(subscription: Subscription) -> str:
     if subscription.identity != "auto":
         parts.append(f"items recognised by {subscription.identity}")
     return shorten("; ".join(parts), 300)
+
+
+def poll_rules_line(subscription: Subscription, guild: discord.Guild) -> str:
+    """The subscription's own poll rules in a few words; empty when the server's poll defaults apply."""
+    choice = choice_from_row(subscription.poll_rules)
+    role = guild.get_role(choice.role_id) if choice.role_id is not None else None
+    return escape(", ".join(describe_choice(choice, [role.name] if role is not None else [])))
 
 
 def skips_summary(skips: list[SkipSummary]) -> str:
@@ -151,7 +161,7 @@ def check_text(report: CycleReport) -> str:
     return text[: limits.MESSAGE]
 
 
-def edited_text(subscription: Subscription, change: SettingsChange, note: str | None) -> str:
+def edited_text(subscription: Subscription, change: SettingsChange, note: str | None, poll_rules: str = "") -> str:
     verb = "Updated" if change.columns() else "Settings of"
     rules = [
         f"age limit: {days(subscription.max_age_days) if subscription.max_age_days else 'none'}",
@@ -162,6 +172,7 @@ def edited_text(subscription: Subscription, change: SettingsChange, note: str | 
     ]
     if subscription.poll_question_template:
         rules.append(f"poll question: {escape(shorten(subscription.poll_question_template, 200))}")
+    rules.append(f"poll rules: {poll_rules or 'the server poll defaults (`/agora poll-defaults`)'}")
     text = f"{verb} {describe(subscription)}:\n" + "\n".join(f"• {rule}" for rule in rules)
     if note:
         text += f"\n{note}"

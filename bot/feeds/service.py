@@ -39,6 +39,7 @@ from bot.feeds.selection import (
     select,
 )
 from bot.feeds.urls import InvalidFeedUrl, check_url_syntax, validate_feed_url
+from bot.polls.fairness import spec_with_rules
 from bot.polls.options import PollOption, article_poll_spec
 from bot.storage.articles import AlreadyPosted, IntentHook
 from bot.storage.feeds import (
@@ -52,6 +53,7 @@ from bot.storage.feeds import (
     Subscription,
 )
 from bot.storage.interface import StoreDatabase
+from bot.storage.polls import NO_POLL_RULES, PollRulesRow
 from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -198,6 +200,7 @@ class FeedService:
         backfill: int = 1,
         poll_question: str | None = None,
         poll_options: Sequence[PollOption] | None = None,
+        poll_rules: PollRulesRow = NO_POLL_RULES,
     ) -> Subscribed:
         """Validate, fetch once, subscribe; post the newest `backfill` items and count the rest as seen."""
         if not 0 <= backfill <= MAX_BACKFILL:
@@ -218,7 +221,7 @@ class FeedService:
                 url=url, title=parsed.title or None, etag=fetched.etag, last_modified=fetched.last_modified,
                 next_check_at=self._next_check(0), guild_id=channel.guild.id, channel_id=channel.id,
                 created_by=created_by, open_thread=open_thread, open_poll=open_poll,
-                poll_question_template=poll_question, poll_options=_options_json(poll_options),
+                poll_question_template=poll_question, poll_options=_options_json(poll_options), poll_rules=poll_rules,
             ),
             seen=[(key, item.published) for key, item in keyed if key not in newest_keys],
         )  # fmt: skip
@@ -471,7 +474,9 @@ class FeedService:
         self, subscription: Subscription, key: str, item: FeedItem, article: Article, channel: Any, source: str
     ) -> bool:
         """Publish one item; False when this channel already has that article (the item stays seen)."""
-        spec = article_poll_spec(subscription.poll_question_template, subscription.poll_options)
+        spec = spec_with_rules(
+            article_poll_spec(subscription.poll_question_template, subscription.poll_options), subscription.poll_rules
+        )
         try:
             await self._publisher.publish(
                 article, channel, source=source, open_thread=subscription.open_thread,

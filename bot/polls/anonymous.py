@@ -8,7 +8,9 @@ restart that lacks a voter's reaction keeps their vote. The rule:
    replaces their earlier vote (of several found at once after a restart, the option listed first);
 2. a reaction with an option already chosen changes nothing;
 3. a voter's reactions found after a restart are ignored when the voter reacted live since (newer);
-4. every member's reaction is removed (when Agora may).
+4. every member's reaction is removed (when Agora may);
+5. a voter withdraws their vote with `/poll my-vote withdraw:true`: each option they chose is withdrawn, as
+   removing a reaction withdraws it in other polls, so the vote log replays to the votes as always.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ def anonymous_vote(
     option_id = poll.option_ids[emoji_key]
     removals = (ReactionRemoval(emoji_key, voter_id),) if can_remove_reactions else ()
     return Outcome(_vote_for(poll, voted, voter_id, {option_id}), removals)
+
+
+def withdrawal(poll: PollRules, voted: Set[int], voter_id: int) -> Outcome:
+    """The changes of a voter withdrawing their vote: every option they chose, withdrawn."""
+    return Outcome(tuple(VoteChange(poll.poll_id, option, voter_id, Action.REMOVED) for option in sorted(voted)))
 
 
 def reconcile_anonymous(

@@ -99,13 +99,13 @@ def describe(rules: VoterRules, role_names: Iterable[str] = ()) -> str | None:
     if rules.role_ids:
         parts.append("members with " + (" or ".join(f"@{name}" for name in names) if names else "the chosen role"))
     if rules.min_account_age:
-        parts.append(f"accounts at least {_age(rules.min_account_age)} old")
+        parts.append(f"accounts at least {format_age(rules.min_account_age)} old")
     if rules.min_member_age:
-        parts.append(f"members for at least {_age(rules.min_member_age)}")
+        parts.append(f"members for at least {format_age(rules.min_member_age)}")
     return "Who may vote: " + ", ".join(parts)
 
 
-def _age(duration: timedelta) -> str:
+def format_age(duration: timedelta) -> str:
     seconds = int(duration.total_seconds())
     for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
         if seconds >= size and seconds % size == 0:

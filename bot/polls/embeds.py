@@ -98,11 +98,11 @@ def _option_lines(option: OptionFigure) -> str:
 
 def _how_to_vote(poll: StoredPoll, *, anonymous: bool = False) -> str:
     if anonymous:
-        # Reactions are removed once counted, so a vote is changed by reacting again, never withdrawn.
+        # Reactions are removed once counted, so a vote is changed by reacting again and withdrawn by command.
         choice = "each option you choose" if poll.multiple else "your option's emoji; react with another to change it"
         how = (
             f"**Vote** by reacting with {choice}. Your reaction disappears once counted and your vote is kept; "
-            "`/poll my-vote` shows it."
+            "`/poll my-vote` shows it, and `/poll my-vote withdraw:true` withdraws it."
         )
     elif poll.multiple:
         how = "**Vote** by reacting with the emoji of each option you choose; remove a reaction to take it back."

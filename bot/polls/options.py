@@ -251,7 +251,7 @@ def article_question(own_question: str | None, template: str | None, title: str)
 
 def article_poll(own_question: str | None, title: str, spec: str | None) -> tuple[str, tuple[PollOption, ...]]:
     """Question and options of an article's poll, from the delivery's poll spec (see `article_poll_spec`)."""
-    pairs = _poll_settings(spec).get("options")
+    pairs = poll_settings(spec).get("options")
     return (
         article_poll_question(own_question, title, spec),
         _options_from_pairs(pairs) if pairs else DEFAULT_ARTICLE_OPTIONS,
@@ -261,13 +261,13 @@ def article_poll(own_question: str | None, title: str, spec: str | None) -> tupl
 def article_poll_question(own_question: str | None, title: str, spec: str | None) -> str:
     """The question alone, also when the spec's options are unusable; unreadable settings mean the default."""
     try:
-        template = _poll_settings(spec).get("question_template")
+        template = poll_settings(spec).get("question_template")
     except InvalidOptions:
         template = None
     return article_question(own_question, template if isinstance(template, str) else None, title)
 
 
-def _poll_settings(spec: str | None) -> dict:
+def poll_settings(spec: str | None) -> dict:
     try:
         settings = json.loads(spec) if spec else {}
     except ValueError as error:

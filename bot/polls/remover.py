@@ -94,6 +94,17 @@ class ReactionRemover:
             queue.urgent.pop(key, None)
             queue.later.pop(key, None)
 
+    def take_queued(self, channel_id: int, message_id: int, user_id: int) -> list[QueuedRemoval]:
+        """The voter's queued removals on the message, taken off the queue for the caller to send now."""
+        queue = self._channels.get(channel_id)
+        if queue is None:
+            return []
+        taken = []
+        for pending in (queue.urgent, queue.later):
+            for key in [key for key in pending if key[0] == message_id and key[1] == user_id]:
+                taken.append(pending.pop(key))
+        return taken
+
     async def drain(self) -> None:
         """Wait until every queued removal was sent or dropped."""
         await self._idle.wait()

@@ -17,15 +17,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import discord
 
-from bot.articles.article import Article
 from bot.errors import AgoraError
 from bot.permissions import can_remove_reactions
+from bot.polls.anonymous import withdrawal
 from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
 from bot.polls.fair import FairVotes
-from bot.polls.fairness import PLAIN, PollFairness, from_row, to_row
+from bot.polls.fairness import PLAIN, PollFairness, from_row, rules_in_spec, to_row
 from bot.polls.figures import VoteFigures, vote_figures
 from bot.polls.ingest import VoteRecorder
 from bot.polls.live import LivePoll
@@ -50,6 +51,9 @@ from bot.storage.articles import Delivery
 from bot.storage.polls import PollStore, StoredPoll
 from bot.timeutil import utcnow
 
+if TYPE_CHECKING:
+    from bot.articles.article import Article  # the poll reads an article's question and title only
+
 log = logging.getLogger(__name__)
 
 _UNKNOWN_EMOJI = 10014
@@ -62,6 +66,10 @@ class PollNotFound(AgoraError):
 
 
 class PollClosed(AgoraError):
+    pass
+
+
+class PollNotAnonymous(AgoraError):
     pass
 
 
@@ -178,28 +186,47 @@ class PollService:
         if existing is not None and existing.message_id is not None:
             return
         if existing is not None:
-            message = await self._adopt(existing, discussion) or await self._send(existing, discussion)
+            fairness = from_row(await self._store.fairness(existing.id))
+            message = await self._adopt(existing, discussion) or await self._send(existing, discussion, fairness)
+            self._open[message.id].poll_fairness = fairness
             await self._add_ballot(self._open[message.id], message)
             return
+        fairness = await self._article_poll_fairness(delivery, discussion)
         # The subscription's question stands even when its options cannot be used.
         question = article_poll_question(article.question, article.title, delivery.poll_spec)
         try:
             question, options = article_poll(article.question, article.title, delivery.poll_spec)
-            await self._open_article_poll(delivery, discussion, question, options)
+            await self._open_article_poll(delivery, discussion, question, options, fairness)
         except InvalidOptions as error:
             # Subscription options Discord refuses must not cost the article its poll (nor make every
             # restart retry them): the article gets the default options instead.
             log.warning("Poll of delivery %s: %s Opening it with the default options.", delivery.id, error)
-            await self._open_article_poll(delivery, discussion, question, DEFAULT_ARTICLE_OPTIONS)
+            await self._open_article_poll(delivery, discussion, question, DEFAULT_ARTICLE_OPTIONS, fairness)
+
+    async def _article_poll_fairness(self, delivery: Delivery, discussion: discord.abc.Messageable) -> PollFairness:
+        """The subscription's poll rules the delivery carries, over the server's defaults."""
+        fairness = rules_in_spec(delivery.poll_spec).over(await self.poll_defaults(delivery.guild_id))
+        if fairness.anonymous and self._can_manage(_channel_id(discussion)) is False:
+            # The article is out and readers are waiting for its poll: better an open ballot whose footer does
+            # not claim anonymity than reactions left on the message under an "anonymous" label.
+            log.warning("Poll of delivery %s: not anonymous, I lack Manage Messages in its channel", delivery.id)
+            fairness = replace(fairness, anonymous=False)
+        return fairness
 
     async def _open_article_poll(
-        self, delivery: Delivery, discussion: discord.abc.Messageable, question: str, options: Sequence[PollOption]
+        self,
+        delivery: Delivery,
+        discussion: discord.abc.Messageable,
+        question: str,
+        options: Sequence[PollOption],
+        fairness: PollFairness,
     ) -> None:
         poll = await self._store.create_poll(
             guild_id=delivery.guild_id, channel_id=_channel_id(discussion), question=question, options=options,
             multiple=False, created_by=None, article_id=delivery.article_id, delivery_id=delivery.id,
         )  # fmt: skip
-        message = await self._send(poll, discussion)
+        await self._store.set_fairness(poll.id, to_row(fairness))
+        message = await self._send(poll, discussion, fairness)
         await self._add_ballot(self._open[message.id], message)
 
     async def _send(
@@ -540,7 +567,10 @@ class PollService:
         return from_row(await self._store.poll_defaults(guild_id))
 
     async def set_poll_defaults(self, guild_id: int, fairness: PollFairness) -> None:
-        await self._store.set_poll_defaults(guild_id, to_row(fairness))
+        if fairness.plain:
+            await self._store.clear_poll_defaults(guild_id)  # no defaults: polls are open to everyone
+        else:
+            await self._store.set_poll_defaults(guild_id, to_row(fairness))
 
     async def poll(self, poll_id: int) -> StoredPoll:
         found = await self._store.poll(poll_id)
@@ -557,6 +587,38 @@ class PollService:
             await self.recorder.flush()
             voted = frozenset(o for v, o in await self._store.current_votes(poll.id) if v == voter_id)
         return voted or None
+
+    async def is_anonymous(self, poll: StoredPoll) -> bool:
+        return from_row(await self._store.fairness(poll.id)).anonymous
+
+    async def withdraw_vote(self, poll: StoredPoll, voter_id: int) -> frozenset[int]:
+        """Withdraw the voter's vote in an open anonymous poll, whose reactions are removed once counted (in
+        other polls a member removes their reaction); returns the option ids withdrawn."""
+        live = self._open.get(poll.message_id) if poll.message_id is not None else None
+        if live is None:
+            raise PollClosed(f"Poll #{poll.id} is closed: its votes are final.")
+        if not live.poll_fairness.anonymous:
+            raise PollNotAnonymous(
+                f"In poll #{poll.id} your vote is your reaction: remove it from the poll's message to withdraw it."
+            )
+        await self._take_off_reactions_now(live, voter_id)
+        voted = live.voted(voter_id)
+        outcome = withdrawal(live.rules, voted, voter_id)
+        live.apply(outcome.changes)
+        self._apply(live, outcome, Source.LIVE)
+        return voted
+
+    async def _take_off_reactions_now(self, live: LivePoll, voter_id: int) -> None:
+        """A reaction of the voter still waiting for its removal would count again if Agora stopped before
+        removing it (a reaction found on return is a vote): it goes before the withdrawal is recorded."""
+        for removal in self.remover.take_queued(live.poll.channel_id, live.poll.message_id, voter_id):  # type: ignore[arg-type]  # open, so sent: message_id is set
+            try:
+                await self._send_removal(removal)
+            except discord.NotFound:
+                pass  # gone already
+            except discord.HTTPException as error:
+                log.info("Poll %s: could not take a withdrawn voter's reaction off now (%s)", live.poll.id, error)
+                self.remover.request(removal)  # the remover tries again, as for any reaction
 
     def _shown_fairness(self, poll: StoredPoll, fairness: PollFairness) -> tuple[PollFairness, list[str]]:
         """poll_embed's fairness arguments: the settings and the names of the roles that may vote."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import AgoraError
 from bot.storage.interface import Row, StoreConnection, StoreDatabase
+from bot.storage.polls import NO_POLL_RULES, POLL_RULE_COLUMNS, PollRulesRow
 from bot.timeutil import now_db
 
 if TYPE_CHECKING:
@@ -17,6 +18,11 @@ if TYPE_CHECKING:
 
 # Extra work a caller commits in the same transaction as the delivery intent (a feed marks its item seen).
 IntentHook = Callable[[StoreConnection], Awaitable[None]]
+
+_INSERT_FOLDER_SUBSCRIPTION = (  # POLL_RULE_COLUMNS is a constant
+    f"INSERT INTO folder_subscriptions (guild_id, channel_id, created_by, created_at, {POLL_RULE_COLUMNS})"  # noqa: S608
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class AlreadyPosted(AgoraError):
@@ -190,15 +196,20 @@ class ArticleStore:
     # Article-folder subscriptions
 
     async def add_folder_subscription(
-        self, guild_id: int, channel_id: int, created_by: int, present_file_keys: list[str]
+        self,
+        guild_id: int,
+        channel_id: int,
+        created_by: int,
+        present_file_keys: list[str],
+        poll_rules: PollRulesRow = NO_POLL_RULES,
     ) -> bool:
         """Subscribe a channel; files already in the folder count as seen. False if it already was."""
+        rules = poll_rules.columns()
         async with self._db.transaction() as connection:
             try:
                 cursor = await connection.execute(
-                    "INSERT INTO folder_subscriptions (guild_id, channel_id, created_by, created_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (guild_id, channel_id, created_by, now_db()),
+                    _INSERT_FOLDER_SUBSCRIPTION,
+                    (guild_id, channel_id, created_by, now_db(), *rules.values()),
                 )
             except sqlite3.IntegrityError:
                 return False
@@ -208,6 +219,22 @@ class ArticleStore:
                 [(cursor.lastrowid, key, now) for key in present_file_keys],
             )
         return True
+
+    async def folder_poll_rules(self, channel_id: int) -> PollRulesRow | None:
+        """The poll rules of the channel's folder subscription; None when it has none."""
+        row = await self._db.fetch_one("SELECT * FROM folder_subscriptions WHERE channel_id = ?", (channel_id,))
+        return PollRulesRow.from_columns(row) if row is not None else None
+
+    async def set_folder_poll_rules(self, channel_id: int, poll_rules: PollRulesRow) -> bool:
+        """Replace the poll rules of the channel's folder subscription; False when it has none."""
+        rules = poll_rules.columns()
+        assignments = ", ".join(f"{name} = ?" for name in rules)  # names from PollRulesRow, never input
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                f"UPDATE folder_subscriptions SET {assignments} WHERE channel_id = ?",  # noqa: S608
+                (*rules.values(), channel_id),
+            )
+            return cursor.rowcount > 0
 
     async def remove_folder_subscription(self, channel_id: int) -> bool:
         async with self._db.transaction() as connection:

@@ -12,12 +12,18 @@ from bot.errors import AgoraError
 from bot.storage.articles import IntentHook
 from bot.storage.dialect import containing
 from bot.storage.interface import Row, StoreConnection, StoreDatabase
+from bot.storage.polls import NO_POLL_RULES, POLL_RULE_COLUMNS, PollRulesRow
 from bot.timeutil import from_db, now_db, stored_time, to_db
 
 _SUBSCRIPTION_COLUMNS = "s.*, f.url AS feed_url, f.title AS feed_title"
 _INSERT_SEEN = (
     "INSERT OR IGNORE INTO subscription_seen_items (subscription_id, item_key, seen_at, published_at)"
     " VALUES (?, ?, ?, ?)"
+)
+_INSERT_SUBSCRIPTION = (  # POLL_RULE_COLUMNS is a constant
+    "INSERT INTO subscriptions (feed_id, guild_id, channel_id, open_thread, open_poll, poll_question_template,"  # noqa: S608
+    f" poll_options, created_by, created_at, {POLL_RULE_COLUMNS})"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # An item as the seen table records it: its key and the date its feed gives it (None when undated).
 SeenItem = tuple[str, datetime | None]
@@ -78,6 +84,7 @@ class Subscription:
     include_words: tuple[str, ...] = ()
     exclude_words: tuple[str, ...] = ()
     identity: str = "auto"
+    poll_rules: PollRulesRow = NO_POLL_RULES  # defaults of its articles' polls over the server's
 
     @classmethod
     def from_row(cls, row: Row) -> Subscription:
@@ -91,6 +98,7 @@ class Subscription:
             last_error=row["last_error"], last_error_at=from_db(row["last_error_at"]),
             max_age_days=row["max_age_days"], include_words=_words(row["include_words"]),
             exclude_words=_words(row["exclude_words"]), identity=row["identity"],
+            poll_rules=PollRulesRow.from_columns(row),
         )  # fmt: skip
 
 
@@ -110,6 +118,7 @@ class SettingsChange:
     open_poll: bool | None = None
     poll_question_template: str | None = None  # "" clears it
     poll_options: str | None = None  # "" clears it
+    poll_rules: PollRulesRow | None = None  # the subscription's poll rules, replaced as a whole
 
     def columns(self) -> dict[str, object]:
         values: dict[str, object] = {}
@@ -122,6 +131,8 @@ class SettingsChange:
         for name in ("poll_question_template", "poll_options"):
             if (text := getattr(self, name)) is not None:
                 values[name] = text or None
+        if self.poll_rules is not None:
+            values.update(self.poll_rules.columns())
         return values
 
 
@@ -180,6 +191,7 @@ class NewSubscription:
     open_poll: bool = True
     poll_question_template: str | None = None
     poll_options: str | None = None
+    poll_rules: PollRulesRow = NO_POLL_RULES
 
 
 class FeedStore:
@@ -199,12 +211,12 @@ class FeedStore:
                 (new.url, new.title, new.etag, new.last_modified, now, now, to_db(new.next_check_at)),
             )
             feed_id = await _scalar(connection, "SELECT id FROM feeds WHERE url = ?", (new.url,))
+            rules = new.poll_rules.columns()
             try:
                 cursor = await connection.execute(
-                    "INSERT INTO subscriptions (feed_id, guild_id, channel_id, open_thread, open_poll,"
-                    " poll_question_template, poll_options, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _INSERT_SUBSCRIPTION,
                     (feed_id, new.guild_id, new.channel_id, int(new.open_thread), int(new.open_poll),
-                     new.poll_question_template, new.poll_options, new.created_by, now),
+                     new.poll_question_template, new.poll_options, new.created_by, now, *rules.values()),
                 )  # fmt: skip
             except sqlite3.IntegrityError:
                 raise AlreadySubscribed(new.channel_id) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,39 @@ class FairnessRow:
     hide_totals: bool
     anonymous: bool
 
+
+@dataclass(frozen=True, slots=True)
+class PollRulesRow:
+    """The poll rules a feed or folder subscription sets for its articles' polls, as stored. Each None falls
+    back to the server's default; a minimum age of 0 means no minimum, whatever the server's default."""
+
+    voter_role_ids: str | None = None  # space-separated role ids
+    min_account_age_seconds: int | None = None
+    min_member_age_seconds: int | None = None
+    hide_totals: bool | None = None
+    anonymous: bool | None = None
+
+    def columns(self) -> dict[str, object]:
+        """Column name → value in a subscription row (POLL_RULE_COLUMNS, in that order)."""
+        values = {f"poll_{column.name}": getattr(self, column.name) for column in fields(self)}
+        return {name: int(value) if isinstance(value, bool) else value for name, value in values.items()}
+
+    @classmethod
+    def from_columns(cls, row: Row) -> PollRulesRow:
+        def flag(value: object) -> bool | None:
+            return None if value is None else bool(value)
+
+        return cls(
+            row["poll_voter_role_ids"], row["poll_min_account_age_seconds"], row["poll_min_member_age_seconds"],
+            flag(row["poll_hide_totals"]), flag(row["poll_anonymous"]),
+        )  # fmt: skip
+
+
+NO_POLL_RULES = PollRulesRow()
+# A subscription's (feed or folder) poll rules: PollRulesRow's fields, prefixed.
+POLL_RULE_COLUMNS = (
+    "poll_voter_role_ids, poll_min_account_age_seconds, poll_min_member_age_seconds, poll_hide_totals, poll_anonymous"
+)
 
 _FAIRNESS_COLUMNS = "voter_role_ids, min_account_age_seconds, min_member_age_seconds, hide_totals, anonymous"
 
@@ -297,6 +330,10 @@ class PollStore:
 
     async def set_poll_defaults(self, guild_id: int, fairness: FairnessRow) -> None:
         await self._upsert_fairness("poll_defaults", "guild_id", guild_id, fairness)
+
+    async def clear_poll_defaults(self, guild_id: int) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute("DELETE FROM poll_defaults WHERE guild_id = ?", (guild_id,))
 
     async def _upsert_fairness(self, table: str, key: str, key_value: int, fairness: FairnessRow) -> None:
         # `table` and `key` are this module's literals, never user input.

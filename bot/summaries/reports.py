@@ -9,6 +9,7 @@ of another server is reported as not found, so ids cannot be used to peek across
 from __future__ import annotations
 
 import asyncio
+import codecs
 import io
 import logging
 import tempfile
@@ -37,6 +38,7 @@ from bot.summaries.figures import (
     poll_summary,
     poll_timeline,
 )
+from bot.summaries.text import poll_csv
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +77,16 @@ async def poll_list_report(
 
 
 async def poll_exports(store: SummaryStore, summary: PollSummary, limit_bytes: int) -> list[discord.File]:
-    """The poll's current votes and vote event log as CSV files, each zipped if over `limit_bytes`."""
+    """The poll's current votes and vote event log as CSV files, each zipped if over `limit_bytes`, and its
+    figures with the refused reactions per reason (what `agora summary --format csv` prints)."""
     files = []
     for kind, write in (("votes", csv_export.write_votes_csv), ("events", csv_export.write_events_csv)):
         name = f"poll-{summary.poll_id}-{kind}.csv"
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
         await write(store, summary.poll_id, spool)
         files.append(await _fit(spool, name, limit_bytes, summary.poll_id))
+    figures = codecs.BOM_UTF8 + poll_csv(summary).encode("utf-8")  # one row per option: always small
+    files.append(discord.File(io.BytesIO(figures), filename=f"poll-{summary.poll_id}-summary.csv"))
     return files
 
 
@@ -155,11 +160,16 @@ async def find_poll(
         parsed = parse_reference(reference, guild_id, what="poll")
         poll_id = await store.poll_by_number(guild_id, parsed.number, message_only=parsed.from_link)
         if poll_id is None:
-            raise SummaryNotFound(f"No poll matches {quote(reference)} in this server: `/poll list` shows them.")
+            raise no_poll_matches(reference)
     summary = await poll_summary(store, poll_id, at)
     if summary is None:  # an unsent poll discarded in the meantime
         raise SummaryNotFound(f"Poll #{poll_id} no longer exists.")
     return summary
+
+
+def no_poll_matches(reference: str) -> SummaryNotFound:
+    """The answer for a reference that names no poll; also for a poll the member may not know of."""
+    return SummaryNotFound(f"No poll matches {quote(reference)} in this server: `/poll list` shows them.")
 
 
 async def reread_poll(store: SummaryStore, summary: PollSummary) -> PollSummary:

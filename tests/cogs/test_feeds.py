@@ -13,11 +13,13 @@ from bot.feeds.presentation import added_text, describe
 from bot.feeds.service import FeedError, FeedService, Subscribed
 from bot.permissions import NotModerator
 from bot.polls.options import InvalidOptions
+from bot.polls.service import PollService
 from bot.publishing import ArticlePublisher
 from bot.server_settings import ServerSettings
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
 from bot.storage.feeds import FeedStore
+from bot.storage.polls import PollStore
 from bot.storage.settings import SettingsStore
 from cogs._emoji import guild_emojis
 from cogs.feeds import FeedCommands
@@ -36,6 +38,7 @@ async def cog(tmp_path, feed_server: FeedServer):
     bot, http, guild = fake_bot(FEED_ALLOW_PRIVATE_ADDRESSES="true")
     bot.db = await Database.open(tmp_path / "a.db")
     bot.settings = ServerSettings(SettingsStore(bot.db))
+    bot.polls = PollService(bot, PollStore(bot.db))  # the server's poll defaults
     bot.publisher = ArticlePublisher(bot, ArticleStore(bot.db))
     bot.feeds = FeedService(
         FeedStore(bot.db), FeedFetcher(allow_private=True, total_timeout=5.0), bot.publisher, bot.get_channel,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.polls.anonymous import anonymous_vote, reconcile_anonymous
+from bot.polls.anonymous import anonymous_vote, reconcile_anonymous, withdrawal
 from bot.polls.rules import Action, PollRules, ReactionRemoval, VoteChange
 
 BOT = 1
@@ -48,3 +48,10 @@ def test_reactions_left_while_away_become_votes_the_first_listed_option_for_seve
 def test_a_voter_who_reacted_live_since_keeps_the_newer_vote() -> None:
     outcome = reconcile_anonymous(rules(), {7: {UNSURE}}, {NO: {7}}, reacted_live={7}, can_remove_reactions=True)
     assert outcome.changes == () and outcome.removals == (ReactionRemoval("👎", 7),)
+
+
+def test_a_withdrawal_takes_back_every_option_chosen_as_ordinary_withdrawals() -> None:
+    outcome = withdrawal(rules(multiple=True), frozenset({NO, YES}), 7)
+    assert outcome.changes == (VoteChange(5, YES, 7, Action.REMOVED), VoteChange(5, NO, 7, Action.REMOVED))
+    assert outcome.removals == () and outcome.leftovers == ()
+    assert withdrawal(rules(), frozenset(), 7).changes == ()

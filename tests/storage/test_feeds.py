@@ -8,7 +8,8 @@ import pytest
 
 from bot.storage import Database
 from bot.storage.database import bundled_migrations
-from bot.storage.feeds import AlreadySubscribed, FeedCheck, FeedStore, NewSubscription, SeenItem
+from bot.storage.feeds import AlreadySubscribed, FeedCheck, FeedStore, NewSubscription, SeenItem, SettingsChange
+from bot.storage.polls import PollRulesRow
 
 NOW = datetime(2024, 6, 5, 12, 0, tzinfo=UTC)
 GUILD = 1
@@ -202,3 +203,16 @@ async def test_search_matches_title_or_url_and_escapes_wildcards(store: FeedStor
     assert await store.search_subscriptions(GUILD + 1, "") == []
     [(listed, feed)] = (await store.subscriptions_in_guild(GUILD))[:1]
     assert listed.feed_id == feed.id
+
+
+async def test_a_subscriptions_poll_rules_are_kept_edited_and_cleared(store: FeedStore) -> None:
+    rules = PollRulesRow("42", 7 * 86_400, 0, True, None)
+    subscription = await store.subscribe(new(poll_rules=rules), [])
+    assert subscription.poll_rules == rules  # 0 stays 0 (no minimum here), None stays None (the server's)
+    plain = await store.subscribe(new(channel_id=11), [])
+    assert plain.poll_rules == PollRulesRow()
+    edited = PollRulesRow(None, None, None, False, True)
+    assert await store.update_settings(subscription.id, GUILD, SettingsChange(poll_rules=edited))
+    assert (await store.subscription(subscription.id, GUILD)).poll_rules == edited  # type: ignore[union-attr]
+    assert await store.update_settings(subscription.id, GUILD, SettingsChange(poll_rules=PollRulesRow()))
+    assert (await store.subscription(subscription.id, GUILD)).poll_rules == PollRulesRow()  # type: ignore[union-attr]

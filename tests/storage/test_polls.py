@@ -11,7 +11,7 @@ import pytest
 from bot.polls.options import PollOption
 from bot.storage import Database
 from bot.storage.database import bundled_migrations
-from bot.storage.polls import PollStore
+from bot.storage.polls import FairnessRow, PollStore
 from bot.storage.summaries import SummaryStore
 from bot.timeutil import to_db, utcnow
 
@@ -268,3 +268,16 @@ async def test_a_sharded_process_loads_the_polls_of_its_own_servers_only(db_on):
     assert [poll.guild_id for poll in await owner.unsent_polls()] == [guilds[3]]
     assert await PollStore(db_on, shards=Shards(4, (2,))).unsent_polls() == []
     assert len(await store.open_polls()) == 4  # unsharded: every server
+
+
+async def test_server_poll_defaults_are_kept_and_cleared(db):
+    store = PollStore(db)
+    assert await store.poll_defaults(GUILD_DEFAULTS) is None
+    rules = FairnessRow("42", 7 * 86_400, None, True, False)
+    await store.set_poll_defaults(GUILD_DEFAULTS, rules)
+    assert await store.poll_defaults(GUILD_DEFAULTS) == rules
+    await store.clear_poll_defaults(GUILD_DEFAULTS)
+    assert await store.poll_defaults(GUILD_DEFAULTS) is None
+
+
+GUILD_DEFAULTS = 77

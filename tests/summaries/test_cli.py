@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.summaries.factories import Seed, open_database
+from bot.storage.polls import PollStore
+from bot.storage.summaries import SummaryStore
+from bot.summaries.reports import find_poll, poll_exports
+from bot.timeutil import to_db
+from tests.summaries.factories import GUILD, Seed, at, open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,6 +50,39 @@ def test_poll_json_and_csv_carry_the_same_figures(database_file, capsys):
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [o["votes"] for o in data["options"]] == [int(r["votes"]) for r in rows] == [2, 1]
     assert data["voters"] == 3
+
+
+@pytest.fixture
+async def exported_with_refusals(tmp_path):
+    """A poll with refused reactions, and the figures file /poll export sends for it."""
+    path = tmp_path / "agora.db"
+    db = await open_database(path)
+    seed = Seed(db)
+    poll = await seed.poll()
+    for voter, option in [(1, 0), (2, 0), (3, 1)]:
+        await seed.vote(poll, option, voter, minute=voter)
+    yes, no = poll.option_ids
+    refused = [(40, yes, "missing_role"), (41, no, "missing_role"), (42, yes, "account_too_new")]
+    await PollStore(db).record_vote_events(
+        [(poll.id, option, voter, f"refused:{reason}", "live", to_db(at(5))) for voter, option, reason in refused]
+    )
+    store = SummaryStore(db)
+    files = await poll_exports(store, await find_poll(store, GUILD, str(poll.id), 11), limit_bytes=2**20)
+    await db.close()
+    figures = next(file for file in files if file.filename == f"poll-{poll.id}-summary.csv")
+    figures.reset()
+    return path, poll.id, figures.fp.read()
+
+
+def test_poll_export_figures_agree_with_agora_summary_csv(exported_with_refusals, capsys):
+    path, poll_id, exported = exported_with_refusals
+    assert exported.startswith(b"\xef\xbb\xbf")  # a BOM, as the other exports have, for spreadsheets
+    assert main(["summary", "--poll", str(poll_id), "--db", str(path), "--format", "csv"]) == 0
+    printed = capsys.readouterr().out
+    assert exported.decode("utf-8-sig") == printed
+    rows = list(csv.DictReader(io.StringIO(printed)))
+    assert [row["refused"] for row in rows] == ["account_too_new=1 missing_role=2"] * 2
+    assert [int(row["votes"]) for row in rows] == [2, 1]
 
 
 def test_article_json(database_file, capsys):

@@ -88,7 +88,9 @@ async def test_a_poll_of_another_server_is_not_found(store, poll):
 async def test_exports_are_the_votes_and_the_event_log(store, poll):
     summary = await find_poll(store, GUILD_ID, str(poll.id), THREAD)
     files = await poll_exports(store, summary, limit_bytes=10 * 2**20)
-    assert [f.filename for f in files] == [f"poll-{poll.id}-votes.csv", f"poll-{poll.id}-events.csv"]
+    assert [f.filename for f in files] == [
+        f"poll-{poll.id}-votes.csv", f"poll-{poll.id}-events.csv", f"poll-{poll.id}-summary.csv"
+    ]  # fmt: skip
     votes = list(csv.DictReader(io.StringIO(file_bytes(files[0]).decode("utf-8-sig"))))
     assert sorted(int(row["voter_id"]) for row in votes) == sorted(VOTERS)
     assert [row["option"] for row in votes].count("Yes") == summary.options[0].votes
@@ -100,7 +102,9 @@ async def test_exports_over_the_upload_limit_are_zipped(store, seed):
         await seed.vote(poll, voter % 2, voter, minute=voter)
     summary = await find_poll(store, GUILD_ID, str(poll.id), THREAD)
     files = await poll_exports(store, summary, limit_bytes=8000)  # the CSVs are ~15 KB
-    assert [f.filename for f in files] == [f"poll-{poll.id}-votes.csv.zip", f"poll-{poll.id}-events.csv.zip"]
+    assert [f.filename for f in files] == [
+        f"poll-{poll.id}-votes.csv.zip", f"poll-{poll.id}-events.csv.zip", f"poll-{poll.id}-summary.csv"
+    ]  # fmt: skip
     with zipfile.ZipFile(io.BytesIO(file_bytes(files[0]))) as archive:
         data = archive.read(f"poll-{poll.id}-votes.csv")
     assert data.startswith(b"\xef\xbb\xbfpoll_id,option") and data.count(b"\r\n") == 301
@@ -243,13 +247,15 @@ async def test_results_and_export_are_for_moderators(poll_cog, command):
     assert await check(ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD))
 
 
-async def test_export_sends_both_csv_files_privately(poll_cog, poll):
+async def test_export_sends_the_csv_files_privately(poll_cog, poll):
     cog, bot, guild = poll_cog
     interaction = ThreadInteraction(bot, guild, moderator=True, channel_id=THREAD)
     await cog.export.callback(cog, interaction, str(poll.id))
     [reply] = interaction.replies
     assert reply["ephemeral"] and "3 current votes from 3 voters" in reply["content"]
-    assert [f.filename for f in reply["files"]] == [f"poll-{poll.id}-votes.csv", f"poll-{poll.id}-events.csv"]
+    assert [f.filename for f in reply["files"]] == [
+        f"poll-{poll.id}-votes.csv", f"poll-{poll.id}-events.csv", f"poll-{poll.id}-summary.csv"
+    ]  # fmt: skip
 
 
 async def test_poll_list_is_open_to_everyone(poll_cog, poll):

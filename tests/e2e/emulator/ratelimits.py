@@ -78,6 +78,9 @@ class RateLimits:
             response = web.Response(body=json.dumps(body).encode(), status=429, content_type="application/json")
             response.headers["Retry-After"] = f"{reset_after:.3f}"
             response.headers["X-RateLimit-Scope"] = "user"
+            # Discord's API answers through Google's front end; discord.py takes a 429 without Via for a
+            # Cloudflare ban and raises instead of waiting and retrying, as it does against Discord.
+            response.headers["Via"] = "1.1 google"
             self._headers(response, limit, bucket, reset_after, key)
             return response
         bucket.remaining -= 1
