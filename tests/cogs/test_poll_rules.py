@@ -11,13 +11,13 @@ from bot.polls.fairness import FairnessChoice, PollFairness
 from cogs._poll_rules import InvalidPollRule, check_anonymous_allowed, fairness_text, poll_rules_choice
 from tests.builders import fake_bot
 from tests.fakes.discord_http import BOT_ROLE_ID, HELPER_ROLE_ID
-from tests.fakes.polls import NO_MANAGE_CHANNEL_ID, add_poll_guild
+from tests.fakes.polls import NO_MANAGE_CHANNEL_ID, poll_guild_payload
 
 
 @pytest.fixture
 def guild():
-    bot, _http, _guild = fake_bot()
-    return add_poll_guild(bot)
+    _bot, _http, guild = fake_bot(guild=poll_guild_payload())
+    return guild
 
 
 def test_a_role_and_ages_make_a_choice_and_zero_means_no_minimum(guild) -> None:
