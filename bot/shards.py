@@ -41,11 +41,19 @@ class Shards:
         """A name for this process's own files and rows ('' unsharded, so an unsharded store keeps its row)."""
         return "" if self.count is None else "shards-" + "-".join(str(i) for i in self.ids)
 
+    @property
+    def holder(self) -> str:
+        """The name this process's claims on shared work carry (bot/leases.py); unique in a cluster."""
+        return self.name or "unsharded"
+
     def lock_names(self) -> list[str]:
         return ["unsharded"] if self.count is None else [f"shard {i} of {self.count}" for i in self.ids]
 
     def describe(self) -> str:
         return "unsharded" if self.count is None else f"shards {_ranges(self.ids)} of {self.count}"
+
+
+UNSHARDED = Shards()
 
 
 def parse_shards(count_raw: str, ids_raw: str) -> Shards:
