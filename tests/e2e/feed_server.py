@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ class LocalFeed:
         self.items: list[LocalItem] = []
         self.status = 200
         self.requests = 0
+        self.delay = 0.0  # seconds each answer takes, so a fetch is in flight long enough to be seen
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests answered at once
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -64,6 +68,16 @@ class LocalFeed:
 
     async def _serve(self, request: web.Request) -> web.Response:
         self.requests += 1
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            return self._answer()
+        finally:
+            self.in_flight -= 1
+
+    def _answer(self) -> web.Response:
         if self.status != 200:
             return web.Response(status=self.status, text="the feed server is down")
         items = "".join(item.xml() for item in reversed(self.items))  # feeds list the newest first
