@@ -40,6 +40,7 @@ class LocalFeed:
         self.delay = 0.0  # seconds each answer takes, so a fetch is in flight long enough to be seen
         self.in_flight = 0
         self.most_in_flight = 0  # the most requests answered at once
+        self.fetch_started = asyncio.Event()  # set at each request; clear it to wait for the next one
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -70,6 +71,7 @@ class LocalFeed:
         self.requests += 1
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.fetch_started.set()
         try:
             if self.delay:
                 await asyncio.sleep(self.delay)
