@@ -1,8 +1,8 @@
 """Discord's sharding, as Agora's processes divide it: which servers a process owns, and how its shards are named.
 
 Discord sends a server's events to shard `(guild_id >> 22) % shard_count`. A process runs the shards in its
-SHARD_IDS and owns exactly their servers (votes, deadlines, reconciliation, live embeds, replies); work not tied
-to a server (feed checks, the articles folder) is shared through the database instead.
+SHARD_IDS and owns exactly their servers (votes, deadlines, reconciliation, live embeds, replies, and the articles
+posted into them); fetching feeds is shared through the database instead (claims with leases, bot/leases.py).
 """
 
 from __future__ import annotations

@@ -235,6 +235,12 @@ class FeedStore:
             except sqlite3.IntegrityError:
                 raise AlreadySubscribed(new.channel_id) from None
             subscription_id = cursor.lastrowid
+            # It starts from what it just fetched itself, never from an older kept document of the feed.
+            await connection.execute(
+                "UPDATE subscriptions SET delivered_version = (SELECT content_version FROM feeds WHERE id = ?)"
+                " WHERE id = ?",
+                (feed_id, subscription_id),
+            )
             await connection.executemany(_INSERT_SEEN, [_seen_row(subscription_id, item, now) for item in seen])
             async with connection.execute(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
@@ -674,7 +680,10 @@ class FeedStore:
                 " AND channel_id IN (SELECT channel_id FROM subscriptions WHERE feed_id = ?)",
                 (feed_id, target),
             )
-            await connection.execute("UPDATE subscriptions SET feed_id = ? WHERE feed_id = ?", (target, feed_id))
+            # Their delivered versions counted the other row's documents: they catch up on the target's (if kept).
+            await connection.execute(
+                "UPDATE subscriptions SET feed_id = ?, delivered_version = 0 WHERE feed_id = ?", (target, feed_id)
+            )
             await connection.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
             return target
 

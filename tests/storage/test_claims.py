@@ -116,6 +116,9 @@ async def test_a_kept_document_reaches_the_subscriptions_of_each_process(db_on) 
     assert kept is not None and (kept.content, kept.version, kept.url) == (b"<rss/>", 1, "https://a.example/feed")
     await store.mark_delivered([there.id], kept.version)
     assert await store.subscriptions_behind(shard_1) == []
+    # A new subscription starts from its own first fetch, not from the older kept document.
+    await store.subscribe(new("https://a.example/feed", 12, GUILD_ON_1), [])
+    assert await store.subscriptions_behind(shard_1) == []
     # A fetch every subscription was given keeps no document.
     everyone = (here.id, there.id)
     await store.record_checks([FeedCheck(here.feed_id, NOW, NOW + LEASE, fetched=True, delivered=everyone)])
