@@ -95,7 +95,9 @@ class AgoraBot(commands.Bot):
         )
         await self.polls.start()
         self.add_closer(self.polls.stop)
-        self.publisher = ArticlePublisher(self, articles, poll_opener=self.polls.open_article_poll)
+        self.publisher = ArticlePublisher(
+            self, articles, poll_opener=self.polls.open_article_poll, shards=self.config.shards
+        )
         # Reply text is kept only when the operator enabled both the intent and its storage.
         self.discussion = DiscussionService(
             ResponseStore(self.db),
@@ -107,7 +109,13 @@ class AgoraBot(commands.Bot):
         self.feeds = build_feed_service(self.config, self.db, self.publisher, self.get_channel)
         self.add_closer(self.feeds.close)
         self.folder = (
-            ArticleFolder(self.config.articles_dir, self.publisher, articles, self.config.article_max_bytes)
+            ArticleFolder(
+                self.config.articles_dir,
+                self.publisher,
+                articles,
+                self.config.article_max_bytes,
+                shards=self.config.shards,
+            )  # fmt: skip
             if self.config.articles_dir
             else None
         )

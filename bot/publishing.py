@@ -16,6 +16,7 @@ from bot.articles.article import Article, stored_article
 from bot.articles.presentation import article_embed, marked_article_id, opening_prompt, thread_name
 from bot.errors import AgoraError, CannotPost
 from bot.permissions import missing_posting_permissions
+from bot.shards import UNSHARDED, Shards
 from bot.storage.articles import ArticleStore, Delivery, IntentHook
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,14 @@ class Published:
 
 
 class ArticlePublisher:
-    def __init__(self, client: discord.Client, store: ArticleStore, poll_opener: PollOpener | None = None) -> None:
+    def __init__(
+        self, client: discord.Client, store: ArticleStore, poll_opener: PollOpener | None = None,
+        shards: Shards = UNSHARDED,
+    ) -> None:  # fmt: skip
         self._client = client
         self._store = store
         self._poll_opener = poll_opener
+        self._shards = shards  # only this process's servers: another live process may be posting in its own
         self._in_flight: set[int] = set()  # deliveries being posted now, which resuming must not touch
 
     async def publish(
@@ -197,9 +202,10 @@ class ArticlePublisher:
         return message, thread
 
     async def resume_pending(self) -> int:
-        """Finish deliveries a crash interrupted, adopting a post that was sent but not recorded."""
+        """Finish deliveries a crash interrupted in this process's servers, adopting a post that was sent but
+        not recorded. Another process's deliveries are never touched: a server's posts are made by its owner."""
         finished = 0
-        for delivery in await self._store.pending_deliveries():
+        for delivery in await self._store.pending_deliveries(self._shards):
             if delivery.id in self._in_flight:
                 continue
             try:

@@ -1,8 +1,8 @@
 """Discord's sharding, as Agora's processes divide it: which servers a process owns, and how its shards are named.
 
 Discord sends a server's events to shard `(guild_id >> 22) % shard_count`. A process runs the shards in its
-SHARD_IDS and owns exactly their servers (votes, deadlines, reconciliation, live embeds, replies); work not tied
-to a server (feed checks, the articles folder) is shared through the database instead.
+SHARD_IDS and owns exactly their servers (votes, deadlines, reconciliation, live embeds, replies, and the articles
+posted into them); fetching feeds is shared through the database instead (claims with leases, bot/leases.py).
 """
 
 from __future__ import annotations
@@ -41,11 +41,19 @@ class Shards:
         """A name for this process's own files and rows ('' unsharded, so an unsharded store keeps its row)."""
         return "" if self.count is None else "shards-" + "-".join(str(i) for i in self.ids)
 
+    @property
+    def holder(self) -> str:
+        """The name this process's claims on shared work carry (bot/leases.py); unique in a cluster."""
+        return self.name or "unsharded"
+
     def lock_names(self) -> list[str]:
         return ["unsharded"] if self.count is None else [f"shard {i} of {self.count}" for i in self.ids]
 
     def describe(self) -> str:
         return "unsharded" if self.count is None else f"shards {_ranges(self.ids)} of {self.count}"
+
+
+UNSHARDED = Shards()
 
 
 def parse_shards(count_raw: str, ids_raw: str) -> Shards:

@@ -263,7 +263,7 @@ class FeedCommands(
         except Exception:  # one bad cycle must not end the loop
             log.exception("Checking feeds failed")
             return
-        if report.feeds:
+        if report.feeds or report.posted:
             log.info("Checked %d feeds: %d new articles posted, %d unchanged, %d failed",
                      report.feeds, report.posted, report.not_modified, report.failed)  # fmt: skip
 

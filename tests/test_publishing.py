@@ -8,6 +8,7 @@ import pytest
 from bot.articles import parse_article_text
 from bot.articles.presentation import marked_article_id
 from bot.publishing import ArticlePublisher, CannotPost
+from bot.shards import Shards, shard_of
 from bot.storage import Database
 from bot.storage.articles import AlreadyPosted, ArticleStore
 from tests.builders import fake_bot
@@ -182,3 +183,16 @@ async def test_content_refusal_is_marked_as_such(world):
     with pytest.raises(CannotPost) as outage:
         await publisher.publish(SEED, guild.get_channel(TEXT_CHANNEL_ID), source="x")
     assert not outage.value.refused_content
+
+
+async def test_a_pending_delivery_in_another_process_server_is_left_to_its_process(world):
+    """A sharded process finishes only its own servers' deliveries: another live process may be posting that one."""
+    bot, http, guild, store, publisher, db = world
+    await store.record_intent(SEED, source="x", guild_id=guild.id, channel_id=TEXT_CHANNEL_ID)
+    others = Shards(2, (1 - shard_of(guild.id, 2),))
+    assert await ArticlePublisher(bot, store, shards=others).resume_pending() == 0
+    assert http.sent("send_message") == []
+    assert await db.fetch_value("SELECT state FROM deliveries") == "pending"  # not marked failed either
+    owner = Shards(2, (shard_of(guild.id, 2),))
+    assert await ArticlePublisher(bot, store, shards=owner).resume_pending() == 1
+    assert await db.fetch_value("SELECT state FROM deliveries") == "posted"

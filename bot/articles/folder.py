@@ -14,6 +14,7 @@ import discord
 from bot.articles.parser import ArticleFormatError, decode_article_file, parse_article_text
 from bot.errors import MAX_REFUSALS, AgoraError, CannotPost
 from bot.polls.fairness import spec_with_rules
+from bot.shards import UNSHARDED, Shards
 from bot.storage.articles import AlreadyPosted, ArticleStore
 from bot.storage.polls import NO_POLL_RULES, PollRulesRow
 
@@ -46,14 +47,17 @@ def read_folder(folder: Path) -> list[ArticleFile]:
 
 
 class ArticleFolder:
-    def __init__(self, folder: Path, publisher: ArticlePublisher, store: ArticleStore, max_bytes: int) -> None:
+    def __init__(
+        self, folder: Path, publisher: ArticlePublisher, store: ArticleStore, max_bytes: int,
+        shards: Shards = UNSHARDED,
+    ) -> None:  # fmt: skip
         self.folder = folder
         self._publisher = publisher
         self._store = store
         self._max_bytes = max_bytes
         self._lock = asyncio.Lock()
         self._reported: set[tuple[str, int]] = set()  # (file, channel) failures already logged
-        self._refusals: dict[tuple[str, int], int] = {}  # (file, channel) posts Discord refused
+        self._shards = shards  # each process posts the files into its own servers' channels
 
     async def subscribe(
         self,
@@ -85,7 +89,7 @@ class ArticleFolder:
         async with self._lock:  # the loop and a manual check must not post the same file at once
             files = await asyncio.to_thread(read_folder, self.folder)
             posted = 0
-            for subscription_id, _guild_id, channel_id in await self._store.folder_subscriptions():
+            for subscription_id, _guild_id, channel_id in await self._store.folder_subscriptions(self._shards):
                 channel = client.get_channel(channel_id)
                 if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
                     continue
@@ -101,11 +105,9 @@ class ArticleFolder:
             log.warning("Could not post %s into channel %s (will retry): %s", file.path.name, channel_id, error)
         return 0
 
-    def _count_refusal(self, file: ArticleFile, channel_id: int) -> bool:
-        """Count Discord refusing this file's post; True once it has happened MAX_REFUSALS times."""
-        key = (file.key, channel_id)
-        self._refusals[key] = self._refusals.get(key, 0) + 1
-        return self._refusals[key] >= MAX_REFUSALS
+    async def _given_up(self, file: ArticleFile, subscription_id: int) -> bool:
+        """Count Discord refusing this file's post (stored: it survives restarts); True at MAX_REFUSALS."""
+        return await self._store.count_file_refusal(subscription_id, file.key) >= MAX_REFUSALS
 
     async def _post_file(
         self, file: ArticleFile, channel: discord.TextChannel | discord.ForumChannel, subscription_id: int
@@ -121,7 +123,7 @@ class ArticleFolder:
         except ArticleFormatError as error:
             log.warning("Skipping article file %s: %s", file.path.name, error)
         except CannotPost as error:
-            if not (error.refused_content and self._count_refusal(file, channel.id)):
+            if not (error.refused_content and await self._given_up(file, subscription_id)):
                 return self._retry_later(file, channel.id, error)
             log.warning("Giving up on %s in channel %s: Discord refused it %d times (%s)",
                         file.path.name, channel.id, MAX_REFUSALS, error)  # fmt: skip

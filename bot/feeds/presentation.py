@@ -146,8 +146,14 @@ def fit_lines(lines: list[str]) -> str:
 
 
 def check_text(report: CycleReport) -> str:
+    busy = (
+        f"\n{report.busy} feed{'s were' if report.busy != 1 else ' was'} being checked by another Agora process at "
+        "that moment; what it finds is posted here within a minute."
+        if report.busy
+        else ""
+    )
     if not report.feeds:
-        return "No active feeds to check in this server."
+        return busy.strip() or "No active feeds to check in this server."
     text = (
         f"Checked {report.feeds} feed{'s' if report.feeds != 1 else ''}: {report.posted} new article"
         f"{'s' if report.posted != 1 else ''} posted, {report.not_modified} unchanged, {report.failed} failed."
@@ -158,7 +164,7 @@ def check_text(report: CycleReport) -> str:
         text += "".join(f"\n⏭️ {escape(shorten(note, 300))}" for note in report.skip_notes)
     if report.errors:
         text += "\n" + "\n".join(f"⚠️ {error}" for error in report.errors[:5])
-    return text[: limits.MESSAGE]
+    return (text + busy)[: limits.MESSAGE]
 
 
 def edited_text(subscription: Subscription, change: SettingsChange, note: str | None, poll_rules: str = "") -> str:

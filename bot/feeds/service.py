@@ -39,8 +39,10 @@ from bot.feeds.selection import (
     select,
 )
 from bot.feeds.urls import InvalidFeedUrl, check_url_syntax, validate_feed_url
+from bot.leases import LEASE, renewing
 from bot.polls.fairness import spec_with_rules
 from bot.polls.options import PollOption, article_poll_spec
+from bot.shards import UNSHARDED, Shards
 from bot.storage.articles import AlreadyPosted, IntentHook
 from bot.storage.feeds import (
     Feed,
@@ -120,6 +122,7 @@ class CycleReport:
     posted: int = 0
     paused_feeds: int = 0
     waiting: int = 0  # subscriptions with items not delivered, tried again next cycle
+    busy: int = 0  # feeds another process was checking at that moment (/feed check)
     errors: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # skip reason → items
     skip_notes: list[str] = field(default_factory=list)  # the first few skips, named
@@ -131,6 +134,7 @@ class CycleReport:
         self.posted += other.posted
         self.paused_feeds += other.paused_feeds
         self.waiting += other.waiting
+        self.busy += other.busy
         self.errors += other.errors
         for reason, count in other.skipped.items():
             self.skipped[reason] = self.skipped.get(reason, 0) + count
@@ -168,6 +172,8 @@ class FeedService:
         jitter: float = 0.1,
         clock: Callable[[], datetime] = utcnow,
         in_flight: int = 40,
+        shards: Shards = UNSHARDED,
+        lease: timedelta = LEASE,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
@@ -183,6 +189,10 @@ class FeedService:
         self._pruned: dict[int, datetime] = {}  # subscription id → when its old seen items were last pruned
         self._skips_pruned_at: datetime | None = None
         self._in_flight = asyncio.Semaphore(in_flight)
+        self._shards = shards  # this process posts into its own servers' channels only
+        self._lease = lease
+        self._retry_at: dict[int, datetime] = {}  # subscription id → when a waiting one is tried again
+        self._tried: set[int] = set()  # subscriptions given a document in this cycle already
 
     async def close(self) -> None:
         await self._fetcher.close()
@@ -314,14 +324,63 @@ class FeedService:
     # --- the check cycle ----------------------------------------------------------------------------
 
     async def run_cycle(self) -> CycleReport:
-        """Check every due feed (the background loop)."""
+        """Check every due feed no other process has claimed, then post what other processes fetched for this
+        process's servers (the background loop)."""
         async with self._cycle_lock:
-            return await self._check(await self._store.due_feeds(self._clock()))
+            now = self._clock()
+            self._tried.clear()
+            async with renewing(self._renew_claims, self._lease / 3):
+                report = await self._check(await self._store.claim_due_feeds(self._holder, now, now + self._lease))
+            report.add(await self._catch_up())
+            return report
 
     async def check_guild(self, guild_id: int) -> CycleReport:
-        """Check this guild's active feeds now, due or not (/feed check)."""
+        """Check this guild's active feeds now, due or not (/feed check); a feed another process is checking at
+        this moment is counted as busy, and what it fetched is posted here as soon as it has."""
         async with self._cycle_lock:
-            return await self._check(await self._store.guild_feeds(guild_id))
+            now = self._clock()
+            self._tried.clear()
+            active = await self._store.guild_feeds(guild_id)
+            async with renewing(self._renew_claims, self._lease / 3):
+                claimed = await self._store.claim_guild_feeds(guild_id, self._holder, now, now + self._lease)
+                report = await self._check(claimed)
+            report.busy = len(active) - len(claimed)
+            report.add(await self._catch_up(guild_id))
+            return report
+
+    @property
+    def _holder(self) -> str:
+        return self._shards.holder
+
+    async def _renew_claims(self) -> None:
+        await self._store.renew_claims(self._holder, self._clock() + self._lease)
+
+    async def _catch_up(self, guild_id: int | None = None) -> CycleReport:
+        """Give this process's subscriptions the documents other processes fetched (or that they had to wait
+        for): each server's articles are posted by the process that owns it, which tracks their polls."""
+        report = CycleReport()
+        now = self._clock()
+        behind: dict[int, list[Subscription]] = {}
+        for subscription in await self._store.subscriptions_behind(self._shards):
+            if guild_id not in (None, subscription.guild_id) or subscription.id in self._tried:
+                continue
+            # A waiting subscription is tried again after the feed's interval, or now when a moderator asks.
+            if guild_id is not None or self._retry_at.get(subscription.id, now) <= now:
+                behind.setdefault(subscription.feed_id, []).append(subscription)
+        for feed_id, subscriptions in behind.items():
+            kept = await self._store.kept_document(feed_id)
+            if kept is None:
+                continue
+            try:
+                parsed = await asyncio.to_thread(parse_feed, kept.content, kept.url or kept.feed.url, kept.content_type)
+            except FeedParseError as error:  # it parsed when fetched: only a change of parser could get here
+                log.warning("Feed %s: the kept document no longer parses: %s", feed_id, error.message)
+                continue
+            part, delivered = await self._distribute(kept.feed, parsed, now, subscriptions)
+            await self._store.mark_delivered(delivered, kept.version)
+            part.feeds = 0  # posted from a document fetched before, not checked
+            report.add(part)
+        return report
 
     async def _check(self, feeds: list[Feed]) -> CycleReport:
         report = CycleReport()
@@ -334,7 +393,7 @@ class FeedService:
             else:
                 report.add(outcome[0])
                 checks.append(outcome[1])
-        await self._store.record_checks(checks)
+        await self._store.record_checks(checks, self._holder)
         await self._prune_skips(self._clock())
         return report
 
@@ -360,29 +419,39 @@ class FeedService:
             return CycleReport(feeds=1, not_modified=1), FeedCheck(feed.id, checked_at, self._next_check(0))
         parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.final_url, fetched.content_type)
         self._log_recovery(feed)
-        report = await self._distribute(feed, parsed, checked_at)
+        active = await self._store.active_subscriptions(feed.id)
+        own = [subscription for subscription in active if self._shards.owns(subscription.guild_id)]
+        report, delivered = await self._distribute(feed, parsed, checked_at, own)
         await self._moved(feed, fetched.moved_to)
-        # Items left undelivered are tried again next cycle even if the feed is unchanged: no 304.
-        retry = report.waiting > 0
+        # The document is kept for the subscriptions not given it: other processes' servers, and items that
+        # must wait (tried again from the kept copy, so the feed may answer 304 meanwhile).
+        keep = len(delivered) < len(active)
         check = FeedCheck(
             feed.id, checked_at, self._next_check(0), fetched=True, title=parsed.title or None,
-            etag=None if retry else fetched.etag, last_modified=None if retry else fetched.last_modified,
-            new_items=report.posted > 0,
+            etag=fetched.etag, last_modified=fetched.last_modified, new_items=report.posted > 0,
+            kept_content=fetched.body if keep else None, content_type=fetched.content_type,
+            content_url=fetched.final_url, delivered=tuple(delivered),
         )  # fmt: skip
         return report, check
 
-    async def _distribute(self, feed: Feed, parsed: ParsedFeed, checked_at: datetime) -> CycleReport:
-        """Give each active subscription its unseen items; every item it does not post is recorded with why."""
+    async def _distribute(
+        self, feed: Feed, parsed: ParsedFeed, checked_at: datetime, subscriptions: list[Subscription]
+    ) -> tuple[CycleReport, list[int]]:
+        """Give each subscription its unseen items; every item it does not post is recorded with why. Returns
+        the report and the subscriptions given every item (the others wait and are tried again)."""
         report = CycleReport(feeds=1)
+        delivered: list[int] = []
         source = _source(parsed.title or feed.title, feed.url)
         keyed_by_identity: dict[str, list[tuple[str, FeedItem]]] = {}
-        for subscription in await self._store.active_subscriptions(feed.id):
+        for subscription in subscriptions:
+            self._tried.add(subscription.id)
             if subscription.identity not in keyed_by_identity:
                 keyed_by_identity[subscription.identity] = keyed_items(parsed.items, subscription.identity)
             keyed = keyed_by_identity[subscription.identity]
             keys = [key for key, _ in keyed]
             unseen = await self._store.unseen_keys(subscription.id, keys)
             if not unseen:
+                delivered.append(subscription.id)
                 continue
             chosen = select([(key, item) for key, item in keyed if key in unseen], rules_of(subscription), checked_at)
             if chosen.skipped:
@@ -396,8 +465,12 @@ class FeedService:
             if reason:
                 report.waiting += 1
                 report.errors.append(reason)
+                self._retry_at[subscription.id] = checked_at + self.interval
+            else:
+                delivered.append(subscription.id)
+                self._retry_at.pop(subscription.id, None)
             await self._forget_old_seen(subscription, keys, checked_at)
-        return report
+        return report, delivered
 
     async def _prune_skips(self, now: datetime) -> None:
         """At most daily: skip records older than SKIP_RETENTION go (the table stays bounded)."""
@@ -574,7 +647,7 @@ def build_feed_service(
     return FeedService(
         FeedStore(db), fetcher, publisher, get_channel,
         interval=config.feed_check_interval_seconds, max_failures=config.feed_max_failures,
-        allow_private=config.feed_allow_private_addresses,
+        allow_private=config.feed_allow_private_addresses, shards=config.shards,
     )  # fmt: skip
 
 

@@ -9,7 +9,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.errors import AgoraError
+from bot.shards import UNSHARDED, Shards
 from bot.storage.interface import Row, StoreConnection, StoreDatabase
+from bot.storage.ownership import owned_guilds_clause
 from bot.storage.polls import NO_POLL_RULES, POLL_RULE_COLUMNS, PollRulesRow
 from bot.timeutil import now_db
 
@@ -179,9 +181,11 @@ class ArticleStore:
             )
             return cursor.rowcount
 
-    async def pending_deliveries(self) -> list[Delivery]:
+    async def pending_deliveries(self, shards: Shards = UNSHARDED) -> list[Delivery]:
+        """Deliveries a crash interrupted in these shards' servers: a server's posts are its own process's."""
         rows = await self._db.fetch_all(
-            "SELECT * FROM deliveries WHERE state = ? ORDER BY id", (DeliveryState.PENDING,)
+            f"SELECT * FROM deliveries WHERE state = ?{owned_guilds_clause(shards)} ORDER BY id",  # noqa: S608
+            (DeliveryState.PENDING,),
         )
         return [Delivery.from_row(row) for row in rows]
 
@@ -241,9 +245,12 @@ class ArticleStore:
             cursor = await connection.execute("DELETE FROM folder_subscriptions WHERE channel_id = ?", (channel_id,))
             return cursor.rowcount > 0
 
-    async def folder_subscriptions(self) -> list[tuple[int, int, int]]:
-        """(subscription id, guild id, channel id) of every folder subscription."""
-        rows = await self._db.fetch_all("SELECT id, guild_id, channel_id FROM folder_subscriptions ORDER BY id")
+    async def folder_subscriptions(self, shards: Shards = UNSHARDED) -> list[tuple[int, int, int]]:
+        """(subscription id, guild id, channel id) of the folder subscriptions in these shards' servers."""
+        rows = await self._db.fetch_all(
+            f"SELECT id, guild_id, channel_id FROM folder_subscriptions WHERE 1 = 1{owned_guilds_clause(shards)}"  # noqa: S608
+            " ORDER BY id"
+        )
         return [(row["id"], row["guild_id"], row["channel_id"]) for row in rows]
 
     async def unseen_file_keys(self, subscription_id: int, file_keys: list[str]) -> set[str]:
@@ -260,6 +267,23 @@ class ArticleStore:
                 "INSERT OR IGNORE INTO folder_seen_files (subscription_id, file_key, seen_at) VALUES (?, ?, ?)",
                 (subscription_id, file_key, now_db()),
             )
+            await connection.execute(
+                "DELETE FROM folder_refusals WHERE subscription_id = ? AND file_key = ?", (subscription_id, file_key)
+            )
+
+    async def count_file_refusal(self, subscription_id: int, file_key: str) -> int:
+        """Count Discord refusing this file's post in the subscription's channel; returns the count so far."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "INSERT INTO folder_refusals (subscription_id, file_key, attempts) VALUES (?, ?, 1)"
+                " ON CONFLICT (subscription_id, file_key) DO UPDATE SET attempts = folder_refusals.attempts + 1"
+                " RETURNING attempts",
+                (subscription_id, file_key),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        assert row is not None
+        return int(row[0])
 
 
 async def _upsert_article(connection: StoreConnection, article: Article, source: str) -> int:

@@ -45,12 +45,22 @@ def instance_lock_for(dsn: str, masked_url: str, shards: Shards) -> AdvisoryLock
     """The advisory locks a process of `shards` holds for its life."""
     if not shards.sharded:
         return AdvisoryLock(dsn, masked_url, shards.lock_names())
-    return AdvisoryLock(dsn, masked_url, shards.lock_names(), shared=["unsharded"])
+    return AdvisoryLock(dsn, masked_url, shards.lock_names(), shared=["unsharded"], shard_count=shards.count)
 
 
 def advisory_key(name: str) -> int:
     """A stable signed 64-bit key for pg_advisory_lock from a readable name."""
     return int.from_bytes(hashlib.sha256(f"agora:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+# The first key of the two-key advisory lock whose second key is a cluster's shard count.
+_SHARD_COUNT_CLASS = advisory_key("shard count") & 0x7FFFFFFF
+# A shard count other than ours held by a live process of this database.
+_OTHER_SHARD_COUNT = (
+    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted"
+    " AND classid::bigint = $1 AND objid::bigint <> $2"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
+)
 
 
 class AdvisoryLock:
@@ -62,21 +72,46 @@ class AdvisoryLock:
     shared, so an unsharded process (which holds it exclusively) and sharded ones never run together.
     """
 
-    def __init__(self, dsn: str, masked_url: str, names: list[str], shared: list[str] | None = None) -> None:
+    def __init__(
+        self, dsn: str, masked_url: str, names: list[str], shared: list[str] | None = None,
+        shard_count: int | None = None,
+    ) -> None:  # fmt: skip
         self._dsn = dsn
         self._masked = masked_url
         self._names = names
         self._shared = shared or []
+        self._shard_count = shard_count
         self._connection: asyncpg.Connection | None = None
 
     async def acquire(self) -> None:
         self._connection = await asyncpg.connect(self._dsn, timeout=10)
+        if self._shard_count is not None:
+            await self._join_cluster(self._connection, self._shard_count)
         wanted = [(name, "pg_try_advisory_lock_shared") for name in self._shared]
         wanted += [(name, "pg_try_advisory_lock") for name in self._names]
         for name, function in wanted:
             if not await self._connection.fetchval(f"SELECT {function}($1)", advisory_key(name)):
                 await self.release()
                 raise AlreadyRunning(self._refusal(name))
+
+    async def _join_cluster(self, connection: asyncpg.Connection, count: int) -> None:
+        """Every sharded process holds the cluster's SHARD_COUNT as a shared lock (the count is its key): a count
+        held by a live process is the cluster's, and a process with another one is refused. The record ends
+        with the last process, however it ends, so changing SHARD_COUNT means stopping them all first."""
+        await connection.execute("SELECT pg_advisory_lock($1)", advisory_key("joining the cluster"))
+        try:
+            held = await connection.fetchval(_OTHER_SHARD_COUNT, _SHARD_COUNT_CLASS, count)
+            if held is None:
+                await connection.execute("SELECT pg_advisory_lock_shared($1, $2)", _SHARD_COUNT_CLASS, count)
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", advisory_key("joining the cluster"))
+        if held is not None:
+            await self.release()
+            raise AlreadyRunning(
+                f"SHARD_COUNT {count} differs from the shard count {held} that the running Agora processes of the "
+                f"database {self._masked} (DATABASE_URL) use; set SHARD_COUNT={held}, or stop every process "
+                "before changing it"
+            )
 
     def _refusal(self, name: str) -> str:
         if name in self._shared:

@@ -9,13 +9,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.errors import AgoraError
+from bot.shards import Shards
 from bot.storage.articles import IntentHook
 from bot.storage.dialect import containing
 from bot.storage.interface import Row, StoreConnection, StoreDatabase
+from bot.storage.ownership import owned_guilds_clause
 from bot.storage.polls import NO_POLL_RULES, POLL_RULE_COLUMNS, PollRulesRow
 from bot.timeutil import from_db, now_db, stored_time, to_db
 
 _SUBSCRIPTION_COLUMNS = "s.*, f.url AS feed_url, f.title AS feed_title"
+# A feed's columns without its kept document, which only the processes catching up read.
+_FEED_COLUMNS = (
+    "f.id, f.url, f.title, f.etag, f.last_modified, f.last_checked_at, f.last_success_at, f.last_new_item_at,"
+    " f.consecutive_failures, f.last_error, f.next_check_at"
+)
+# A feed whose claim is free: nobody holds it, its lease ran out, or it is the asking process's own.
+_CLAIM_FREE = "(claim_holder IS NULL OR claim_expires_at <= :now OR claim_holder = :holder)"
 _INSERT_SEEN = (
     "INSERT OR IGNORE INTO subscription_seen_items (subscription_id, item_key, seen_at, published_at)"
     " VALUES (?, ?, ?, ?)"
@@ -173,6 +182,23 @@ class FeedCheck:
     last_modified: str | None = None
     new_items: bool = False
     error: str | None = None
+    # A 200 that parsed: the document, kept when a subscription (another process's, or one that must wait)
+    # has not been given it yet, and the subscriptions this process gave it to.
+    kept_content: bytes | None = None
+    content_type: str | None = None
+    content_url: str | None = None
+    delivered: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KeptDocument:
+    """A feed's last fetched document, kept for the subscriptions not yet given it."""
+
+    feed: Feed
+    content: bytes
+    content_type: str | None
+    url: str | None
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +247,12 @@ class FeedStore:
             except sqlite3.IntegrityError:
                 raise AlreadySubscribed(new.channel_id) from None
             subscription_id = cursor.lastrowid
+            # It starts from what it just fetched itself, never from an older kept document of the feed.
+            await connection.execute(
+                "UPDATE subscriptions SET delivered_version = (SELECT content_version FROM feeds WHERE id = ?)"
+                " WHERE id = ?",
+                (feed_id, subscription_id),
+            )
             await connection.executemany(_INSERT_SEEN, [_seen_row(subscription_id, item, now) for item in seen])
             async with connection.execute(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
@@ -339,7 +371,7 @@ class FeedStore:
     async def due_feeds(self, now: datetime) -> list[Feed]:
         """Feeds with an active subscription whose next check is due."""
         rows = await self._db.fetch_all(
-            "SELECT f.* FROM feeds f WHERE (f.next_check_at IS NULL OR f.next_check_at <= ?)"
+            f"SELECT {_FEED_COLUMNS} FROM feeds f WHERE (f.next_check_at IS NULL OR f.next_check_at <= ?)"  # noqa: S608
             " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id AND s.paused = 0)"
             " ORDER BY f.next_check_at",
             (to_db(now),),
@@ -349,53 +381,150 @@ class FeedStore:
     async def guild_feeds(self, guild_id: int) -> list[Feed]:
         """Feeds with an active subscription in this guild, due or not (for /feed check)."""
         rows = await self._db.fetch_all(
-            "SELECT f.* FROM feeds f WHERE EXISTS"
+            f"SELECT {_FEED_COLUMNS} FROM feeds f WHERE EXISTS"  # noqa: S608
             " (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id AND s.paused = 0 AND s.guild_id = ?) ORDER BY f.id",
             (guild_id,),
         )
         return [Feed.from_row(row) for row in rows]
 
     async def feed(self, feed_id: int) -> Feed | None:
-        row = await self._db.fetch_one("SELECT * FROM feeds WHERE id = ?", (feed_id,))
+        row = await self._db.fetch_one(f"SELECT {_FEED_COLUMNS} FROM feeds f WHERE id = ?", (feed_id,))  # noqa: S608
         return Feed.from_row(row) if row else None
 
     async def _feeds_by_id(self, ids: set[int]) -> list[Feed]:
         if not ids:
             return []
         marks = ", ".join("?" * len(ids))
-        rows = await self._db.fetch_all(f"SELECT * FROM feeds WHERE id IN ({marks})", tuple(ids))  # noqa: S608
+        rows = await self._db.fetch_all(f"SELECT {_FEED_COLUMNS} FROM feeds f WHERE id IN ({marks})", tuple(ids))  # noqa: S608
         return [Feed.from_row(row) for row in rows]
 
     # --- check outcomes -----------------------------------------------------------------------------
 
-    async def record_checks(self, checks: Iterable[FeedCheck]) -> None:
-        """Write a whole cycle's outcomes in one transaction (one per feed would cost a commit each)."""
-        fetched, unchanged, failed = [], [], []
+    async def record_checks(self, checks: Iterable[FeedCheck], holder: str = "unsharded") -> None:
+        """Write a whole cycle's outcomes in one transaction (one per feed would cost a commit each), releasing
+        `holder`'s claims on those feeds. A feed whose claim another process took over meanwhile (this one's
+        lease ran out) keeps that process's claim and outcome; its subscriptions given the document are still
+        marked, so they are not given it twice."""
+        fetched, unchanged, failed, delivered = [], [], [], []
         for check in checks:
             at, due = to_db(check.checked_at), to_db(check.next_check_at)
             if check.error is not None:
-                failed.append((check.error[:500], at, due, check.feed_id))
+                failed.append((check.error[:500], at, due, check.feed_id, holder))
             elif check.fetched:
                 new_item_at = at if check.new_items else None
-                fetched.append((check.title, check.etag, check.last_modified, at, at, due, new_item_at, check.feed_id))
+                kept = (check.kept_content, check.content_type, check.content_url)
+                fetched.append((check.title, check.etag, check.last_modified, at, at, due, new_item_at, *kept,
+                                check.feed_id, holder))  # fmt: skip
+                delivered += [(check.feed_id, subscription_id) for subscription_id in check.delivered]
             else:
-                unchanged.append((at, at, due, check.feed_id))
+                unchanged.append((at, at, due, check.feed_id, holder))
+        release = (
+            " claim_holder = NULL, claim_expires_at = NULL WHERE id = ? AND (claim_holder IS NULL OR claim_holder = ?)"
+        )
         async with self._db.transaction() as connection:
             await connection.executemany(
-                "UPDATE feeds SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_checked_at = ?,"
+                "UPDATE feeds SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_checked_at = ?,"  # noqa: S608
                 " last_success_at = ?, consecutive_failures = 0, last_error = NULL, next_check_at = ?,"
-                " last_new_item_at = COALESCE(?, last_new_item_at) WHERE id = ?",
+                " last_new_item_at = COALESCE(?, last_new_item_at), content_version = content_version + 1,"
+                " content = ?, content_type = ?, content_url = ?," + release,
                 fetched,
             )
             await connection.executemany(
-                "UPDATE feeds SET last_checked_at = ?, last_success_at = ?, consecutive_failures = 0,"
-                " last_error = NULL, next_check_at = ? WHERE id = ?",
+                "UPDATE feeds SET last_checked_at = ?, last_success_at = ?, consecutive_failures = 0,"  # noqa: S608
+                " last_error = NULL, next_check_at = ?," + release,
                 unchanged,
             )
             await connection.executemany(
-                "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?,"
-                " last_checked_at = ?, next_check_at = ? WHERE id = ?",
+                "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?,"  # noqa: S608
+                " last_checked_at = ?, next_check_at = ?," + release,
                 failed,
+            )
+            await connection.executemany(
+                "UPDATE subscriptions SET delivered_version = (SELECT content_version FROM feeds WHERE id = ?)"
+                " WHERE id = ?",
+                delivered,
+            )
+
+    # --- claims on feeds (bot/leases.py) ----------------------------------------------------------------
+
+    async def claim_due_feeds(self, holder: str, now: datetime, until: datetime) -> list[Feed]:
+        """Claim every due feed with an active subscription that no other live process holds, until `until`.
+
+        One UPDATE both picks and claims, so two processes racing for a feed cannot both get it: on
+        PostgreSQL the second waits for the first's row lock, then finds the claim taken and skips the row.
+        """
+        return await self._claim(
+            "(next_check_at IS NULL OR next_check_at <= :now)"
+            " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = feeds.id AND s.paused = 0)",
+            {"holder": holder, "now": to_db(now), "until": to_db(until)},
+        )
+
+    async def claim_guild_feeds(self, guild_id: int, holder: str, now: datetime, until: datetime) -> list[Feed]:
+        """Claim this guild's feeds with an active subscription, due or not (/feed check), except those another
+        live process holds."""
+        return await self._claim(
+            "EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = feeds.id AND s.paused = 0"
+            " AND s.guild_id = :guild)",
+            {"holder": holder, "now": to_db(now), "until": to_db(until), "guild": guild_id},
+        )
+
+    async def _claim(self, which: str, params: dict[str, object]) -> list[Feed]:
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE feeds SET claim_holder = :holder, claim_expires_at = :until"  # noqa: S608 — our clauses only
+                f" WHERE {which} AND {_CLAIM_FREE}"
+                f" RETURNING {_FEED_COLUMNS.replace('f.', '')}",
+                params,
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return sorted((Feed.from_row(row) for row in rows), key=lambda feed: feed.id)
+
+    async def renew_claims(self, holder: str, until: datetime) -> int:
+        """Extend every claim `holder` holds to `until` (while its cycle runs)."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE feeds SET claim_expires_at = ? WHERE claim_holder = ?", (to_db(until), holder)
+            )
+            return cursor.rowcount
+
+    async def claim_holder(self, feed_id: int) -> tuple[str, datetime] | None:
+        """Who holds this feed's claim and until when (None when free)."""
+        row = await self._db.fetch_one("SELECT claim_holder, claim_expires_at FROM feeds WHERE id = ?", (feed_id,))
+        if row is None or row["claim_holder"] is None:
+            return None
+        return row["claim_holder"], stored_time(row["claim_expires_at"])
+
+    # --- kept documents: subscriptions posted by their own server's process -------------------------------
+
+    async def subscriptions_behind(self, shards: Shards) -> list[Subscription]:
+        """Active subscriptions of these shards' servers that have not been given their feed's kept document."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions s JOIN feeds f ON f.id = s.feed_id"  # noqa: S608
+            " WHERE s.paused = 0 AND f.content IS NOT NULL AND s.delivered_version < f.content_version"
+            f"{owned_guilds_clause(shards, 's.guild_id')} ORDER BY s.feed_id, s.id",
+        )
+        return [Subscription.from_row(row) for row in rows]
+
+    async def kept_document(self, feed_id: int) -> KeptDocument | None:
+        row = await self._db.fetch_one(
+            "SELECT content, content_type, content_url, content_version FROM feeds"
+            " WHERE id = ? AND content IS NOT NULL",
+            (feed_id,),
+        )
+        feed = await self.feed(feed_id)
+        if row is None or feed is None:
+            return None
+        return KeptDocument(
+            feed, bytes(row["content"]), row["content_type"], row["content_url"], row["content_version"]
+        )
+
+    async def mark_delivered(self, subscription_ids: Iterable[int], version: int) -> None:
+        """These subscriptions have been given their feed's document of `version`."""
+        async with self._db.transaction() as connection:
+            await connection.executemany(
+                "UPDATE subscriptions SET delivered_version = ? WHERE id = ? AND delivered_version < ?",
+                [(version, subscription_id, version) for subscription_id in subscription_ids],
             )
 
     # --- seen items ---------------------------------------------------------------------------------
@@ -563,7 +692,10 @@ class FeedStore:
                 " AND channel_id IN (SELECT channel_id FROM subscriptions WHERE feed_id = ?)",
                 (feed_id, target),
             )
-            await connection.execute("UPDATE subscriptions SET feed_id = ? WHERE feed_id = ?", (target, feed_id))
+            # Their delivered versions counted the other row's documents: they catch up on the target's (if kept).
+            await connection.execute(
+                "UPDATE subscriptions SET feed_id = ?, delivered_version = 0 WHERE feed_id = ?", (target, feed_id)
+            )
             await connection.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
             return target
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.shards import Shards
 from bot.storage.interface import Row, StoreConnection, StoreDatabase
+from bot.storage.ownership import owned_guilds_clause
 from bot.timeutil import from_db, now_db, to_db
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ class PollStore:
     def __init__(self, db: StoreDatabase, *, journal_name: str = "", shards: Shards | None = None) -> None:
         self._db = db
         # A process of a sharded cluster loads, closes and reconciles the polls of its own servers only.
-        self._owned = _owned_guilds_clause(shards or Shards())
+        self._owned = owned_guilds_clause(shards or Shards())
         self._journal_name = journal_name  # whose vote journal this store commits ('' for an unsharded process)
 
     # --- polls ---------------------------------------------------------------------------------------
@@ -438,13 +439,3 @@ def _stored_poll(row: Row, options: tuple[StoredOption, ...]) -> StoredPoll:
 
 def _fairness_row(row: Row) -> FairnessRow:
     return FairnessRow(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
-
-
-def _owned_guilds_clause(shards: Shards) -> str:
-    """` AND <the poll's server is on one of these shards>`, or nothing for an unsharded process.
-
-    Built from whole numbers only (the shard settings), never from user input.
-    """
-    if not shards.sharded:
-        return ""
-    return f" AND ((guild_id >> 22) % {shards.count}) IN ({','.join(str(i) for i in shards.ids)})"

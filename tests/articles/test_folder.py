@@ -127,3 +127,24 @@ async def test_file_discord_refuses_is_given_up_after_three_scans(setup):
     assert await articles.post_new_files(bot) == 0
     assert not posts(http), "given up: not sent a fourth time"
     assert "send_message" not in http.fail_next
+
+
+async def test_refusals_are_counted_across_a_restart(setup):
+    """The count is stored: two refusals, a restart, and the third refusal still gives the file up."""
+    import discord
+
+    from tests.fakes.discord_http import FakeHTTPResponse
+
+    bot, http, guild, folder, start = setup
+    articles, db = await start()
+    await articles.subscribe(guild.get_channel(TEXT_CHANNEL_ID), MODERATOR_ID)
+    (folder / "seed.txt").write_text(SEED)
+    for restart in (False, False, True):
+        if restart:
+            await db.close()
+            articles, db = await start()
+        http.fail_next["send_message"] = discord.HTTPException(FakeHTTPResponse(400), {"code": 50035, "message": "bad"})
+        assert await articles.post_new_files(bot) == 0
+    assert await articles.post_new_files(bot) == 0
+    assert not posts(http), "given up after three refusals, one of them after the restart"
+    assert "send_message" not in http.fail_next

@@ -124,7 +124,8 @@ class BotProcess:
         assert proc.returncode is not None
         return proc.returncode, output.decode(errors="replace")
 
-    async def start(self, *, within: float = 30.0, wait_ready: bool = True) -> None:
+    async def start(self, *, within: float = 30.0, wait_ready: bool = True, syncs: bool = True) -> None:
+        """`syncs` False for a process that does not register commands (a shard other than 0 of a cluster)."""
         identified, synced = self.emu.gateway.identify_count, self.emu.commands.sync_count
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
@@ -135,9 +136,11 @@ class BotProcess:
             )
         self.starts += 1
         await self._unless_exited(self.emu.wait_identified(identified + 1, within), "IDENTIFY")
-        await self._unless_exited(
-            self.emu.wait_for(lambda: self.emu.commands.sync_count > synced, within, "command sync"), "command sync"
-        )
+        if syncs:
+            await self._unless_exited(
+                self.emu.wait_for(lambda: self.emu.commands.sync_count > synced, within, "command sync"),
+                "command sync",
+            )
         if wait_ready:
             await self.wait_log(self.ready_marker, within=within, since_start=True)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .emulator import Emulator, Reply
+from .emulator import DefaultGuild, Emulator, Reply
 from .emulator.state import Channel, Member, Message
 
 SEED_ARTICLE = Path(__file__).resolve().parents[1] / "fixtures" / "articles" / "seed_article.txt"
@@ -86,8 +86,11 @@ def shows_count(text: str, label: str, count: int) -> bool:
     return re.search(rf"{re.escape(label)}[^\n\d]{{0,60}}\b{count}\b", text) is not None
 
 
-async def moderator_post(emu: Emulator, community_channel: Channel, target: Channel, data: bytes) -> Reply:
-    seed = emu.community
+async def moderator_post(
+    emu: Emulator, community_channel: Channel, target: Channel, data: bytes, community: DefaultGuild | None = None
+) -> Reply:
+    """`community`: the server the moderator is in (the default one unless named)."""
+    seed = community or emu.community
     assert seed is not None
     upload = emu.upload_attachment(community_channel, "article.txt", data)
     call = await emu.invoke_slash(
@@ -96,11 +99,13 @@ async def moderator_post(emu: Emulator, community_channel: Channel, target: Chan
     return await call.response(within=REPLY_WAIT)
 
 
-async def post_seed_article(emu: Emulator, target: Channel | None = None) -> PostedArticle:
-    seed = emu.community
+async def post_seed_article(
+    emu: Emulator, target: Channel | None = None, community: DefaultGuild | None = None
+) -> PostedArticle:
+    seed = community or emu.community
     assert seed is not None
     target = target or seed.news
-    reply = await moderator_post(emu, seed.general, target, SEED_ARTICLE.read_bytes())
+    reply = await moderator_post(emu, seed.general, target, SEED_ARTICLE.read_bytes(), seed)
     bot_id = emu.bot_user.id
     message = await emu.wait_for_message(target, lambda m: m.author_id == bot_id and bool(m.embeds))
     thread = await emu.wait_for_thread(target)
@@ -142,9 +147,15 @@ async def run_twenty_voters(emu: Emulator, poll: Message) -> dict[str, int]:
     return {SUPPORT: 8, OPPOSE: 8, UNSURE: 2}
 
 
-async def results_until(emu: Emulator, poll: Message, expected: dict[str, int], within: float = REPLY_WAIT) -> str:
+async def results_until(
+    emu: Emulator,
+    poll: Message,
+    expected: dict[str, int],
+    within: float = REPLY_WAIT,
+    community: DefaultGuild | None = None,
+) -> str:
     """Ask /poll results until it shows the expected counts (votes are processed asynchronously)."""
-    seed = emu.community
+    seed = community or emu.community
     assert seed is not None
     deadline = time.monotonic() + within
     text = ""

@@ -65,6 +65,10 @@ class FeedServer:
     live_items: list[FeedItem] = field(default_factory=list)
     live_status: int = 200
     live_retry_after: str | None = None
+    live_delay: float = 0.0  # seconds each /live answer takes, so a fetch is in flight long enough to be seen
+    live_in_flight: int = 0
+    live_most_in_flight: int = 0  # the most /live requests answered at once
+    live_fetch_started: asyncio.Event = field(default_factory=asyncio.Event)  # set at each /live request
     # /old serves the live feed until this is a redirect status; then it redirects there to /live.
     old_redirect: int | None = None
     added: int = 0  # items ever added, so a dropped item's link is never reused
@@ -209,6 +213,17 @@ def _app(state: FeedServer) -> web.Application:
 
     @routes.get("/live")
     async def live(request: web.Request) -> web.Response:
+        state.live_in_flight += 1
+        state.live_most_in_flight = max(state.live_most_in_flight, state.live_in_flight)
+        state.live_fetch_started.set()
+        try:
+            if state.live_delay:
+                await asyncio.sleep(state.live_delay)
+            return live_answer(request)
+        finally:
+            state.live_in_flight -= 1
+
+    def live_answer(request: web.Request) -> web.Response:
         if state.live_status != 200:
             headers = {"Retry-After": state.live_retry_after} if state.live_retry_after else {}
             return web.Response(status=state.live_status, text="down", headers=headers)
@@ -222,7 +237,7 @@ def _app(state: FeedServer) -> web.Application:
     async def old(request: web.Request) -> web.Response:
         if state.old_redirect is not None:
             return web.Response(status=state.old_redirect, headers={"Location": "/live"})
-        return await live(request)
+        return live_answer(request)
 
     @routes.get("/busy")
     async def busy(request: web.Request) -> web.Response:

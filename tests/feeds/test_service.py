@@ -16,6 +16,7 @@ from bot.feeds.fetcher import FeedFetcher
 from bot.feeds.service import FeedError, FeedService
 from bot.polls.options import PollOption
 from bot.publishing import ArticlePublisher
+from bot.shards import Shards, shard_of
 from bot.storage import Database
 from bot.storage.articles import ArticleStore
 from bot.storage.backends import open_database
@@ -466,8 +467,9 @@ async def test_item_discord_refuses_is_skipped_after_three_cycles_and_later_item
             assert ["Invalid Form Body" in error for error in report.errors] == ([True] if attempt < 3 else [])
             [(listed, _)] = await world.service.subscriptions(world.guild.id)
             assert listed.refused_attempts == (attempt if attempt < 3 else 0)
-    retries = world.server.requests[2:]  # after the first refusal: fetched in full, not answered 304
-    assert len(retries) == 2 and all(request.headers.get("If-None-Match") is None for request in retries)
+    # After the first refusal the feed is asked conditionally: the item is retried from the kept document.
+    retries = world.server.requests[2:]
+    assert len(retries) == 2 and all(request.headers.get("If-None-Match") is not None for request in retries)
     assert "Invalid Form Body" in (listed.last_error or "") and "skipped “Refused story”" in (listed.last_error or "")
     assert sum("skipped" in record.message for record in caplog.records) == 1
 
@@ -706,3 +708,41 @@ async def test_preview_refuses_what_feed_add_refuses(world: World) -> None:
         await world.service.preview(world.server.url("/live"))
     with pytest.raises(FeedError):
         await world.service.preview("ftp://example.com/feed")
+
+
+# --- two processes of a sharded cluster ----------------------------------------------------------------
+
+
+async def test_a_feed_fetched_by_another_process_is_posted_here_by_this_server_process(
+    world: World, database_url
+) -> None:
+    """The process that claims the feed fetches it once; the server's own process posts it from the kept copy."""
+    owner_shard = shard_of(world.guild.id, 2)
+    here = Shards(2, (owner_shard,))
+    world.service = FeedService(world.store, FeedFetcher(allow_private=True, total_timeout=5.0),
+                                ArticlePublisher(world.bot, ArticleStore(world.db)), world.bot.get_channel,
+                                interval=INTERVAL.total_seconds(), max_failures=3, allow_private=True, jitter=0.0,
+                                clock=world.clock, shards=here)  # fmt: skip
+    await world.subscribe()
+    other_bot, other_http, _ = fake_bot()  # the other process: it does not own this server
+    other_db = await open_database(database_url)
+    other = FeedService(FeedStore(other_db), FeedFetcher(allow_private=True, total_timeout=5.0),
+                        ArticlePublisher(other_bot, ArticleStore(other_db)), other_bot.get_channel,
+                        interval=INTERVAL.total_seconds(), max_failures=3, allow_private=True, jitter=0.0,
+                        clock=world.clock, shards=Shards(2, (1 - owner_shard,)))  # fmt: skip
+    try:
+        world.server.add_item("Story 4")
+        world.clock.advance()
+        fetches_before = len(world.server.requests)
+        report = await other.run_cycle()
+        assert (report.feeds, report.posted) == (1, 0) and other_http.sent("send_message") == []
+        assert len(world.server.requests) == fetches_before + 1
+        report = await world.service.run_cycle()  # not due any more: nothing fetched, the kept copy is posted
+        assert (report.feeds, report.posted) == (0, 1)
+        assert len(world.server.requests) == fetches_before + 1
+        assert world.posted_titles() == ["Story 3", "Story 4"]
+        world.clock.advance(timedelta(seconds=1))
+        assert (await world.service.run_cycle()).posted == 0  # given once
+    finally:
+        await other.close()
+        await other_db.close()

@@ -148,3 +148,30 @@ async def test_a_second_process_for_the_same_shard_is_refused_until_the_first_le
         await instance_lock_for(dsn, masked, Shards(2, (0,))).acquire()
     await unsharded.release()
     await postgres_server.drop_database(dsn)
+
+
+async def test_a_process_with_another_shard_count_is_refused_while_the_cluster_runs(postgres_server):
+    dsn = await postgres_server.create_database()
+    other_db = await postgres_server.create_database()
+    masked = "postgresql://agora:***@db/agora"
+    running = instance_lock_for(dsn, masked, Shards(2, (0,)))
+    await running.acquire()
+    try:
+        with pytest.raises(AlreadyRunning, match="SHARD_COUNT 3 differs from the shard count 2") as refused:
+            await instance_lock_for(dsn, masked, Shards(3, (1,))).acquire()
+        assert "stop every process" in str(refused.value) and "\n" not in str(refused.value)
+        same_count = instance_lock_for(dsn, masked, Shards(2, (1,)))
+        await same_count.acquire()  # the cluster's own count is welcome
+        await same_count.release()
+        elsewhere = instance_lock_for(other_db, masked, Shards(3, (0,)))
+        await elsewhere.acquire()  # another database is another cluster
+        await elsewhere.release()
+    finally:
+        await running.release()
+    changed = instance_lock_for(dsn, masked, Shards(3, (0, 1, 2)))
+    await changed.acquire()  # every process stopped: the count may change
+    with pytest.raises(AlreadyRunning, match="SHARD_COUNT 2 differs from the shard count 3"):
+        await instance_lock_for(dsn, masked, Shards(2, (0,))).acquire()
+    await changed.release()
+    await postgres_server.drop_database(dsn)
+    await postgres_server.drop_database(other_db)

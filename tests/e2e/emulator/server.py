@@ -399,7 +399,14 @@ class Emulator:
 
     def seed_default_guild(self, member_count: int = 25) -> DefaultGuild:
         """A news community: @everyone, Moderator and bot roles, a moderator, members, text/forum channels."""
-        guild = self.create_guild()
+        self.community = self.seed_guild(member_count=member_count)
+        return self.community
+
+    def seed_guild(
+        self, name: str = "Agora News", *, member_count: int = 25, shard: tuple[int, int] | None = None
+    ) -> DefaultGuild:
+        """A community like the default one (another server of a sharded bot: `shard=(id, count)`)."""
+        guild = self.create_guild(name, shard=shard)
         moderator_role = self.create_role(guild, "Moderator", MODERATOR_DEFAULT)
         bot_role = self.create_role(guild, "Agora", BOT_DEFAULT, bot_id=self.bot_user.id)
         bot = self._join(guild, self.bot_user, [bot_role.id])
@@ -411,7 +418,7 @@ class Emulator:
         forum = self.create_channel(
             guild, "discussions", FORUM, parent=category, tags=["politics", "science", "culture"]
         )
-        self.community = DefaultGuild(
+        return DefaultGuild(
             guild,
             guild.everyone,
             moderator_role,
@@ -425,7 +432,6 @@ class Emulator:
             news,
             forum,
         )
-        return self.community
 
     async def set_overwrite(
         self, channel: Channel, target: Role | Member, *, allow: tuple[str, ...] = (), deny: tuple[str, ...] = ()
