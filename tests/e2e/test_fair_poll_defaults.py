@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.feed_server import FeedServer, serving_feeds
+
 from .driver import REPO_ROOT, BotProcess
 from .emulator import Emulator
 from .emulator.state import Member, Message
-from .feed_server import LocalFeed, serving_feed
 from .helpers import SEED_ARTICLE, find_poll_message, reference_options, reply_text
 from .test_fair_polls import OLD, open_fair_poll, others_on, refusals
 from .test_startup_scenarios import articles_dir, drop_file, folder_agora  # noqa: F401 — fixtures
@@ -77,8 +78,8 @@ def footer(poll: Message) -> str:
 
 
 @pytest.fixture
-async def news_feed() -> AsyncIterator[LocalFeed]:
-    async with serving_feed("Fair News") as feed:
+async def news_feed() -> AsyncIterator[FeedServer]:
+    async with serving_feeds("Fair News") as feed:
         yield feed
 
 
@@ -115,15 +116,15 @@ async def test_server_poll_defaults_are_shown_set_refused_and_cleared(emulator: 
 
 @pytest.mark.bot_env(**FEED_ENV)
 async def test_a_feeds_poll_rules_govern_its_article_polls(
-    emulator: Emulator, agora: BotProcess, news_feed: LocalFeed
+    emulator: Emulator, agora: BotProcess, news_feed: FeedServer
 ) -> None:
     emu = emulator
     seed = emu.community
     assert seed is not None
     subscribers = await emu.add_role(seed.guild, "Subscribers")
     await command(emu, "agora poll-defaults", hide_totals=True)
-    news_feed.add("Russia and France sign a partnership")
-    added = await command(emu, "feed add", url=news_feed.url, channel=seed.news, voters=subscribers,
+    news_feed.add_item("Russia and France sign a partnership")
+    added = await command(emu, "feed add", url=news_feed.live_url, channel=seed.news, voters=subscribers,
                           min_account_age="7d")  # fmt: skip
     assert "Poll rules of its articles: voters: @Subscribers, account at least 7d" in added, added
     thread = await emu.wait_for_thread(seed.news)
