@@ -130,6 +130,15 @@ class PgConnection:
         with _integrity_errors():
             await self.raw.executemany(translated.sql, [translated.arguments(row) for row in rows])
 
+    async def execute_native(self, sql: str, *arguments: Any) -> None:
+        """A statement written for PostgreSQL (`$n` parameters, arrays), run as it is."""
+        with _integrity_errors():
+            await self.raw.execute(sql, *arguments)
+
+    async def fetch_native(self, sql: str, *arguments: Any) -> list[asyncpg.Record]:
+        with _integrity_errors():
+            return list(await self.raw.fetch(sql, *arguments))
+
 
 @contextlib.contextmanager
 def _integrity_errors():
