@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
 import asyncpg
 import pytest
 
@@ -11,6 +15,7 @@ from bot.storage.backends import instance_lock_for, open_database
 from bot.storage.database import NotAgoraDatabase, SchemaTooNew, UnusableDatabase, bundled_migrations
 from bot.storage.lock import AlreadyRunning
 from bot.storage.postgres import IntegrityError, PostgresDatabase, postgres_migrations
+from tests.backends import database_dsn
 
 
 @pytest.fixture
@@ -107,8 +112,50 @@ async def test_an_unreachable_server_is_one_line_naming_the_url_with_its_passwor
     with pytest.raises(UnusableDatabase) as refused:
         await open_database(url)
     message = str(refused.value)
-    assert message.startswith("DATABASE_URL postgresql://agora:***@/agora") and "cannot be reached" in message
-    assert "s3cret" not in message and "\n" not in message
+    assert message == (
+        f"DATABASE_URL postgresql://agora:***@/agora?host={tmp_path} cannot be used: PostgreSQL is unreachable "
+        "(connection refused)."
+    )
+
+
+async def test_a_closed_port_is_one_line_naming_the_url_with_its_password_masked():
+    with socket.socket() as probe:  # a port nothing listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        url = DatabaseUrl.parse(f"postgresql://agora:s3cret@127.0.0.1:{port}/agora")
+        with pytest.raises(UnusableDatabase) as refused:
+            await open_database(url)
+    assert str(refused.value) == (
+        f"DATABASE_URL postgresql://agora:***@127.0.0.1:{port}/agora cannot be used: PostgreSQL is unreachable "
+        "(connection refused)."
+    )
+
+
+async def test_a_wrong_password_is_one_line_and_the_right_one_opens(postgres_server):
+    dsn = await password_protected_role(postgres_server, "agora_login", "right-password")
+    wrong = DatabaseUrl.parse(dsn.replace("right-password", "wr0ng-password"))
+    with pytest.raises(UnusableDatabase) as refused:
+        await open_database(wrong)
+    message = str(refused.value)
+    assert message.endswith("cannot be used: PostgreSQL refused the login: wrong user or password in DATABASE_URL.")
+    assert "wr0ng" not in message and "***" in message and "\n" not in message
+    database = await open_database(DatabaseUrl.parse(dsn))
+    await database.close()
+
+
+async def password_protected_role(server, role: str, password: str) -> str:
+    """A role that must log in with `password` (the test server trusts everyone else), owning a database."""
+    admin = await asyncpg.connect(database_dsn(server.uri, "postgres"))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            await admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+            await admin.execute(f"CREATE DATABASE {role} OWNER {role}")
+            require_password(Path(await admin.fetchval("SHOW hba_file")), role)
+            await admin.execute("SELECT pg_reload_conf()")
+    finally:
+        await admin.close()
+    socket_folder = parse_qs(urlsplit(server.uri).query)["host"][0]
+    return f"postgresql://{role}:{password}@/{role}?host={socket_folder}"
 
 
 async def test_a_refused_constraint_is_an_integrity_error_and_rolls_back(db_on):
@@ -148,3 +195,8 @@ async def test_a_second_process_for_the_same_shard_is_refused_until_the_first_le
         await instance_lock_for(dsn, masked, Shards(2, (0,))).acquire()
     await unsharded.release()
     await postgres_server.drop_database(dsn)
+
+
+def require_password(hba: Path, role: str) -> None:
+    """A first rule in pg_hba.conf: `role` logs in through the Unix socket with its password only."""
+    hba.write_text(f"local all {role} scram-sha-256\n" + hba.read_text())
