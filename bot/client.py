@@ -28,6 +28,7 @@ from bot.publishing import ArticlePublisher
 from bot.status import StatusService
 from bot.storage.articles import ArticleStore
 from bot.storage.backends import AnyDatabase, journal_base, open_database
+from bot.storage.faults import storage_fault
 from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
 from bot.storage.responses import ResponseStore
@@ -37,6 +38,12 @@ from bot.summaries import charts
 from bot.summaries.service import SummaryService
 
 log = logging.getLogger(__name__)
+
+# The answer to a command while the database is down (PostgreSQL stopped or unreachable, the disk full).
+STORAGE_UNAVAILABLE = (
+    "Agora cannot reach its storage just now, so this command cannot be answered. Votes are still counted "
+    "and kept. Please try again in a minute."
+)
 
 
 def extension_names() -> list[str]:
@@ -185,6 +192,10 @@ class AgoraBot(commands.Bot):
         elif isinstance(original, discord.Forbidden):
             reason = original.text or "missing permissions"
             message = f"Discord refused: {reason}. Check my permissions in that channel."
+        elif fault := storage_fault(original):
+            # An outage, not a bug: one line for the operator, no traceback; the member is asked to wait.
+            log.warning("Command %s not answered: %s", getattr(interaction.command, "qualified_name", "?"), fault)
+            message = STORAGE_UNAVAILABLE
         else:
             error_id = secrets.token_hex(4)
             log.error(

@@ -86,6 +86,40 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+class StoppableServer:
+    """A PostgreSQL server of its own that a test stops and starts again: pg_ctl over its data folder, so what
+    it held before the outage is still there after it (a fresh pgserver would initialise a new, empty one)."""
+
+    def __init__(self, folder: Path) -> None:
+        import pgserver
+
+        self.folder = folder
+        self.handle = pgserver.get_server(folder / "data", cleanup_mode="delete")
+
+    @property
+    def uri(self) -> str:
+        return database_dsn(self.handle.get_uri("postgres"), "postgres")
+
+    def stop(self) -> None:
+        import pgserver
+
+        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.handle.pgdata, user=self.handle.system_user)
+
+    def start(self) -> None:
+        self.handle.ensure_postgres_running()  # the same data folder: PG_VERSION is there, nothing re-initialised
+
+
+@pytest.fixture
+def stoppable_server() -> Iterator[StoppableServer]:
+    folder = Path(tempfile.mkdtemp(prefix="agora-pg-outage-"))
+    server = StoppableServer(folder)
+    try:
+        yield server
+    finally:
+        server.handle.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(params=selected_backends())
 def backend(request) -> str:
     return request.param

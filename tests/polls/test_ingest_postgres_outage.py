@@ -1,17 +1,11 @@
-"""The vote recorder against a real PostgreSQL server that stops and comes back while votes arrive.
-
-The server gets a data folder of its own and is stopped and started again with pg_ctl over that folder, so
-what it held before the outage is still there after it (a fresh pgserver would initialise a new, empty one).
-"""
+"""The vote recorder against a real PostgreSQL server that stops and comes back while votes arrive
+(tests.backends.StoppableServer)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,46 +16,15 @@ from bot.polls.rules import Source
 from bot.storage.backends import open_database
 from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
-from tests.backends import database_dsn, selected_backends
+from tests.backends import StoppableServer, selected_backends
 from tests.polls.test_ingest import open_poll, vote
 
 pytestmark = pytest.mark.skipif("postgresql" not in selected_backends(), reason="AGORA_TEST_BACKENDS excludes it")
 
 
-class StoppableServer:
-    def __init__(self, folder: Path) -> None:
-        import pgserver
-
-        self.folder = folder
-        self.handle = pgserver.get_server(folder / "data", cleanup_mode="delete")
-
-    @property
-    def uri(self) -> str:
-        return database_dsn(self.handle.get_uri("postgres"), "postgres")
-
-    def stop(self) -> None:
-        import pgserver
-
-        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.handle.pgdata, user=self.handle.system_user)
-
-    def start(self) -> None:
-        self.handle.ensure_postgres_running()  # the same data folder: PG_VERSION is there, nothing re-initialised
-
-
-@pytest.fixture
-def stoppable_server() -> Iterator[StoppableServer]:
-    folder = Path(tempfile.mkdtemp(prefix="agora-pg-outage-"))
-    server = StoppableServer(folder)
-    try:
-        yield server
-    finally:
-        server.handle.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 # The server stopped between two batches: the pooled connection was closed, or no server answers any more.
 OUTAGE_LINE = re.compile(
-    r"Cannot write votes: (the connection to PostgreSQL was lost|PostgreSQL is unreachable \\(connection refused\\)"
+    r"Cannot write votes: (the connection to PostgreSQL was lost|PostgreSQL is unreachable \(connection refused\)"
     r"|PostgreSQL is shutting down)\. The \d+ vote changes so far are kept in memory and in the vote journal and "
     r"written when the database accepts them again \(retrying, up to every 0 s\)"
 )
