@@ -6,6 +6,8 @@ import asyncio
 import logging
 import pkgutil
 import secrets
+import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -39,6 +41,7 @@ from bot.summaries.service import SummaryService
 
 log = logging.getLogger(__name__)
 
+EVENT_FAULT_QUIET_SECONDS = 60.0
 # The answer to a command while the database is down (PostgreSQL stopped or unreachable, the disk full).
 STORAGE_UNAVAILABLE = (
     "Agora cannot reach its storage just now, so this command cannot be answered. Votes are still counted "
@@ -83,6 +86,7 @@ class AgoraBot(commands.Bot):
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._first_ready_done = False
         self._closing: asyncio.Future[None] | None = None
+        self._event_fault_said_at: float | None = None
 
     async def setup_hook(self) -> None:
         if self.db is None:
@@ -184,6 +188,23 @@ class AgoraBot(commands.Bot):
         if self.db is not None:
             await self.db.close()
         log.info("Shut down cleanly")
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """An event listener failed: a storage outage is one line at most once a minute, a bug a traceback."""
+        error = sys.exc_info()[1]
+        fault = storage_fault(error) if error is not None else None
+        if fault is None:
+            await super().on_error(event_method, *args, **kwargs)
+            return
+        now = time.monotonic()
+        if self._event_fault_said_at is None or now - self._event_fault_said_at >= EVENT_FAULT_QUIET_SECONDS:
+            self._event_fault_said_at = now
+            log.warning(
+                "Discord events are not handled while the database is down (%s: %s): replies and edits seen "
+                "meanwhile are not recorded; votes are kept. Said at most once a minute",
+                event_method,
+                fault,
+            )
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         original = getattr(error, "original", error)

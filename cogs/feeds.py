@@ -34,6 +34,7 @@ from bot.feeds.selection import (
     validate_max_age,
 )
 from bot.feeds.service import FeedError
+from bot.logs import LoopFaults
 from bot.permissions import may_moderate, missing_posting_permissions, moderator_only
 from bot.polls.options import options_to_json, parse_options, validate_question
 from bot.references import parse_number
@@ -56,6 +57,7 @@ class FeedCommands(
 ):
     def __init__(self, bot: AgoraBot) -> None:
         self.bot = bot
+        self._cycle_faults = LoopFaults(log, "Checking feeds")
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -220,9 +222,10 @@ class FeedCommands(
     async def check_feeds(self) -> None:
         try:
             report = await self.bot.feeds.run_cycle()
-        except Exception:  # one bad cycle must not end the loop
-            log.exception("Checking feeds failed")
+        except Exception as error:  # one bad cycle must not end the loop
+            self._cycle_faults.failed(error)
             return
+        self._cycle_faults.succeeded()
         if report.feeds:
             log.info("Checked %d feeds: %d new articles posted, %d unchanged, %d failed",
                      report.feeds, report.posted, report.not_modified, report.failed)  # fmt: skip

@@ -37,10 +37,11 @@ async def log_shows(bot: BotProcess, text: str, within: float = 20.0) -> None:
     raise AssertionError(f"the log never said {text!r}\n{bot.tail()}")
 
 
-async def test_an_outage_is_a_polite_reply_one_log_line_and_no_lost_vote(
+async def test_an_outage_is_a_polite_reply_one_line_per_service_and_no_lost_vote(
     emulator: Emulator, tmp_path: Path, stoppable_server: StoppableServer
 ):
-    env = {"DATABASE_URL": stoppable_server.uri, "DATA_DIR": str(tmp_path / "data")}
+    # Feeds are checked every second, so the feed loop meets the outage too.
+    env = {"DATABASE_URL": stoppable_server.uri, "DATA_DIR": str(tmp_path / "data"), "FEED_CHECK_INTERVAL_SECONDS": "1"}
     bot = BotProcess(emulator, tmp_path, extra_env=env)
     try:
         await bot.start()
@@ -60,6 +61,8 @@ async def test_an_outage_is_a_polite_reply_one_log_line_and_no_lost_vote(
         reply = await call.response(within=REPLY_WAIT)
         assert reply.ephemeral and "cannot reach its storage" in reply.content and "try again" in reply.content
         assert "error id" not in reply.content, "an outage is not a crash"
+        await log_shows(bot, "Checking feeds waits: ")
+        await asyncio.sleep(2.5)  # more rounds of every loop while the server is down
 
         stoppable_server.start()
         await results_until(emulator, poll, {SUPPORT: 1, OPPOSE: 3, UNSURE: 0})  # written once it is back
@@ -71,6 +74,10 @@ async def test_an_outage_is_a_polite_reply_one_log_line_and_no_lost_vote(
     assert len(re.findall(r"Cannot write votes: ", log)) == 1, bot.tail(120)  # once, not per vote or retry
     assert len(re.findall(r"The database accepts votes again", log)) == 1, bot.tail(120)
     assert re.search(r"Command poll results not answered: (PostgreSQL|the connection to PostgreSQL)", log)
+    assert len(re.findall(r"Checking feeds waits: ", log)) == 1, bot.tail(120)
+    # The poll message's edit comes back as an event whose listener (the discussion's) needs the database.
+    assert len(re.findall(r"Discord events are not handled while the database is down", log)) <= 1
+    assert len(re.findall(r"Checking feeds resumed: the database is back", log)) == 1, bot.tail(120)
     bot.assert_token_not_logged()
     assert_contract_kept(emulator)
     assert_clean(emulator)
