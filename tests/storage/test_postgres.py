@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import pytest
@@ -15,7 +13,7 @@ from bot.storage.backends import instance_lock_for, open_database
 from bot.storage.database import NotAgoraDatabase, SchemaTooNew, UnusableDatabase, bundled_migrations
 from bot.storage.lock import AlreadyRunning
 from bot.storage.postgres import IntegrityError, PostgresDatabase, postgres_migrations
-from tests.backends import database_dsn
+from tests.backends import password_protected_role
 
 
 @pytest.fixture
@@ -143,21 +141,6 @@ async def test_a_wrong_password_is_one_line_and_the_right_one_opens(postgres_ser
     await database.close()
 
 
-async def password_protected_role(server, role: str, password: str) -> str:
-    """A role that must log in with `password` (the test server trusts everyone else), owning a database."""
-    admin = await asyncpg.connect(database_dsn(server.uri, "postgres"))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
-            await admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-            await admin.execute(f"CREATE DATABASE {role} OWNER {role}")
-            require_password(Path(await admin.fetchval("SHOW hba_file")), role)
-            await admin.execute("SELECT pg_reload_conf()")
-    finally:
-        await admin.close()
-    socket_folder = parse_qs(urlsplit(server.uri).query)["host"][0]
-    return f"postgresql://{role}:{password}@/{role}?host={socket_folder}"
-
-
 async def test_a_refused_constraint_is_an_integrity_error_and_rolls_back(db_on):
     async with db_on.transaction() as connection:
         await connection.execute("INSERT INTO guild_settings (guild_id, moderator_role_id) VALUES (?, ?)", (1, 2))
@@ -195,8 +178,3 @@ async def test_a_second_process_for_the_same_shard_is_refused_until_the_first_le
         await instance_lock_for(dsn, masked, Shards(2, (0,))).acquire()
     await unsharded.release()
     await postgres_server.drop_database(dsn)
-
-
-def require_password(hba: Path, role: str) -> None:
-    """A first rule in pg_hba.conf: `role` logs in through the Unix socket with its password only."""
-    hba.write_text(f"local all {role} scram-sha-256\n" + hba.read_text())
