@@ -34,7 +34,6 @@ _FAIRNESS_COLUMNS = "voter_role_ids, min_account_age_seconds, min_member_age_sec
 # are plain tuples rather than objects.
 VoteEventRow = tuple[int, int, int, str, str, str]  # poll_id, option_id, voter_id, action, source, at
 
-_INSERT_LEFTOVER = "INSERT OR IGNORE INTO reaction_leftovers (poll_id, option_id, voter_id) VALUES (?, ?, ?)"
 _VOTE_ACTIONS = ("added", "removed")
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's limit of bound parameters
 # A refused reaction travels with the vote changes (journal, batches) as action "refused:<reason>".
