@@ -1,12 +1,15 @@
-"""How long poll summaries (now and at a past moment), timelines, exports and charts take at 10k-1M votes.
+"""How long poll summaries (now and at a past moment), timelines, exports and charts take at 10k-1M votes,
+on SQLite and on PostgreSQL side by side.
 
-    .venv/bin/python -m bench.summary                    # 10k, 100k, 1M votes, 5 runs each
-    .venv/bin/python -m bench.summary --sizes 10000 --runs 3
+    .venv/bin/python -m bench.summary                    # 10k, 100k, 1M votes, 5 runs each, both backends
+    .venv/bin/python -m bench.summary --sizes 10000 --runs 3 --database sqlite
 
-Each size gets its own database under bench/out/ (kept between runs: delete it to rebuild).
-The measured poll shares its tables with `--neighbours` other polls of the same size, so the
-queries must find its rows by index rather than own the whole table. Prints one table of
-median milliseconds (min-max in brackets).
+Each size gets its own SQLite database under bench/out/ (kept between runs: delete it to rebuild).
+PostgreSQL (`--database postgresql`: a throwaway server; or a postgresql:// URL of an empty database)
+gets a copy of it through `agora db copy`'s code, then ANALYZE. The measured poll shares its tables with
+`--neighbours` other polls of the same size, so the queries must find its rows by index rather than own the
+whole table. Prints one table of median milliseconds (min-max in brackets). The "round trips" column is the
+floor for a poll summary on that backend: as many `SELECT 1` as the summary makes queries.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from bench.databases import BenchDatabase, add_argument, chosen
+from bot.config import DatabaseUrl
+from bot.storage.backends import AnyDatabase, open_database, open_for_reading
+from bot.storage.copy import CopyRefused, copy_database
 from bot.storage.database import Database
 from bot.storage.summaries import SummaryStore
 from bot.summaries import charts, csv_export, drawing
@@ -161,11 +169,30 @@ async def _loop_lag_ms(work: Awaitable[object]) -> float:
     return worst
 
 
-async def measure(path: Path, poll_id: int, runs: int) -> dict[str, list[float]]:
-    db = await Database.open(path)
+class _Counting:
+    """The database, counting the reads a summary makes (to time as many bare round trips)."""
+
+    def __init__(self, db: AnyDatabase) -> None:
+        self._db = db
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("fetch_"):
+            self.reads += 1
+        return getattr(self._db, name)
+
+
+async def _round_trips(db: AnyDatabase, count: int) -> None:
+    for _ in range(count):
+        await db.fetch_value("SELECT 1")
+
+
+async def measure(url: DatabaseUrl, poll_id: int, runs: int) -> dict[str, list[float]]:
+    db = await open_database(url)
     try:
+        counting = _Counting(db)
+        summary = await poll_summary(SummaryStore(counting), poll_id)  # type: ignore[arg-type]
         store = SummaryStore(db)
-        summary = await poll_summary(store, poll_id)
         assert summary is not None
         timeline = await poll_timeline(store, summary)
         article = await article_summary(store, 1, 1)
@@ -174,6 +201,7 @@ async def measure(path: Path, poll_id: int, runs: int) -> dict[str, list[float]]
         past = await poll_summary(store, poll_id, moment)
         assert past is not None and past.options == summary.options  # every vote was cast by then
         return {
+            "round trips": await _time_ms(lambda: _round_trips(db, counting.reads), runs),
             "poll summary": await _time_ms(lambda: poll_summary(store, poll_id), runs),
             # /poll results at: after the last vote, so the whole log is counted (the worst case).
             "poll at moment": await _time_ms(lambda: poll_summary(store, poll_id, moment), runs),
@@ -194,9 +222,9 @@ async def measure(path: Path, poll_id: int, runs: int) -> dict[str, list[float]]
         await db.close()
 
 
-async def _measure_and_stop(path: Path, poll_id: int, runs: int) -> dict[str, list[float]]:
+async def _measure_and_stop(url: DatabaseUrl, poll_id: int, runs: int) -> dict[str, list[float]]:
     try:
-        return await measure(path, poll_id, runs)
+        return await measure(url, poll_id, runs)
     finally:
         await charts.shutdown()
 
@@ -207,26 +235,90 @@ def _cell(timings: list[float]) -> str:
     return f"{statistics.median(timings):,.1f} [{min(timings):,.1f}-{max(timings):,.1f}]"
 
 
+def sqlite_copy(size: int, neighbours: int) -> Path:
+    """The size's SQLite database under bench/out/, built the first time."""
+    path = OUT / f"summary-{size}-n{neighbours}.db"
+    if not path.exists():
+        started = time.perf_counter()
+        build(path, size, neighbours)
+        print(f"built {path.name} in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+async def _fill_postgres(source: Path, target: DatabaseUrl, votes: int, neighbours: int) -> None:
+    """`target` holding the bench's rows: copied from the SQLite file unless an earlier run did it."""
+    database = await open_database(target)
+    try:
+        voters = await database.fetch_value("SELECT voters FROM polls WHERE id = ?", (neighbours + 1,))
+        if voters == votes and await database.fetch_value("SELECT COUNT(*) FROM polls") == neighbours + 1:
+            return  # a given database this bench filled before
+        started = time.perf_counter()
+        origin = await open_for_reading(DatabaseUrl.sqlite(source))
+        try:
+            await copy_database(origin, database)
+        except CopyRefused as error:
+            raise SystemExit(f"{target.masked}: {error}") from None
+        finally:
+            await origin.close()
+        await database.fetch_value("ANALYZE")  # what autovacuum would soon do; the planner needs it now
+        print(f"copied {source.name} to PostgreSQL in {time.perf_counter() - started:.1f} s")
+    finally:
+        await database.close()
+
+
+def measure_on(database: BenchDatabase, size: int, neighbours: int, runs: int) -> dict[str, list[float]]:
+    source = sqlite_copy(size, neighbours)
+    if database.dialect == "sqlite":
+        url = database.url or DatabaseUrl.sqlite(source)
+        if url.path is not None and not url.path.exists():
+            build(url.path, size, neighbours)
+        return asyncio.run(_measure_and_stop(url, neighbours + 1, runs))
+
+    async def fresh() -> DatabaseUrl:
+        url = await database.fresh(OUT)
+        await _fill_postgres(source, url, size, neighbours)
+        return url
+
+    url = asyncio.run(fresh())
+    try:
+        return asyncio.run(_measure_and_stop(url, neighbours + 1, runs))
+    finally:
+        asyncio.run(database.discard(url))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--neighbours", type=int, default=1, help="other polls of the same size in the tables")
+    add_argument(parser)
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    results = {}
-    for size in args.sizes:
-        path = OUT / f"summary-{size}-n{args.neighbours}.db"
-        if not path.exists():
-            started = time.perf_counter()
-            build(path, size, args.neighbours)
-            print(f"built {path.name} in {time.perf_counter() - started:.1f} s")
-        results[size] = asyncio.run(_measure_and_stop(path, args.neighbours + 1, args.runs))
+    databases = chosen(args.database)
+    results: dict[tuple[int, str], dict[str, list[float]]] = {}
+    try:
+        for database in databases:
+            database.start()
+        for size in args.sizes:
+            for database in databases:
+                results[(size, database.label)] = measure_on(database, size, args.neighbours, args.runs)
+    finally:
+        for database in databases:
+            database.stop()
+    report(results, args.runs)
+
+
+def report(results: dict[tuple[int, str], dict[str, list[float]]], runs: int) -> None:
     steps = list(next(iter(results.values())))
-    print(f"\nmilliseconds, median [min-max] of {args.runs} runs (csv and loop lag: one run)")
-    print(f"{'votes':>10} | " + " | ".join(f"{step:>22}" for step in steps))
-    for size, row in results.items():
-        print(f"{size:>10,} | " + " | ".join(f"{_cell(row[step]):>22}" for step in steps))
+    width = max(10, *(len(label) for _, label in results))
+    print(f"\nmilliseconds, median [min-max] of {runs} runs (csv and loop lag: one run)")
+    print(f"{'votes':>10} | {'database':<{width}} | " + " | ".join(f"{step:>22}" for step in steps))
+    for (size, label), row in results.items():
+        print(f"{size:>10,} | {label:<{width}} | " + " | ".join(f"{_cell(row[step]):>22}" for step in steps))
+    for (size, label), row in results.items():
+        if label.startswith("PostgreSQL") and size >= 1_000_000:
+            summary = statistics.median(row["poll summary"])
+            print(f"{label}, {size:,}-vote poll summary: {summary:,.1f} ms (target < 200 ms)")
 
 
 if __name__ == "__main__":

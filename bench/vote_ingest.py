@@ -32,14 +32,15 @@ from typing import Any
 
 import discord
 
+from bench.databases import BenchDatabase, add_argument, chosen, started
 from bot.client import AgoraBot
-from bot.config import Config
+from bot.config import Config, DatabaseUrl
 from bot.polls.eligibility import VoterRules
 from bot.polls.fairness import PollFairness
 from bot.polls.ingest import VoteRecorder
 from bot.polls.options import PollOption
 from bot.polls.service import PollService
-from bot.storage import Database
+from bot.storage.backends import open_database
 from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore, StoredPoll
 from cogs.polls import PollCommands
@@ -120,12 +121,15 @@ async def ceiling_round(votes: int) -> float:
     return votes / seconds
 
 
-async def agora_round(votes: int, workdir: Path, *, journal: bool = True, rule: bool = False) -> tuple[float, int]:
-    path = workdir / f"bench-{time.monotonic_ns()}.db"
-    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "bench.token", "DATABASE_PATH": str(path)}))
+async def agora_round(
+    votes: int, workdir: Path, database: BenchDatabase, *, journal: bool = True, rule: bool = False
+) -> tuple[float, int]:
+    url = await database.fresh(workdir)
+    journal_path = url.path if url.path is not None else workdir / f"agora-{time.monotonic_ns()}"
+    bot = AgoraBot(Config.from_env({"DISCORD_TOKEN": "bench.token", "DATABASE_URL": _url_text(url)}))
     await bot._async_setup_hook()  # what login() prepares, without a gateway
     add_guild(bot)
-    bot.db = await Database.open(path)
+    bot.db = await open_database(url)
     store = PollStore(bot.db)
     poll = await _open_poll(store)
     edits = 0
@@ -136,8 +140,9 @@ async def agora_round(votes: int, workdir: Path, *, journal: bool = True, rule: 
         return _message_payload(int(channel_id), int(message_id), params.payload)
 
     bot.http.edit_message = edit_message  # type: ignore[method-assign]
-    # As the bot wires it: every judged change also goes to the vote journal beside the database.
-    recorder = VoteRecorder(store, journal=VoteJournal(path) if journal else None)
+    # As the bot wires it: every judged change also goes to the vote journal beside the database (or, for
+    # PostgreSQL, in the data folder).
+    recorder = VoteRecorder(store, journal=VoteJournal(journal_path) if journal else None)
     bot.polls = PollService(bot, store, edit_interval=5.0, recorder=recorder)
     await bot.polls.start()
     live = bot.polls.live_poll(poll.message_id)  # type: ignore[arg-type]
@@ -161,7 +166,12 @@ async def agora_round(votes: int, workdir: Path, *, journal: bool = True, rule: 
         await bot.remove_cog("PollCommands")
         await bot.polls.stop()
         await bot.db.close()
+        await database.discard(url)
     return votes / seconds, edits
+
+
+def _url_text(url: DatabaseUrl) -> str:
+    return f"sqlite:///{url.path}" if url.path is not None else url.dsn
 
 
 async def _open_poll(store: PollStore) -> StoredPoll:
@@ -185,41 +195,70 @@ def _message_payload(channel_id: int, message_id: int, changes: dict[str, Any]) 
 
 
 def summary(rates: list[float]) -> str:
-    return f"{statistics.median(rates):>9,.0f} votes/s  ({min(rates):,.0f}-{max(rates):,.0f})"
+    return f"{statistics.median(rates):>7,.0f} votes/s ({min(rates):,.0f}-{max(rates):,.0f})"
 
 
-async def main(votes: int, rounds: int) -> dict[str, Any]:
-    ceiling, agora, unjournaled, ruled, edits = [], [], [], [], []
+VARIANTS = {
+    "agora": ("agora, payload → committed row", {}),
+    "unjournaled": ("same without the vote journal", {"journal": False}),
+    "ruled": ("same with an eligibility rule on", {"rule": True}),
+}
+
+
+async def main(votes: int, rounds: int, databases: list[BenchDatabase]) -> dict[str, Any]:
+    ceiling: list[float] = []
+    rates: dict[str, dict[str, list[float]]] = {d.label: {variant: [] for variant in VARIANTS} for d in databases}
+    edits: dict[str, list[int]] = {d.label: [] for d in databases}
     with tempfile.TemporaryDirectory(prefix="agora-bench-") as workdir:
-        for _ in range(rounds):
-            ceiling.append(await ceiling_round(votes))
-            rate, edited = await agora_round(votes, Path(workdir))
-            agora.append(rate)
-            edits.append(edited)
-            unjournaled.append((await agora_round(votes, Path(workdir), journal=False))[0])
-            ruled.append((await agora_round(votes, Path(workdir), rule=True))[0])
-    share = statistics.median(agora) / statistics.median(ceiling)
-    print(f"{votes:,} votes per round, {rounds} rounds, medians (min-max)")
+        async with started(databases):
+            for _ in range(rounds):
+                ceiling.append(await ceiling_round(votes))
+                for database in databases:
+                    for variant, (_, options) in VARIANTS.items():
+                        rate, edited = await agora_round(votes, Path(workdir), database, **options)
+                        rates[database.label][variant].append(rate)
+                        if variant == "agora":
+                            edits[database.label].append(edited)
+    report(votes, rounds, ceiling, rates, edits)
+    return {"ceiling": ceiling, "rates": rates, "edits": edits}
+
+
+def report(
+    votes: int,
+    rounds: int,
+    ceiling: list[float],
+    rates: dict[str, dict[str, list[float]]],
+    edits: dict[str, list[int]],
+) -> None:
+    top = statistics.median(ceiling)
+    labels = list(rates)
+    width = max(34, *(len(label) + 2 for label in labels))
+    print(f"{votes:,} votes per round, {rounds} rounds, medians (min-max); share = of the ceiling")
     print(f"  discord.py parse + dispatch (ceiling): {summary(ceiling)}")
-    print(f"  agora, payload → committed row:        {summary(agora)}")
-    print(f"  same without the vote journal:         {summary(unjournaled)}")
-    print(
-        f"  same with an eligibility rule on:      {summary(ruled)}  "
-        f"({statistics.median(ruled) / statistics.median(agora):.0%} of without; target ≥ 90%)"
-    )
-    print(
-        f"  agora / ceiling: {share:.0%} (target ≥ 50%); "
-        f"without the journal {statistics.median(unjournaled) / statistics.median(ceiling):.0%}"
-    )
-    print(f"  live-embed edits per round of {votes:,} votes: {', '.join(map(str, edits))}")
-    return {
-        "ceiling": ceiling, "agora": agora, "unjournaled": unjournaled, "ruled": ruled, "share": share, "edits": edits,
-    }  # fmt: skip
+    print(f"  {'':<39}" + "".join(f"{label:<{width}}" for label in labels))
+    for variant, (name, _) in VARIANTS.items():
+        cells = [
+            f"{summary(rates[label][variant])} {statistics.median(rates[label][variant]) / top:.0%}" for label in labels
+        ]
+        print(f"  {name + ':':<39}" + "".join(f"{cell:<{width}}" for cell in cells))
+    for label in labels:
+        with_rule = statistics.median(rates[label]["ruled"]) / statistics.median(rates[label]["agora"])
+        print(
+            f"  {label}: agora / ceiling {statistics.median(rates[label]['agora']) / top:.0%} (target ≥ 50%); "
+            f"with an eligibility rule {with_rule:.0%} of without (target ≥ 90%); "
+            f"live-embed edits per round: {', '.join(map(str, edits[label]))}"
+        )
+    sqlite = [label for label in labels if label.startswith("SQLite")]
+    for label in labels:
+        if label.startswith("PostgreSQL") and sqlite:
+            share = statistics.median(rates[label]["agora"]) / statistics.median(rates[sqlite[0]]["agora"])
+            print(f"  {label} / {sqlite[0]}: {share:.0%} (target ≥ 50%)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--votes", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
+    add_argument(parser)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.votes, arguments.rounds))
+    asyncio.run(main(arguments.votes, arguments.rounds, chosen(arguments.database)))

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import pkgutil
 import secrets
+import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -29,6 +31,7 @@ from bot.server_settings import ServerSettings
 from bot.status import StatusService
 from bot.storage.articles import ArticleStore
 from bot.storage.backends import AnyDatabase, journal_base, open_database
+from bot.storage.faults import storage_fault
 from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
 from bot.storage.responses import ResponseStore
@@ -38,6 +41,13 @@ from bot.summaries import charts
 from bot.summaries.service import SummaryService
 
 log = logging.getLogger(__name__)
+
+EVENT_FAULT_QUIET_SECONDS = 60.0
+# The answer to a command while the database is down (PostgreSQL stopped or unreachable, the disk full).
+STORAGE_UNAVAILABLE = (
+    "Agora cannot reach its storage just now, so this command cannot be answered. Votes are still counted "
+    "and kept. Please try again in a minute."
+)
 
 
 def extension_names() -> list[str]:
@@ -76,6 +86,7 @@ class AgoraBot(commands.Bot):
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._first_ready_done = False
         self._closing: asyncio.Future[None] | None = None
+        self._event_fault_said_at: float | None = None
 
     async def setup_hook(self) -> None:
         if self.db is None:
@@ -187,6 +198,23 @@ class AgoraBot(commands.Bot):
             await self.db.close()
         log.info("Shut down cleanly")
 
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """An event listener failed: a storage outage is one line at most once a minute, a bug a traceback."""
+        error = sys.exc_info()[1]
+        fault = storage_fault(error) if error is not None else None
+        if fault is None:
+            await super().on_error(event_method, *args, **kwargs)
+            return
+        now = time.monotonic()
+        if self._event_fault_said_at is None or now - self._event_fault_said_at >= EVENT_FAULT_QUIET_SECONDS:
+            self._event_fault_said_at = now
+            log.warning(
+                "Discord events are not handled while the database is down (%s: %s): replies and edits seen "
+                "meanwhile are not recorded; votes are kept. Said at most once a minute",
+                event_method,
+                fault,
+            )
+
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         original = getattr(error, "original", error)
         if isinstance(original, AgoraError | app_commands.CheckFailure | app_commands.TransformerError):
@@ -194,6 +222,10 @@ class AgoraBot(commands.Bot):
         elif isinstance(original, discord.Forbidden):
             reason = original.text or "missing permissions"
             message = f"Discord refused: {reason}. Check my permissions in that channel."
+        elif fault := storage_fault(original):
+            # An outage, not a bug: one line for the operator, no traceback; the member is asked to wait.
+            log.warning("Command %s not answered: %s", getattr(interaction.command, "qualified_name", "?"), fault)
+            message = STORAGE_UNAVAILABLE
         else:
             error_id = secrets.token_hex(4)
             log.error(

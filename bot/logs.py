@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from bot.storage.faults import storage_fault
+
 
 class RedactSecrets(logging.Filter):
     """Replaces secrets in a record's final text, whichever library logged it."""
@@ -47,3 +49,29 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     voice_logger = logging.getLogger("discord.client")  # the logger those warnings come from
     if not any(isinstance(existing, DropVoiceWarnings) for existing in voice_logger.filters):
         voice_logger.addFilter(DropVoiceWarnings())
+
+
+class LoopFaults:
+    """What a background loop (feed checks, the articles folder, poll deadlines) logs when a round fails.
+
+    A storage outage is said once, in one line without a traceback, and its end once; the loop keeps
+    running and its next rounds find the work still to do. Any other failure is a bug and keeps its traceback.
+    """
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self._log = logger
+        self._what = what
+        self._down = False
+
+    def failed(self, error: BaseException) -> None:
+        fault = storage_fault(error)
+        if fault is None:
+            self._log.error("%s failed", self._what, exc_info=error)
+        elif not self._down:
+            self._down = True
+            self._log.warning("%s waits: %s; it resumes when the database is back", self._what, fault)
+
+    def succeeded(self) -> None:
+        if self._down:
+            self._down = False
+            self._log.info("%s resumed: the database is back", self._what)

@@ -13,6 +13,7 @@ from discord.ext import commands, tasks
 from bot.articles import decode_article_file, parse_article_text
 from bot.articles.parser import check_article_size
 from bot.errors import AgoraError
+from bot.logs import LoopFaults
 from bot.permissions import may_moderate, moderator_only
 from bot.polls.fairness import NO_CHOICE, choice_from_row, choice_to_row
 from bot.quoting import quote
@@ -36,6 +37,7 @@ class AttachmentUnavailable(AgoraError):
 class ArticleCommands(commands.GroupCog, group_name="article", group_description="Post and follow articles"):
     def __init__(self, bot: AgoraBot) -> None:
         self.bot = bot
+        self._scan_faults = LoopFaults(log, "Scanning the articles folder")
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -152,9 +154,10 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
             return
         try:
             posted = await self.bot.folder.post_new_files(self.bot)
-        except Exception:  # one bad scan must not end the loop
-            log.exception("Scanning the articles folder failed")
+        except Exception as error:  # one bad scan must not end the loop
+            self._scan_faults.failed(error)
             return
+        self._scan_faults.succeeded()
         if posted:
             log.info("Posted %d article(s) from the articles folder", posted)
 

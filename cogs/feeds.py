@@ -36,6 +36,7 @@ from bot.feeds.selection import (
     validate_max_age,
 )
 from bot.feeds.service import FeedError
+from bot.logs import LoopFaults
 from bot.permissions import may_moderate, missing_posting_permissions, moderator_only
 from bot.polls.fairness import NO_CHOICE, choice_from_row, choice_to_row
 from bot.polls.options import options_to_json, parse_options, validate_question
@@ -61,6 +62,7 @@ class FeedCommands(
 ):
     def __init__(self, bot: AgoraBot) -> None:
         self.bot = bot
+        self._cycle_faults = LoopFaults(log, "Checking feeds")
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -260,9 +262,10 @@ class FeedCommands(
     async def check_feeds(self) -> None:
         try:
             report = await self.bot.feeds.run_cycle()
-        except Exception:  # one bad cycle must not end the loop
-            log.exception("Checking feeds failed")
+        except Exception as error:  # one bad cycle must not end the loop
+            self._cycle_faults.failed(error)
             return
+        self._cycle_faults.succeeded()
         if report.feeds or report.posted:
             log.info("Checked %d feeds: %d new articles posted, %d unchanged, %d failed",
                      report.feeds, report.posted, report.not_modified, report.failed)  # fmt: skip

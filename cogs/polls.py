@@ -17,6 +17,7 @@ from discord.ext import commands, tasks
 
 from bot.durations import format_duration, parse_duration
 from bot.errors import AgoraError
+from bot.logs import LoopFaults
 from bot.permissions import can_see, may_moderate, missing_poll_permissions, moderator_only
 from bot.polls.options import parse_options, validate_question
 from bot.polls.states import CloseReason
@@ -48,6 +49,7 @@ class CannotPollHere(AgoraError):
 class PollCommands(commands.GroupCog, group_name="poll", group_description="Reaction polls"):
     def __init__(self, bot: AgoraBot) -> None:
         self.bot = bot
+        self._deadline_faults = LoopFaults(log, "Closing polls past their deadline")
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -311,9 +313,10 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
     async def close_due_polls(self) -> None:
         try:
             closed = await self.bot.polls.close_due_polls()
-        except Exception:  # one failed round must not end the loop
-            log.exception("Closing polls past their deadline failed")
+        except Exception as error:  # one failed round must not end the loop
+            self._deadline_faults.failed(error)
             return
+        self._deadline_faults.succeeded()
         if closed:
             log.info("Closed %d poll(s) at their deadline", closed)
 

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -83,6 +83,60 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield PostgresServer(handle.get_uri("postgres"), handle)
     finally:
         handle.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def password_protected_role(server: PostgresServer, role: str, password: str) -> str:
+    """A role that must log in with `password` (the test server trusts everyone else), owning a database."""
+    admin = await asyncpg.connect(database_dsn(server.uri, "postgres"))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            await admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+            await admin.execute(f"CREATE DATABASE {role} OWNER {role}")
+            require_password(Path(await admin.fetchval("SHOW hba_file")), role)
+            await admin.execute("SELECT pg_reload_conf()")
+    finally:
+        await admin.close()
+    socket_folder = parse_qs(urlsplit(server.uri).query)["host"][0]
+    return f"postgresql://{role}:{password}@/{role}?host={socket_folder}"
+
+
+def require_password(hba: Path, role: str) -> None:
+    """A first rule in pg_hba.conf: `role` logs in through the Unix socket with its password only."""
+    hba.write_text(f"local all {role} scram-sha-256\n" + hba.read_text())
+
+
+class StoppableServer:
+    """A PostgreSQL server of its own that a test stops and starts again: pg_ctl over its data folder, so what
+    it held before the outage is still there after it (a fresh pgserver would initialise a new, empty one)."""
+
+    def __init__(self, folder: Path) -> None:
+        import pgserver
+
+        self.folder = folder
+        self.handle = pgserver.get_server(folder / "data", cleanup_mode="delete")
+
+    @property
+    def uri(self) -> str:
+        return database_dsn(self.handle.get_uri("postgres"), "postgres")
+
+    def stop(self) -> None:
+        import pgserver
+
+        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.handle.pgdata, user=self.handle.system_user)
+
+    def start(self) -> None:
+        self.handle.ensure_postgres_running()  # the same data folder: PG_VERSION is there, nothing re-initialised
+
+
+@pytest.fixture
+def stoppable_server() -> Iterator[StoppableServer]:
+    folder = Path(tempfile.mkdtemp(prefix="agora-pg-outage-"))
+    server = StoppableServer(folder)
+    try:
+        yield server
+    finally:
+        server.handle.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
 
 

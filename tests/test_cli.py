@@ -1,8 +1,13 @@
 """The run command's start-up errors: one line, non-zero exit, no traceback, no token."""
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from tests.backends import password_protected_role, selected_backends
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,3 +45,29 @@ def test_env_file_is_read(tmp_path):
     result = run_agora(tmp_path, {"PYTHONPATH": str(ROOT)})
     assert result.returncode == 1
     assert "LOG_LEVEL" in result.stderr
+
+
+def test_postgresql_on_a_closed_port_is_one_line_with_the_password_masked(tmp_path):
+    with socket.socket() as probe:  # bound, never listening: connections to it are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        url = f"postgresql://agora:s3cret@127.0.0.1:{port}/agora"
+        result = run_agora(tmp_path, {"PYTHONPATH": str(ROOT), "DISCORD_TOKEN": "abc.def", "DATABASE_URL": url})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"agora: DATABASE_URL postgresql://agora:***@127.0.0.1:{port}/agora cannot be used: PostgreSQL is "
+        "unreachable (connection refused)."
+    )
+
+
+@pytest.mark.skipif("postgresql" not in selected_backends(), reason="AGORA_TEST_BACKENDS excludes it")
+async def test_a_wrong_postgresql_password_is_one_line_without_the_password(tmp_path, postgres_server):
+    dsn = await password_protected_role(postgres_server, "agora_login", "right-password")
+    url = dsn.replace("right-password", "wr0ng-password")
+    result = run_agora(tmp_path, {"PYTHONPATH": str(ROOT), "DISCORD_TOKEN": "abc.def", "DATABASE_URL": url})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"agora: DATABASE_URL {url.replace('wr0ng-password', '***')} cannot be used: PostgreSQL refused the "
+        "login: wrong user or password in DATABASE_URL."
+    ]

@@ -1,6 +1,7 @@
 import logging
+import sqlite3
 
-from bot.logs import RedactSecrets
+from bot.logs import LoopFaults, RedactSecrets
 
 TOKEN = "MTEx.secret-token.value"
 
@@ -42,3 +43,31 @@ def test_only_the_voice_warnings_are_dropped():
                               None)  # fmt: skip
     assert DropVoiceWarnings().filter(voice) is False
     assert DropVoiceWarnings().filter(other) is True
+
+
+def test_a_loop_says_a_storage_outage_once_without_a_traceback_and_its_end_once(caplog):
+    faults = LoopFaults(logging.getLogger("agora.test"), "Checking feeds")
+    with caplog.at_level(logging.INFO, logger="agora.test"):
+        for _ in range(3):
+            faults.failed(ConnectionRefusedError(111, "Connect call failed"))
+        faults.succeeded()
+        faults.succeeded()
+        faults.failed(sqlite3.OperationalError("database or disk is full"))
+    assert [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records] == [
+        ("WARNING", "Checking feeds waits: PostgreSQL is unreachable (connection refused); it resumes when the "
+         "database is back", None),
+        ("INFO", "Checking feeds resumed: the database is back", None),
+        ("WARNING", "Checking feeds waits: the disk is full; it resumes when the database is back", None),
+    ]  # fmt: skip
+
+
+def test_a_loop_keeps_the_traceback_of_a_bug_every_time(caplog):
+    faults = LoopFaults(logging.getLogger("agora.test"), "Checking feeds")
+    with caplog.at_level(logging.INFO, logger="agora.test"):
+        for _ in range(2):
+            try:
+                raise KeyError("a bug")
+            except KeyError as error:
+                faults.failed(error)
+    assert [r.getMessage() for r in caplog.records] == ["Checking feeds failed"] * 2
+    assert all(r.exc_info for r in caplog.records)

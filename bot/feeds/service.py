@@ -44,6 +44,7 @@ from bot.polls.fairness import spec_with_rules
 from bot.polls.options import PollOption, article_poll_spec
 from bot.shards import UNSHARDED, Shards
 from bot.storage.articles import AlreadyPosted, IntentHook
+from bot.storage.faults import storage_fault
 from bot.storage.feeds import (
     Feed,
     FeedCheck,
@@ -387,6 +388,8 @@ class FeedService:
         checks: list[FeedCheck] = []
         outcomes = await asyncio.gather(*(self._check_feed(feed) for feed in feeds), return_exceptions=True)
         for outcome in outcomes:
+            if isinstance(outcome, Exception) and storage_fault(outcome):
+                raise outcome  # said once by the loop (bot.logs.LoopFaults), not once per feed
             if isinstance(outcome, BaseException):
                 log.error("Checking a feed failed unexpectedly", exc_info=outcome)
                 report.add(CycleReport(feeds=1, failed=1))
@@ -405,9 +408,11 @@ class FeedService:
                 return await self._fetch_and_distribute(feed, checked_at)
             except (FeedFetchError, FeedParseError) as error:
                 return await self._failed(feed, error.message, checked_at, getattr(error, "retry_after", None))
-            except Exception:
-                # A bug or a storage hiccup still counts as a failed check, so the feed backs off and is
-                # paused in the end instead of being retried every tick.
+            except Exception as error:
+                if storage_fault(error):
+                    raise  # the database is down, not the feed: the whole cycle waits for it
+                # A bug still counts as a failed check, so the feed backs off and is paused in the end
+                # instead of being retried every tick.
                 log.exception("Checking feed %s failed unexpectedly", feed.id)
                 return await self._failed(feed, "an unexpected error (details are in the bot's log)", checked_at)
 

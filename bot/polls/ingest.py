@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from bot.polls.rules import Source, VoteChange
+from bot.storage.faults import one_line, storage_fault
 from bot.storage.journal import VoteJournal, read_rows
 from bot.storage.polls import REFUSED_PREFIX, PollStore, VoteEventRow
 from bot.timeutil import to_db
@@ -173,10 +174,14 @@ class VoteRecorder:
         self._failures += 1
         if self._failing_since is None:
             self._failing_since = time.monotonic()
+            kept = "in memory and in the vote journal" if self._journal is not None else "in memory"
             log.error(
-                "The database refused %d vote changes (%s); they are kept and retried until it accepts them",
+                "Cannot write votes: %s. The %d vote changes so far are kept %s and written when the database "
+                "accepts them again (retrying, up to every %.0f s)",
+                storage_fault(error) or f"the database refused them ({one_line(error)})",
                 len(self._pending),
-                error,
+                kept,
+                self._max_retry_pause,
             )
 
     def _recovered(self, written: int) -> None:

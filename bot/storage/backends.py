@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -35,9 +36,12 @@ async def open_for_reading(url: DatabaseUrl) -> AnyDatabase:
 
 def journal_base(database: AnyDatabase, data_dir: Path, owner: str = "") -> Path | None:
     """The path the vote journal's files are named after: beside an SQLite file, or in DATA_DIR for a process
-    of a PostgreSQL database (named after the shards it serves, so each process replays its own)."""
+    of a PostgreSQL database (named after the shards it serves, so each process replays its own). DATA_DIR is
+    created like an SQLite file's folder; one that cannot be is said by the journal when it opens."""
     if database.path is not None:
         return None if str(database.path) == ":memory:" else Path(database.path)
+    with contextlib.suppress(OSError):
+        data_dir.mkdir(parents=True, exist_ok=True)
     return data_dir / f"agora-{owner or 'unsharded'}"
 
 

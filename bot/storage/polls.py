@@ -6,11 +6,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from bot.shards import Shards
 from bot.storage.interface import Row, StoreConnection, StoreDatabase
 from bot.storage.ownership import owned_guilds_clause
+from bot.storage.vote_batches import RowKind, VoteKey, vote_batch_writer
 from bot.timeutil import from_db, now_db, to_db
 
 if TYPE_CHECKING:
@@ -67,22 +68,10 @@ _FAIRNESS_COLUMNS = "voter_role_ids, min_account_age_seconds, min_member_age_sec
 # are plain tuples rather than objects.
 VoteEventRow = tuple[int, int, int, str, str, str]  # poll_id, option_id, voter_id, action, source, at
 
-_INSERT_EVENT = "INSERT INTO vote_events (poll_id, option_id, voter_id, action, source, at) VALUES (?, ?, ?, ?, ?, ?)"
-_UPSERT_VOTE = (
-    "INSERT INTO votes (poll_id, option_id, voter_id, voted_at) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (poll_id, option_id, voter_id) DO UPDATE SET voted_at = excluded.voted_at"
-)
-_DELETE_VOTE = "DELETE FROM votes WHERE poll_id = ? AND option_id = ? AND voter_id = ?"
-_INSERT_LEFTOVER = "INSERT OR IGNORE INTO reaction_leftovers (poll_id, option_id, voter_id) VALUES (?, ?, ?)"
-_DELETE_LEFTOVER = "DELETE FROM reaction_leftovers WHERE poll_id = ? AND option_id = ? AND voter_id = ?"
 _VOTE_ACTIONS = ("added", "removed")
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's limit of bound parameters
-VoteKey = tuple[int, int, int]  # poll_id, option_id, voter_id
 # A refused reaction travels with the vote changes (journal, batches) as action "refused:<reason>".
 REFUSED_PREFIX = "refused:"
-_INSERT_REFUSAL = (
-    "INSERT OR IGNORE INTO vote_refusals (poll_id, option_id, voter_id, reason, source, at) VALUES (?, ?, ?, ?, ?, ?)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,26 +242,19 @@ class PollStore:
         final: dict[tuple[int, int, int, bool], tuple[str, str]] = {}
         for poll_id, option_id, voter_id, action, _source, at in events:
             final[(poll_id, option_id, voter_id, action in _VOTE_ACTIONS)] = (action, at)
-        by_action: dict[str, list[tuple[object, ...]]] = {"added": [], "removed": [], "left": [], "gone": []}
+        by_action: dict[RowKind, list[tuple[object, ...]]] = {"added": [], "removed": [], "left": [], "gone": []}
         for (poll_id, option_id, voter_id, _), (action, at) in final.items():
             key = (poll_id, option_id, voter_id)
-            by_action[action].append((*key, at) if action == "added" else key)
+            by_action[cast(RowKind, action)].append((*key, at) if action == "added" else key)
         wanted = {key[:3]: action == "added" for key, (action, _) in final.items() if key[3]}
         async with self._db.transaction() as connection:
-            held = await _held_votes(connection, wanted)
-            if votes:
-                await connection.executemany(_INSERT_EVENT, votes)
-            for sql, action in (
-                (_UPSERT_VOTE, "added"),
-                (_DELETE_VOTE, "removed"),
-                (_INSERT_LEFTOVER, "left"),
-                (_DELETE_LEFTOVER, "gone"),
-            ):
-                if by_action[action]:
-                    await connection.executemany(sql, by_action[action])
+            batch = vote_batch_writer(connection, self._db.dialect)
+            held = await batch.held_votes(_voters_by_poll(wanted))
+            await batch.write("events", votes)
+            for kind, rows in by_action.items():
+                await batch.write(kind, rows)
             await _update_counts(connection, held, wanted)
-            if refusals:
-                await connection.executemany(_INSERT_REFUSAL, refusals)
+            await batch.write("refused", refusals)
             if journal_generation:
                 await connection.execute(
                     "INSERT INTO vote_journal (name, generation) VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
@@ -379,23 +361,12 @@ def _refusals(events: Sequence[VoteEventRow]) -> list[VoteEventRow]:
     ]
 
 
-async def _held_votes(connection: StoreConnection, wanted: dict[VoteKey, bool]) -> set[VoteKey]:
-    """The current votes, before this batch, of every (poll, voter) the batch changes."""
+def _voters_by_poll(wanted: dict[VoteKey, bool]) -> dict[int, set[int]]:
+    """The voters of each poll a batch changes (whose current votes it must read first)."""
     voters_by_poll: dict[int, set[int]] = {}
     for poll_id, _option_id, voter_id in wanted:
         voters_by_poll.setdefault(poll_id, set()).add(voter_id)
-    held: set[VoteKey] = set()
-    for poll_id, voters in voters_by_poll.items():
-        ordered = sorted(voters)
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = await connection.execute_fetchall(
-                f"SELECT option_id, voter_id FROM votes WHERE poll_id = ? AND voter_id IN ({marks})",  # noqa: S608
-                (poll_id, *chunk),
-            )
-            held.update((poll_id, row[0], row[1]) for row in rows)
-    return held
+    return voters_by_poll
 
 
 async def _update_counts(connection: StoreConnection, held: set[VoteKey], wanted: dict[VoteKey, bool]) -> None:

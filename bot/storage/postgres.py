@@ -21,6 +21,7 @@ import asyncpg
 
 from bot.storage.database import NotAgoraDatabase, UnusableDatabase, bundled_migrations, refuse_if_newer
 from bot.storage.dialect import to_postgres
+from bot.storage.faults import storage_fault
 from bot.timeutil import now_db
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,30 @@ class PgConnection:
         with _integrity_errors():
             await self.raw.executemany(translated.sql, [translated.arguments(row) for row in rows])
 
+    async def execute_native(self, sql: str, *arguments: Any) -> None:
+        """A statement written for PostgreSQL (`$n` parameters, arrays), run as it is."""
+        with _integrity_errors():
+            await self.raw.execute(sql, *arguments)
+
+    async def fetch_native(self, sql: str, *arguments: Any) -> list[asyncpg.Record]:
+        with _integrity_errors():
+            return list(await self.raw.fetch(sql, *arguments))
+
+
+class ConnectionLost(ConnectionError):
+    """The server closed a pooled connection (it stopped or restarted) before Agora used it."""
+
+
+@contextlib.contextmanager
+def _lost_connection(connection: asyncpg.Connection):
+    # asyncpg reports a statement on a connection the server has just closed as a client state error.
+    try:
+        yield
+    except asyncpg.InternalClientError as error:
+        if connection.is_closed():
+            raise ConnectionLost("the server closed the connection") from error
+        raise
+
 
 @contextlib.contextmanager
 def _integrity_errors():
@@ -161,13 +186,12 @@ class PostgresDatabase:
         read_only: bool = False,
     ) -> PostgresDatabase:
         settings = {"default_transaction_read_only": "on"} if read_only else {}
-        try:
-            pool = await asyncpg.create_pool(
-                dsn, min_size=1, max_size=max_connections, timeout=_CONNECT_TIMEOUT_SECONDS, command_timeout=60,
-                server_settings=settings,
-            )  # fmt: skip
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            raise UnusableDatabase(f"DATABASE_URL {masked_url} cannot be reached ({_reason(error)}).") from None
+        # No floor of open connections: asyncpg would reconnect it in the background during an outage and log
+        # a traceback at every attempt; connections are opened when a statement needs one.
+        pool = await asyncpg.create_pool(
+            dsn, min_size=0, max_size=max_connections, timeout=_CONNECT_TIMEOUT_SECONDS, command_timeout=60,
+            server_settings=settings,
+        )  # fmt: skip
         database = cls(pool, masked_url)
         migrations = postgres_migrations() if migrations is None else migrations
         try:
@@ -176,9 +200,12 @@ class PostgresDatabase:
             if migrate and not read_only:
                 await database._migrate(migrations)
             await database._learn_identity_tables()
-        except BaseException:
+        except BaseException as error:
             await pool.close()
-            raise
+            fault = storage_fault(error) if isinstance(error, Exception) else None
+            if fault is None:
+                raise
+            raise UnusableDatabase(f"DATABASE_URL {masked_url} cannot be used: {fault}.") from None
         return database
 
     def describe(self) -> str:
@@ -242,12 +269,12 @@ class PostgresDatabase:
     async def transaction(self) -> AsyncIterator[PgConnection]:
         """One atomic write unit; commits on success, rolls back on any error."""
         async with self._write_lock, self._pool.acquire() as connection:
-            await connection.execute("BEGIN")
+            with _lost_connection(connection):
+                await connection.execute("BEGIN")
             try:
                 yield PgConnection(connection, self._identity_tables)
             except BaseException:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(connection.execute("ROLLBACK"))
+                await asyncio.shield(_roll_back(connection))
                 raise
             await connection.execute("COMMIT")  # a transaction a refused statement aborted commits as a rollback
 
@@ -259,13 +286,15 @@ class PostgresDatabase:
 
     async def fetch_one(self, sql: str, params: Sequence | dict = ()) -> asyncpg.Record | None:
         translated = to_postgres(sql)
-        with _integrity_errors():
-            return await self._pool.fetchrow(translated.sql, *translated.arguments(params))
+        async with self._pool.acquire() as connection:
+            with _integrity_errors(), _lost_connection(connection):
+                return await connection.fetchrow(translated.sql, *translated.arguments(params))
 
     async def fetch_all(self, sql: str, params: Sequence | dict = ()) -> list[asyncpg.Record]:
         translated = to_postgres(sql)
-        with _integrity_errors():
-            return list(await self._pool.fetch(translated.sql, *translated.arguments(params)))
+        async with self._pool.acquire() as connection:
+            with _integrity_errors(), _lost_connection(connection):
+                return list(await connection.fetch(translated.sql, *translated.arguments(params)))
 
     async def fetch_value(self, sql: str, params: Sequence | dict = ()) -> Any:
         row = await self.fetch_one(sql, params)
@@ -290,8 +319,12 @@ class PostgresDatabase:
             await self._pool.close()
 
 
-def _reason(error: BaseException) -> str:
-    if isinstance(error, TimeoutError):
-        return "no answer within 10 seconds"
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text[:200]
+async def _roll_back(connection: asyncpg.Connection) -> None:
+    """Undo a failed transaction; a connection that cannot even do that (the server went away mid-write) is
+    dropped, so the pool never hands it out again."""
+    if connection.is_closed():
+        return
+    try:
+        await connection.execute("ROLLBACK")
+    except Exception:
+        connection.terminate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -365,6 +366,28 @@ async def test_unexpected_error_is_a_failed_check_that_backs_off_and_pauses(
     assert feed.consecutive_failures == 3 and "unexpected error" in (feed.last_error or "")
     assert report.paused_feeds == 1 and len(world.notices()) == 1
     assert "a bug in the parser" in caplog.text  # the traceback is logged
+
+
+async def test_a_storage_outage_mid_cycle_fails_the_cycle_not_the_feed(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    await world.subscribe()
+    world.server.add_item("Story 4")
+    real = world.store.unseen_keys
+
+    async def locked(*args: object) -> None:
+        raise sqlite3.OperationalError("database is locked")  # what SQLite says while another program holds it
+
+    monkeypatch.setattr(world.store, "unseen_keys", locked)
+    world.clock.now = (await world.store.feed(1)).next_check_at  # type: ignore[union-attr]
+    with caplog.at_level(logging.INFO), pytest.raises(sqlite3.OperationalError):
+        await world.service.run_cycle()  # the loop says it once (bot.logs.LoopFaults)
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]  # nothing per feed
+    monkeypatch.setattr(world.store, "unseen_keys", real)
+    feed = await world.store.feed(1)
+    assert feed is not None and feed.consecutive_failures == 0  # the feed is not blamed for the database
+    report = await world.service.run_cycle()
+    assert report.posted == 1 and world.posted_titles()[-1] == "Story 4"
 
 
 async def test_resume_clears_failures_and_checks_again(world: World) -> None:

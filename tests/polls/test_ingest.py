@@ -94,8 +94,9 @@ async def test_a_refusing_database_keeps_every_change_logs_once_and_recovers(sto
             await asyncio.sleep(0.02)
         await recorder.stop()
     assert len(await store.current_votes(poll_id)) == 100
-    refusals = [r for r in caplog.records if "refused" in r.getMessage()]
-    assert len(refusals) == 1 and refusals[0].exc_info is None  # one line, no traceback per retry
+    failures = [r for r in caplog.records if r.getMessage().startswith("Cannot write votes")]
+    assert len(failures) == 1 and failures[0].exc_info is None  # one line, no traceback per retry
+    assert failures[0].getMessage().startswith("Cannot write votes: the disk is full. The 100 vote changes")
     assert any("accepts votes again" in r.getMessage() for r in caplog.records)
 
 

@@ -281,3 +281,19 @@ async def test_server_poll_defaults_are_kept_and_cleared(db):
 
 
 GUILD_DEFAULTS = 77
+
+
+async def test_refused_reactions_are_kept_once_per_member_option_and_reason(store, db):
+    poll = await new_poll(store)
+    yes, no, _ = (o.id for o in poll.options)
+    await store.record_vote_events([
+        (poll.id, yes, 7, "refused:account_too_new", "live", at(1)),
+        (poll.id, yes, 7, "refused:account_too_new", "live", at(2)),  # the same refusal again, in the same batch
+        (poll.id, no, 7, "refused:account_too_new", "live", at(3)),
+        (poll.id, yes, 8, "refused:missing_role", "reconciled", at(4)),
+        (poll.id, yes, 9, "added", "live", at(5)),
+    ])  # fmt: skip
+    await store.record_vote_events([(poll.id, yes, 8, "refused:missing_role", "live", at(6))])
+    assert await store.refusal_counts(poll.id) == {"account_too_new": 2, "missing_role": 1}
+    assert await store.current_votes(poll.id) == [(9, yes)]
+    assert await db.fetch_value("SELECT COUNT(*) FROM vote_events") == 1

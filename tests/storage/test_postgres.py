@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import asyncpg
 import pytest
 
@@ -11,6 +13,7 @@ from bot.storage.backends import instance_lock_for, open_database
 from bot.storage.database import NotAgoraDatabase, SchemaTooNew, UnusableDatabase, bundled_migrations
 from bot.storage.lock import AlreadyRunning
 from bot.storage.postgres import IntegrityError, PostgresDatabase, postgres_migrations
+from tests.backends import password_protected_role
 
 
 @pytest.fixture
@@ -107,8 +110,35 @@ async def test_an_unreachable_server_is_one_line_naming_the_url_with_its_passwor
     with pytest.raises(UnusableDatabase) as refused:
         await open_database(url)
     message = str(refused.value)
-    assert message.startswith("DATABASE_URL postgresql://agora:***@/agora") and "cannot be reached" in message
-    assert "s3cret" not in message and "\n" not in message
+    assert message == (
+        f"DATABASE_URL postgresql://agora:***@/agora?host={tmp_path} cannot be used: PostgreSQL is unreachable "
+        "(connection refused)."
+    )
+
+
+async def test_a_closed_port_is_one_line_naming_the_url_with_its_password_masked():
+    with socket.socket() as probe:  # a port nothing listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        url = DatabaseUrl.parse(f"postgresql://agora:s3cret@127.0.0.1:{port}/agora")
+        with pytest.raises(UnusableDatabase) as refused:
+            await open_database(url)
+    assert str(refused.value) == (
+        f"DATABASE_URL postgresql://agora:***@127.0.0.1:{port}/agora cannot be used: PostgreSQL is unreachable "
+        "(connection refused)."
+    )
+
+
+async def test_a_wrong_password_is_one_line_and_the_right_one_opens(postgres_server):
+    dsn = await password_protected_role(postgres_server, "agora_login", "right-password")
+    wrong = DatabaseUrl.parse(dsn.replace("right-password", "wr0ng-password"))
+    with pytest.raises(UnusableDatabase) as refused:
+        await open_database(wrong)
+    message = str(refused.value)
+    assert message.endswith("cannot be used: PostgreSQL refused the login: wrong user or password in DATABASE_URL.")
+    assert "wr0ng" not in message and "***" in message and "\n" not in message
+    database = await open_database(DatabaseUrl.parse(dsn))
+    await database.close()
 
 
 async def test_a_refused_constraint_is_an_integrity_error_and_rolls_back(db_on):
