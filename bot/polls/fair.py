@@ -67,6 +67,10 @@ class FairVotes:
         """A new gateway session: reactions from here on are newer than what its reconciliation finds."""
         self._reacted_live.clear()
 
+    def withdrawn_live(self, live: LivePoll, voter: int) -> None:
+        """The voter withdrew by command: a listing of this session read before holds an older reaction."""
+        self._reacted_live.setdefault(live.poll.id, set()).add(voter)
+
     def removal_wanted(self, live: LivePoll, user_id: int, emoji_key: str) -> bool:
         """Whether a queued removal of an option's reaction is still wanted for fairness reasons."""
         return live.poll_fairness.anonymous or (live.poll.message_id, user_id, emoji_key) in self._refused

@@ -604,6 +604,7 @@ class PollService:
         await self._take_off_reactions_now(live, voter_id)
         voted = live.voted(voter_id)
         outcome = withdrawal(live.rules, voted, voter_id)
+        self.fair.withdrawn_live(live, voter_id)
         live.apply(outcome.changes)
         self._apply(live, outcome, Source.LIVE)
         return voted

@@ -118,3 +118,15 @@ async def test_withdrawing_is_for_open_anonymous_polls(world: World) -> None:
     await world.service.close_poll(anonymous.id, CloseReason.MANUAL)
     with pytest.raises(PollClosed, match="closed"):
         await world.service.withdraw_vote(anonymous, 1)
+
+
+async def test_a_withdrawal_during_a_reconciliation_is_not_undone_by_its_older_listing(world: World) -> None:
+    poll = (await world.create(fairness=ANONYMOUS)).poll
+    world.react(poll.message_id, THUMBS_UP, 1)  # counted; its removal is queued, not run yet
+    world.service.hold_reactions()  # a new gateway session: its reconciliation lists the reactions
+    listing = {option.id: ({1} if option.emoji == "👍" else set()) for option in poll.options}  # read before
+    assert await world.service.withdraw_vote(poll, 1) == frozenset({poll.options[0].id})
+    live = world.service.live_poll(poll.message_id)
+    assert live is not None
+    outcome = world.service.fair.reconcile_anonymous(live, listing)
+    assert outcome.changes == () and live.voted(1) == frozenset()
