@@ -208,6 +208,8 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
             raise no_poll_matches(poll)
         stored = await self.bot.polls.poll(summary.poll_id)
         if withdraw:
+            # Taking the reactions off first may wait out Discord's rate limit: past the 3 s to answer.
+            await interaction.response.defer(ephemeral=True, thinking=True)
             withdrawn = await self.bot.polls.withdraw_vote(stored, interaction.user.id)
             names = _option_names(stored, withdrawn)
             what = f"your vote for {names} is withdrawn" if names else "you had no vote to withdraw"
@@ -217,10 +219,12 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
             what = f"your vote is {names}" if names else "you have no vote"
             if names and stored.is_open and await self.bot.polls.is_anonymous(stored):
                 what += f". To withdraw it: `/poll my-vote poll:#{stored.id} withdraw:true`"
-        await interaction.response.send_message(
-            f"Poll #{summary.poll_id} ({summary.question}): {what}.", ephemeral=True,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )  # fmt: skip
+        text = f"Poll #{summary.poll_id} ({summary.question}): {what}."
+        none = discord.AllowedMentions.none()
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=none)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=none)
 
     async def _sees_channel(self, interaction: discord.Interaction, channel_id: int) -> bool:
         """Whether the member may view the poll's channel (a thread's parent decides); False when unknown."""

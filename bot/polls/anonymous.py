@@ -10,7 +10,10 @@ restart that lacks a voter's reaction keeps their vote. The rule:
 3. a voter's reactions found after a restart are ignored when the voter reacted live since (newer);
 4. every member's reaction is removed (when Agora may);
 5. a voter withdraws their vote with `/poll my-vote withdraw:true`: each option they chose is withdrawn, as
-   removing a reaction withdraws it in other polls, so the vote log replays to the votes as always.
+   removing a reaction withdraws it in other polls, so the vote log replays to the votes as always;
+6. a reaction Discord would not take off at the withdrawal stays marked "left": it is not a vote while it
+   is shown, and the mark goes when it is seen gone (its removal event, a listing without it) or when the
+   voter adds that reaction again (Discord sends an addition only for a reaction that was not there).
 """
 
 from __future__ import annotations
@@ -23,17 +26,31 @@ from bot.polls.rules import Action, Outcome, PollRules, ReactionRemoval, VoteCha
 
 
 def anonymous_vote(
-    poll: PollRules, voted: Set[int], voter_id: int, emoji_key: str, *, can_remove_reactions: bool
+    poll: PollRules,
+    voted: Set[int],
+    voter_id: int,
+    emoji_key: str,
+    *,
+    can_remove_reactions: bool,
+    left: Set[int] = frozenset(),
 ) -> Outcome:
-    """The changes one added reaction makes in an anonymous poll (removals of reactions make none)."""
+    """The changes one added reaction makes in an anonymous poll."""
     option_id = poll.option_ids[emoji_key]
     removals = (ReactionRemoval(emoji_key, voter_id),) if can_remove_reactions else ()
-    return Outcome(_vote_for(poll, voted, voter_id, {option_id}), removals)
+    gone = _marks(poll, voter_id, {option_id} & left, Action.GONE)
+    return Outcome(_vote_for(poll, voted, voter_id, {option_id}), removals, gone)
 
 
-def withdrawal(poll: PollRules, voted: Set[int], voter_id: int) -> Outcome:
-    """The changes of a voter withdrawing their vote: every option they chose, withdrawn."""
-    return Outcome(tuple(VoteChange(poll.poll_id, option, voter_id, Action.REMOVED) for option in sorted(voted)))
+def anonymous_removal(poll: PollRules, voter_id: int, emoji_key: str, *, left: Set[int]) -> Outcome:
+    """A reaction taken off an anonymous poll withdraws nothing; a withdrawn one's mark goes with it."""
+    return Outcome(leftovers=_marks(poll, voter_id, {poll.option_ids[emoji_key]} & left, Action.GONE))
+
+
+def withdrawal(poll: PollRules, voted: Set[int], voter_id: int, *, still_shown: Set[int] = frozenset()) -> Outcome:
+    """The changes of a voter withdrawing their vote: every option they chose, withdrawn; the options whose
+    reaction may still be on the message (`still_shown`) marked left, so no listing counts them again."""
+    withdrawn = tuple(VoteChange(poll.poll_id, option, voter_id, Action.REMOVED) for option in sorted(voted))
+    return Outcome(withdrawn, leftovers=_marks(poll, voter_id, still_shown, Action.LEFT))
 
 
 def reconcile_anonymous(
@@ -43,8 +60,11 @@ def reconcile_anonymous(
     *,
     reacted_live: Set[int],
     can_remove_reactions: bool,
+    left: Mapping[int, Set[int]] | None = None,
 ) -> Outcome:
-    """Votes from reactions left while Agora was away (option id → user ids); stored votes never shrink."""
+    """Votes from reactions left while Agora was away (option id → user ids); stored votes never shrink.
+    `left`: voter → options whose withdrawn reaction may still be shown (rule 6)."""
+    left = left or {}
     keys = {option_id: key for key, option_id in poll.option_ids.items()}
     by_voter: dict[int, set[int]] = {}
     for option_id, users in reactions.items():
@@ -53,16 +73,23 @@ def reconcile_anonymous(
                 by_voter.setdefault(user, set()).add(option_id)
     changes: list[VoteChange] = []
     removals: list[ReactionRemoval] = []
-    for voter in sorted(by_voter):
-        shown = by_voter[voter]
-        if voter not in reacted_live:
+    marks: list[VoteChange] = []
+    for voter in sorted(by_voter.keys() | left.keys()):
+        shown = by_voter.get(voter, set())
+        if voter not in reacted_live:  # else the listing is older than what the voter did live
+            withdrawn_shown = shown & set(left.get(voter, ()))
+            marks.extend(_marks(poll, voter, set(left.get(voter, ())) - shown, Action.GONE))
             have = stored.get(voter, frozenset())
-            unseen = shown - have
+            unseen = shown - have - withdrawn_shown
             if unseen:
                 changes.extend(_vote_for(poll, have, voter, unseen if poll.multiple else {min(unseen)}))
         if can_remove_reactions:
             removals.extend(ReactionRemoval(keys[option], voter) for option in sorted(shown))
-    return Outcome(tuple(changes), tuple(removals))
+    return Outcome(tuple(changes), tuple(removals), tuple(marks))
+
+
+def _marks(poll: PollRules, voter_id: int, options: Set[int], action: Action) -> tuple[VoteChange, ...]:
+    return tuple(VoteChange(poll.poll_id, option, voter_id, action) for option in sorted(options))
 
 
 def _vote_for(poll: PollRules, voted: Set[int], voter_id: int, chosen: Set[int]) -> tuple[VoteChange, ...]:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import discord
 
-from bot.polls.anonymous import anonymous_vote, reconcile_anonymous
+from bot.polls.anonymous import anonymous_removal, anonymous_vote, reconcile_anonymous
 from bot.polls.eligibility import MemberFacts, Refusal, judge
 from bot.polls.ingest import VoteRecorder
 from bot.polls.live import LivePoll
@@ -41,7 +41,12 @@ class FairVotes:
         anonymous = live.poll_fairness.anonymous
         if not reaction.added:
             self._refused.discard((live.poll.message_id, voter, reaction.emoji_key))
-            return NOTHING if anonymous else None  # an anonymous poll's reactions go by design
+            if not anonymous:
+                return None
+            # An anonymous poll's reactions go by design: only a withdrawn reaction's mark goes with it.
+            outcome = anonymous_removal(live.rules, voter, reaction.emoji_key, left=live.left(voter))
+            live.apply(outcome.leftovers)
+            return outcome
         rules = live.poll_fairness.voters
         if rules.restricted and option_id not in live.voted(voter) and option_id not in live.left(voter):
             reason = judge(rules, facts_of(member, voter, need_roles=bool(rules.role_ids)), self._clock())
@@ -51,9 +56,15 @@ class FairVotes:
             return None
         self._reacted_live.setdefault(live.poll.id, set()).add(voter)
         outcome = anonymous_vote(
-            live.rules, live.voted(voter), voter, reaction.emoji_key, can_remove_reactions=live.can_remove_reactions
+            live.rules,
+            live.voted(voter),
+            voter,
+            reaction.emoji_key,
+            can_remove_reactions=live.can_remove_reactions,
+            left=live.left(voter),
         )
         live.apply(outcome.changes)
+        live.apply(outcome.leftovers)
         return outcome
 
     def _refuse(self, live: LivePoll, option_id: int, reaction: Reaction, reason: Refusal, source: Source) -> Outcome:
@@ -66,6 +77,10 @@ class FairVotes:
     def new_session(self) -> None:
         """A new gateway session: reactions from here on are newer than what its reconciliation finds."""
         self._reacted_live.clear()
+
+    def withdrawn_live(self, live: LivePoll, voter: int) -> None:
+        """The voter withdrew by command: a listing of this session read before holds an older reaction."""
+        self._reacted_live.setdefault(live.poll.id, set()).add(voter)
 
     def removal_wanted(self, live: LivePoll, user_id: int, emoji_key: str) -> bool:
         """Whether a queued removal of an option's reaction is still wanted for fairness reasons."""
@@ -113,8 +128,10 @@ class FairVotes:
             listing,
             reacted_live=self._reacted_live.get(live.poll.id, set()),
             can_remove_reactions=live.can_remove_reactions,
+            left=live.leftovers(),
         )
         live.apply(outcome.changes)
+        live.apply(outcome.leftovers)
         return outcome
 
 

@@ -59,6 +59,10 @@ class LivePoll:
         """Option ids of the voter's superseded reactions still on the message."""
         return self._options(self._left.get(voter_id, 0))
 
+    def leftovers(self) -> dict[int, frozenset[int]]:
+        """Every voter's reactions still shown that do not count (voter id → option ids)."""
+        return {voter: self._options(mask) for voter, mask in self._left.items()}
+
     def _options(self, mask: int) -> frozenset[int]:
         found = self._sets.get(mask)
         if found is None:
@@ -170,7 +174,7 @@ class LivePoll:
             if option_id is not None and (option_id in self.voted(voter) or option_id in self.left(voter)):
                 listed.setdefault(option_id, set()).add(voter)  # as recorded: the held events take it from there
         stored = {voter: self.voted(voter) for voter in self._masks}
-        left = {voter: self.left(voter) for voter in self._left}
+        left = self.leftovers()
         outcome = reconcile_votes(self.rules, stored, listed, can_remove_reactions=self.can_remove_reactions, left=left)
         self.apply(outcome.changes)
         self.apply(outcome.leftovers)

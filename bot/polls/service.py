@@ -601,24 +601,40 @@ class PollService:
             raise PollNotAnonymous(
                 f"In poll #{poll.id} your vote is your reaction: remove it from the poll's message to withdraw it."
             )
-        await self._take_off_reactions_now(live, voter_id)
-        voted = live.voted(voter_id)
-        outcome = withdrawal(live.rules, voted, voter_id)
+        still_shown = await self._take_off_reactions_now(live, voter_id, live.voted(voter_id))
+        voted = live.voted(voter_id)  # as it is now: a reaction may have been counted while Discord answered
+        outcome = withdrawal(live.rules, voted, voter_id, still_shown=still_shown)
+        self.fair.withdrawn_live(live, voter_id)
         live.apply(outcome.changes)
+        live.apply(outcome.leftovers)
         self._apply(live, outcome, Source.LIVE)
         return voted
 
-    async def _take_off_reactions_now(self, live: LivePoll, voter_id: int) -> None:
-        """A reaction of the voter still waiting for its removal would count again if Agora stopped before
-        removing it (a reaction found on return is a vote): it goes before the withdrawal is recorded."""
-        for removal in self.remover.take_queued(live.poll.channel_id, live.poll.message_id, voter_id):  # type: ignore[arg-type]  # open, so sent: message_id is set
+    async def _take_off_reactions_now(self, live: LivePoll, voter_id: int, voted: frozenset[int]) -> set[int]:
+        """Take the voter's reactions for their options (and any queued for removal) off now, so that none is
+        found on the message and counted again after the withdrawal; returns the options whose reaction
+        Discord would not take off (they stay marked left until seen gone, bot/polls/anonymous.py rule 6)."""
+        poll = live.poll
+        message_id: int = poll.message_id  # type: ignore[assignment]  # open, so sent
+        queued = self.remover.take_queued(poll.channel_id, message_id, voter_id)
+        keys = {option_id: key for key, option_id in live.rules.option_ids.items()}
+        wanted = {removal.emoji_key: removal for removal in queued}
+        for option_id in voted:
+            key = keys[option_id]
+            route = reaction_route_emoji(live.emojis[key])
+            wanted.setdefault(key, QueuedRemoval(poll.channel_id, message_id, voter_id, key, route, False))
+        still_shown: set[int] = set()
+        for key, removal in wanted.items():
             try:
                 await self._send_removal(removal)
             except discord.NotFound:
-                pass  # gone already
+                pass  # the message's reaction is gone already
             except discord.HTTPException as error:
-                log.info("Poll %s: could not take a withdrawn voter's reaction off now (%s)", live.poll.id, error)
+                log.info("Poll %s: could not take a withdrawn voter's reaction off now (%s)", poll.id, error)
+                if key in live.rules.option_ids:
+                    still_shown.add(live.rules.option_ids[key])
                 self.remover.request(removal)  # the remover tries again, as for any reaction
+        return still_shown
 
     def _shown_fairness(self, poll: StoredPoll, fairness: PollFairness) -> tuple[PollFairness, list[str]]:
         """poll_embed's fairness arguments: the settings and the names of the roles that may vote."""

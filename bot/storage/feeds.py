@@ -400,35 +400,51 @@ class FeedStore:
 
     # --- check outcomes -----------------------------------------------------------------------------
 
-    async def record_checks(self, checks: Iterable[FeedCheck], holder: str = "unsharded") -> None:
+    async def record_checks(self, checks: Iterable[FeedCheck], holder: str | None = None) -> None:
         """Write a whole cycle's outcomes in one transaction (one per feed would cost a commit each), releasing
         `holder`'s claims on those feeds. A feed whose claim another process took over meanwhile (this one's
-        lease ran out) keeps that process's claim and outcome; its subscriptions given the document are still
-        marked, so they are not given it twice."""
-        fetched, unchanged, failed, delivered = [], [], [], []
+        lease ran out) keeps that process's claim and outcome; its subscriptions given the document are then
+        not marked (they are given the other process's document, their seen items keep it from posting twice),
+        nor are those a redirect moved to another feed row meanwhile. Without a holder, unclaimed feeds only."""
+        fetched, unchanged, failed = [], [], []
+        # Strictly this holder's: a late holder whose claim was taken over and released must not write over
+        # the newer outcome (nor count its older document as the newer one given).
+        whose: tuple[str, ...] = () if holder is None else (holder,)
+        delivered: dict[int, tuple[int, ...]] = {}
         for check in checks:
             at, due = to_db(check.checked_at), to_db(check.next_check_at)
             if check.error is not None:
-                failed.append((check.error[:500], at, due, check.feed_id, holder))
+                failed.append((check.error[:500], at, due, check.feed_id, *whose))
             elif check.fetched:
                 new_item_at = at if check.new_items else None
                 kept = (check.kept_content, check.content_type, check.content_url)
                 fetched.append((check.title, check.etag, check.last_modified, at, at, due, new_item_at, *kept,
-                                check.feed_id, holder))  # fmt: skip
-                delivered += [(check.feed_id, subscription_id) for subscription_id in check.delivered]
+                                check.feed_id, *whose))  # fmt: skip
+                delivered[check.feed_id] = check.delivered
             else:
-                unchanged.append((at, at, due, check.feed_id, holder))
-        release = (
-            " claim_holder = NULL, claim_expires_at = NULL WHERE id = ? AND (claim_holder IS NULL OR claim_holder = ?)"
+                unchanged.append((at, at, due, check.feed_id, *whose))
+        release = " claim_holder = NULL, claim_expires_at = NULL WHERE id = ? AND " + (
+            "claim_holder IS NULL" if holder is None else "claim_holder = ?"
         )
         async with self._db.transaction() as connection:
-            await connection.executemany(
-                "UPDATE feeds SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_checked_at = ?,"  # noqa: S608
-                " last_success_at = ?, consecutive_failures = 0, last_error = NULL, next_check_at = ?,"
-                " last_new_item_at = COALESCE(?, last_new_item_at), content_version = content_version + 1,"
-                " content = ?, content_type = ?, content_url = ?," + release,
-                fetched,
-            )
+            for row in fetched:
+                # One statement per feed: only a document this process did write may mark its subscriptions.
+                cursor = await connection.execute(
+                    "UPDATE feeds SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_checked_at = ?,"  # noqa: S608
+                    " last_success_at = ?, consecutive_failures = 0, last_error = NULL, next_check_at = ?,"
+                    " last_new_item_at = COALESCE(?, last_new_item_at), content_version = content_version + 1,"
+                    " content = ?, content_type = ?, content_url = ?," + release + " RETURNING id, content_version",
+                    row,
+                )
+                written = await cursor.fetchone()
+                await cursor.close()
+                if written is not None:
+                    feed_id, version = int(written[0]), int(written[1])
+                    await connection.executemany(
+                        "UPDATE subscriptions SET delivered_version = ? WHERE id = ? AND feed_id = ?"
+                        " AND delivered_version < ?",
+                        [(version, subscription_id, feed_id, version) for subscription_id in delivered[feed_id]],
+                    )
             await connection.executemany(
                 "UPDATE feeds SET last_checked_at = ?, last_success_at = ?, consecutive_failures = 0,"  # noqa: S608
                 " last_error = NULL, next_check_at = ?," + release,
@@ -438,11 +454,6 @@ class FeedStore:
                 "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?,"  # noqa: S608
                 " last_checked_at = ?, next_check_at = ?," + release,
                 failed,
-            )
-            await connection.executemany(
-                "UPDATE subscriptions SET delivered_version = (SELECT content_version FROM feeds WHERE id = ?)"
-                " WHERE id = ?",
-                delivered,
             )
 
     # --- claims on feeds (bot/leases.py) ----------------------------------------------------------------

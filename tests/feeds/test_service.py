@@ -562,6 +562,21 @@ async def test_permanent_redirect_to_a_followed_address_merges_the_subscriptions
     assert report.posted == 2 and world.posted_titles().count("Story 4") == 2  # once per channel
 
 
+async def test_permanent_redirect_to_a_followed_address_with_new_items_records_the_cycle(world: World) -> None:
+    # The moved feed's row is gone when the cycle's outcomes are written; its subscription it gave the new
+    # document to must not break that write (nor lose the other feeds' outcomes and claims).
+    await world.service.subscribe(world.channel(TEXT_CHANNEL_ID), world.server.url("/old"), created_by=1)
+    await world.service.subscribe(world.channel(FORUM_CHANNEL_ID), world.server.url("/live"), created_by=1)
+    world.server.old_redirect = 301
+    world.server.add_item("Story 4")
+    report = await world.cycle()
+    assert report.posted == 2 and world.posted_titles().count("Story 4") == 2
+    assert await world.db.fetch_value("SELECT COUNT(*) FROM feeds WHERE claim_holder IS NOT NULL") == 0
+    world.server.add_item("Story 5")
+    assert (await world.cycle()).posted == 2
+    assert world.posted_titles().count("Story 4") == 2 and world.posted_titles().count("Story 5") == 2
+
+
 async def test_permanent_redirect_to_something_not_a_feed_keeps_the_address(world: World) -> None:
     subscribed = await world.subscribe()
     to_a_web_page = world.server.url("/redirect?to=/fixtures/not_a_feed.html")

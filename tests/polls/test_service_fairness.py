@@ -110,6 +110,52 @@ async def test_a_reaction_discord_will_not_let_go_does_not_stop_the_withdrawal(w
     assert await world.votes(poll.id) == set()
 
 
+async def test_a_withdrawn_vote_whose_reaction_discord_kept_is_not_counted_again_after_a_restart(world: World) -> None:
+    poll = (await world.create(fairness=ANONYMOUS)).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world.http.forbidden_removals = True  # Manage Messages was taken away meanwhile: the reaction stays
+    assert await world.service.withdraw_vote(poll, 1) == frozenset({poll.options[0].id})
+    await world.service.drain()
+    world = await world.restart()
+    try:
+        await world.service.reconcile_all()
+        assert await world.service.my_vote(poll, 1) is None, "the withdrawn vote came back from its old reaction"
+        world.http.forbidden_removals = False
+        world.react(poll.message_id, THUMBS_UP, 1, added=False)  # finally taken off: the mark goes ...
+        world.react(poll.message_id, THUMBS_UP, 1)  # ... and reacting again is a vote
+        assert await world.service.my_vote(poll, 1) == frozenset({poll.options[0].id})
+    finally:
+        await world.service.stop()
+        await world.db.close()
+
+
+async def test_a_withdrawn_vote_whose_reaction_discord_kept_is_not_counted_again_in_a_new_session(world: World) -> None:
+    poll = (await world.create(fairness=ANONYMOUS)).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world.http.forbidden_removals = True
+    await world.service.withdraw_vote(poll, 1)
+    await world.service.drain()
+    world.service.hold_reactions()  # a new gateway session (not resumed), same process
+    await world.service.reconcile_all()
+    assert await world.service.my_vote(poll, 1) is None, "the withdrawn vote came back from its old reaction"
+
+
+async def test_a_vote_cast_again_while_away_after_a_withdrawal_counts(world: World) -> None:
+    poll = (await world.create(fairness=ANONYMOUS)).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    await world.service.withdraw_vote(poll, 1)  # its reaction was taken off
+    await world.service.drain()
+    await world.service.stop()
+    world.http.react(poll.message_id, "👍", 1)  # reacted again while Agora was away
+    world = await world.restart()
+    try:
+        await world.service.reconcile_all()
+        assert await world.service.my_vote(poll, 1) == frozenset({poll.options[0].id})
+    finally:
+        await world.service.stop()
+        await world.db.close()
+
+
 async def test_withdrawing_is_for_open_anonymous_polls(world: World) -> None:
     plain = (await world.create()).poll
     with pytest.raises(PollNotAnonymous, match="remove it from the poll's message"):
@@ -118,3 +164,15 @@ async def test_withdrawing_is_for_open_anonymous_polls(world: World) -> None:
     await world.service.close_poll(anonymous.id, CloseReason.MANUAL)
     with pytest.raises(PollClosed, match="closed"):
         await world.service.withdraw_vote(anonymous, 1)
+
+
+async def test_a_withdrawal_during_a_reconciliation_is_not_undone_by_its_older_listing(world: World) -> None:
+    poll = (await world.create(fairness=ANONYMOUS)).poll
+    world.react(poll.message_id, THUMBS_UP, 1)  # counted; its removal is queued, not run yet
+    world.service.hold_reactions()  # a new gateway session: its reconciliation lists the reactions
+    listing = {option.id: ({1} if option.emoji == "👍" else set()) for option in poll.options}  # read before
+    assert await world.service.withdraw_vote(poll, 1) == frozenset({poll.options[0].id})
+    live = world.service.live_poll(poll.message_id)
+    assert live is not None
+    outcome = world.service.fair.reconcile_anonymous(live, listing)
+    assert outcome.changes == () and live.voted(1) == frozenset()

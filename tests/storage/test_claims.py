@@ -109,6 +109,7 @@ async def test_a_kept_document_reaches_the_subscriptions_of_each_process(db_on) 
     check = FeedCheck(here.feed_id, NOW, NOW + LEASE, fetched=True, kept_content=b"<rss/>",
                       content_type="application/rss+xml", content_url="https://a.example/feed",
                       delivered=(here.id,))  # fmt: skip
+    await store.claim_due_feeds("shards-0", NOW, NOW + LEASE)
     await store.record_checks([check], "shards-0")
     assert await store.subscriptions_behind(shard_0) == []
     assert [s.id for s in await store.subscriptions_behind(shard_1)] == [there.id]
@@ -137,3 +138,23 @@ async def test_folder_refusals_are_stored_and_cleared_once_the_file_is_handled(d
     await store.mark_file_seen(subscription_id, "a.md:1")
     assert await store.count_file_refusal(subscription_id, "a.md:1") == 1
     assert len(await store.folder_subscriptions()) == 2
+
+
+async def test_a_holder_taken_over_does_not_mark_its_subscriptions_given_the_newer_document(db_on, second_db) -> None:
+    late, taker = FeedStore(db_on), FeedStore(second_db)
+    here = await late.subscribe(new("https://a.example/feed", 10, GUILD_ON_0), [])
+    there = await late.subscribe(new("https://a.example/feed", 11, GUILD_ON_1), [])
+    shard_0 = Shards(2, (0,))
+    await late.claim_due_feeds("shards-0", NOW, NOW + LEASE)
+    # shards-0 is slow; its lease runs out and shards-1 fetches a newer document, kept for shards-0's channel.
+    await taker.claim_due_feeds("shards-1", NOW + LEASE, NOW + 2 * LEASE)
+    newer = FeedCheck(here.feed_id, NOW + LEASE, NOW + timedelta(hours=1), fetched=True, kept_content=b"<newer/>",
+                      content_url="https://a.example/feed", delivered=(there.id,))  # fmt: skip
+    await taker.record_checks([newer], "shards-1")
+    # shards-0 now records the older document it gave its channel: that must not count as the newer one.
+    older = FeedCheck(here.feed_id, NOW, NOW + timedelta(hours=1), fetched=True, kept_content=b"<older/>",
+                      content_url="https://a.example/feed", delivered=(here.id,))  # fmt: skip
+    await late.record_checks([older], "shards-0")
+    assert [s.id for s in await late.subscriptions_behind(shard_0)] == [here.id]
+    kept = await late.kept_document(here.feed_id)
+    assert kept is not None and kept.content == b"<newer/>"
