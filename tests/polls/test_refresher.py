@@ -100,3 +100,23 @@ async def test_a_refused_edit_is_logged_and_the_next_change_is_tried_again(caplo
     refresher.schedule(live)
     await settled(refresher)
     assert edits.made == [(1, 0)]
+
+
+async def test_finishing_sends_the_waiting_edit_at_its_time_with_the_latest_figures():
+    edits, live = Edits(), live_poll(1)
+    refresher = EmbedRefresher(edits, interval=INTERVAL)
+    refresher.schedule(live)
+    await settled(refresher)
+    live.react(reaction(1))
+    refresher.schedule(live)  # waits for the interval since the first edit
+    await refresher.finish(grace=INTERVAL * 20)
+    assert edits.made == [(1, 0), (1, 1)] and not refresher.pending
+
+
+async def test_finishing_drops_an_edit_the_grace_cannot_wait_for():
+    edits, live = Edits(), live_poll(1)
+    refresher = EmbedRefresher(edits, interval=60.0)
+    refresher.schedule(live)
+    await refresher.finish(grace=INTERVAL)  # the settle alone is longer than the grace
+    await asyncio.sleep(INTERVAL * 2)
+    assert edits.made == [] and not refresher.pending
