@@ -44,6 +44,7 @@ class EmbedRefresher:
         self._interval = interval
         self._polls: dict[int, _Refresh] = {}  # poll id → debounce state
         self._stopped = False
+        self._sending: set[asyncio.Task[None]] = set()  # edits on their way to Discord
 
     def schedule(self, live: LivePoll) -> None:
         """The poll's figures changed: redraw its message (now or once its interval has passed)."""
@@ -68,7 +69,7 @@ class EmbedRefresher:
         """Shutting down: wait up to `grace` seconds for the edits waiting now, each sent at its time (so the
         rate limit holds), then drop the rest."""
         self._stopped = True  # Discord is about to be disconnected: a later change waits for the next start
-        waiting = [state.task for state in self._polls.values() if state.task is not None]
+        waiting = [state.task for state in self._polls.values() if state.task is not None] + [*self._sending]
         if waiting:
             await asyncio.wait(waiting, timeout=grace)
         self.stop()
@@ -86,9 +87,14 @@ class EmbedRefresher:
         await asyncio.sleep(max(settle, state.last_edit + self._interval - time.monotonic()))
         state.task = None  # changes from here on schedule the next edit
         state.last_edit = time.monotonic()
+        sending = asyncio.current_task()
+        assert sending is not None
+        self._sending.add(sending)
         try:
             await self._edit(live)
         except discord.HTTPException as error:
             log.warning("Could not update poll %s's embed: %s", live.poll.id, error)
         except Exception:
             log.exception("Updating poll %s's embed failed", live.poll.id)
+        finally:
+            self._sending.discard(sending)

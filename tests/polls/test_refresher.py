@@ -120,3 +120,19 @@ async def test_finishing_drops_an_edit_the_grace_cannot_wait_for():
     await refresher.finish(grace=INTERVAL)  # the settle alone is longer than the grace
     await asyncio.sleep(INTERVAL * 2)
     assert edits.made == [] and not refresher.pending
+
+
+async def test_finishing_waits_for_an_edit_on_its_way():
+    sent = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow_edit(live: LivePoll) -> None:
+        started.set()
+        await asyncio.sleep(INTERVAL)
+        sent.set()
+
+    refresher = EmbedRefresher(slow_edit, interval=INTERVAL)
+    refresher.schedule(live_poll(1))
+    await started.wait()  # the edit left: nothing is waiting any more, but it is not sent yet
+    await refresher.finish(grace=INTERVAL * 20)
+    assert sent.is_set()
