@@ -188,6 +188,12 @@ class AgoraBot(commands.Bot):
         await asyncio.shield(self._closing)
 
     async def _close_once(self) -> None:
+        polls: PollService | None = getattr(self, "polls", None)  # absent when the setup failed before it
+        if polls is not None and not self.is_closed():
+            try:
+                await polls.finish_edits()  # needs Discord, so before it is disconnected
+            except Exception:
+                log.exception("Error while sending the last poll edits")
         await super().close()
         for closer in reversed(self._closers):
             try:

@@ -128,7 +128,11 @@ class FeedCommands(
         assert interaction.guild is not None
         entries = await self.bot.feeds.subscriptions(interaction.guild.id)
         skips = await self.bot.feeds.skip_summaries(interaction.guild.id)
-        lines = [subscription_line(s, f, interaction.guild, skips.get(s.id, [])) for s, f in entries]
+        anonymous = (await self.bot.polls.poll_defaults(interaction.guild.id)).anonymous
+        lines = [
+            subscription_line(s, f, interaction.guild, skips.get(s.id, []), anonymous_default=anonymous)
+            for s, f in entries
+        ]
         lines = lines or ["No feeds yet: add one with `/feed add`."]
         embed = discord.Embed(title="Feeds", description=fit_lines(lines), colour=discord.Colour.blurple())
         await interaction.response.send_message(embed=embed, ephemeral=True)

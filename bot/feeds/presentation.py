@@ -13,8 +13,8 @@ from bot.feeds.selection import DEFAULT_MAX_AGE_DAYS, REASON_LABELS, SkipReason,
 from bot.feeds.service import CycleReport, Preview, Subscribed
 from bot.feeds.states import SubscriptionState, subscription_state
 from bot.limits import shorten
-from bot.permissions import missing_posting_permissions
-from bot.polls.fairness import choice_from_row, describe_choice
+from bot.permissions import can_remove_reactions, missing_posting_permissions
+from bot.polls.fairness import choice_from_row, describe_choice, unhonoured_anonymity
 from bot.storage.feeds import Feed, SettingsChange, SkipSummary, Subscription
 
 PostableChannel = discord.TextChannel | discord.ForumChannel
@@ -63,8 +63,14 @@ def added_text(subscribed: Subscribed, channel: PostableChannel, backfill: int, 
 
 
 def subscription_line(
-    subscription: Subscription, feed: Feed, guild: discord.Guild, skips: list[SkipSummary] | None = None
+    subscription: Subscription,
+    feed: Feed,
+    guild: discord.Guild,
+    skips: list[SkipSummary] | None = None,
+    *,
+    anonymous_default: bool = False,
 ) -> str:
+    """`anonymous_default`: whether the server's poll defaults make polls anonymous."""
     parts = [f"`{subscription.id}` **{feed_name(subscription)}** → <#{subscription.channel_id}>"]
     match subscription_state(subscription, feed):
         case SubscriptionState.PAUSED:
@@ -89,6 +95,12 @@ def subscription_line(
         )
         if missing:
             parts.append(f"⚠️ missing {', '.join(missing)}")
+        if subscription.open_poll and guild.me is not None:
+            unhonoured = unhonoured_anonymity(
+                subscription.poll_rules.anonymous, anonymous_default, can_manage=can_remove_reactions(channel, guild.me)
+            )
+            if unhonoured:
+                parts.append(f"⚠️ {unhonoured}")
     if settings := settings_summary(subscription):
         parts.append(settings)
     if subscription.open_poll and (rules := poll_rules_line(subscription, guild)):

@@ -21,6 +21,7 @@ from bot.config import Config
 from bot.feeds.states import SubscriptionState, subscription_state
 from bot.gateway import build_intents, point_at_discord
 from bot.permissions import can_remove_reactions, missing_poll_permissions, missing_posting_permissions
+from bot.polls.fairness import unhonoured_anonymity
 from bot.storage.articles import ArticleStore
 from bot.storage.database import Database, bundled_migrations
 from bot.storage.feeds import Feed, FeedStore, Subscription
@@ -95,6 +96,7 @@ class PostingTarget:
     poll_only: bool = False  # an open poll's channel or thread: poll permissions, not article posting ones
     open_thread: bool = True
     open_poll: bool = True
+    anonymous: bool | None = None  # an open poll's rule, or a subscription's own; None: the server's default
 
 
 @dataclass
@@ -104,17 +106,23 @@ class StoredSetup:
     subscriptions: list[tuple[Subscription, Feed]] = field(default_factory=list)
     folder_channels: list[tuple[int, int]] = field(default_factory=list)  # (guild id, channel id)
     open_polls: list[tuple[int, int, int]] = field(default_factory=list)  # (poll id, guild id, channel id)
+    folder_anonymous: dict[int, bool | None] = field(default_factory=dict)  # channel id → its own rule
+    anonymous_by_default: set[int] = field(default_factory=set)  # guilds whose poll defaults are anonymous
+    anonymous_polls: set[int] = field(default_factory=set)  # open polls that are anonymous
     channel_names: dict[int, str] = field(default_factory=dict)  # filled in as Discord shows the channels
 
     def targets(self) -> list[PostingTarget]:
         found = [
             PostingTarget(sub.guild_id, sub.channel_id, f"feed {feed_label(sub)} (subscription {sub.id})",
-                          open_thread=sub.open_thread, open_poll=sub.open_poll)
+                          open_thread=sub.open_thread, open_poll=sub.open_poll, anonymous=sub.poll_rules.anonymous)
             for sub, _feed in self.subscriptions
         ]  # fmt: skip
-        found += [PostingTarget(guild, channel, "the articles folder") for guild, channel in self.folder_channels]
         found += [
-            PostingTarget(guild, channel, f"open poll #{poll}", poll_only=True)
+            PostingTarget(guild, channel, "the articles folder", anonymous=self.folder_anonymous.get(channel))
+            for guild, channel in self.folder_channels
+        ]
+        found += [
+            PostingTarget(guild, channel, f"open poll #{poll}", poll_only=True, anonymous=poll in self.anonymous_polls)
             for poll, guild, channel in self.open_polls
         ]
         return found
@@ -181,16 +189,34 @@ async def _read_setup(db: Database, path: Path, report: CheckReport) -> StoredSe
         report.add(Level.NOTE, "Database", f"{path} has schema version {version}; the next start upgrades it "
                    f"to {newest} (run `agora check` again after that to check its channels and feeds)")  # fmt: skip
         return StoredSetup()
+    articles, polls = ArticleStore(db), PollStore(db)
     stored = StoredSetup(
         subscriptions=await FeedStore(db).all_subscriptions(),
-        folder_channels=[(guild, channel) for _id, guild, channel in await ArticleStore(db).folder_subscriptions()],
-        open_polls=[(poll.id, poll.guild_id, poll.channel_id) for poll in await PollStore(db).open_polls()],
+        folder_channels=[(guild, channel) for _id, guild, channel in await articles.folder_subscriptions()],
+        open_polls=[(poll.id, poll.guild_id, poll.channel_id) for poll in await polls.open_polls()],
     )
+    await _read_anonymity_rules(stored, articles, polls)
     report.add(Level.OK, "Database", f"{path}: schema version {version} (current); "
                    f"{counted(len(stored.subscriptions), 'feed subscription')}, "
                    f"{counted(len(stored.folder_channels), 'folder channel')}, "
                    f"{counted(len(stored.open_polls), 'open poll')}")  # fmt: skip
     return stored
+
+
+async def _read_anonymity_rules(stored: StoredSetup, articles: ArticleStore, polls: PollStore) -> None:
+    """Which polls are meant to be anonymous: the open ones, each folder's own rule and each server's default."""
+    for poll, _guild, _channel in stored.open_polls:
+        fairness = await polls.fairness(poll)
+        if fairness is not None and fairness.anonymous:
+            stored.anonymous_polls.add(poll)
+    for _guild, channel in stored.folder_channels:
+        rules = await articles.folder_poll_rules(channel)
+        stored.folder_anonymous[channel] = rules.anonymous if rules is not None else None
+    guilds = {sub.guild_id for sub, _feed in stored.subscriptions} | {guild for guild, _ in stored.folder_channels}
+    for guild in guilds:
+        defaults = await polls.poll_defaults(guild)
+        if defaults is not None and defaults.anonymous:
+            stored.anonymous_by_default.add(guild)
 
 
 # ---- Discord -------------------------------------------------------------------------------------------
@@ -314,7 +340,16 @@ async def check_target(client: discord.Client, target: PostingTarget, stored: St
         report.add(Level.PROBLEM, "Channel", f"{where}: missing {', '.join(missing)}")
     else:
         report.add(Level.OK, "Channel", f"{where}: every permission it needs")
-    if (target.poll_only or target.open_poll) and not can_remove_reactions(channel, guild.me):
+    manage = can_remove_reactions(channel, guild.me)
+    unhonoured = None if target.poll_only or not target.open_poll else unhonoured_anonymity(
+        target.anonymous, target.guild_id in stored.anonymous_by_default, can_manage=manage
+    )  # fmt: skip
+    if unhonoured:
+        report.add(Level.PROBLEM, "Channel", f"{where}: {unhonoured}")
+    elif target.poll_only and target.anonymous and not manage:
+        report.add(Level.PROBLEM, "Channel", f"{where}: the poll is anonymous, but I lack Manage Messages there, so "
+                   "its reactions stay on the message (showing who voted) until it is granted")  # fmt: skip
+    elif (target.poll_only or target.open_poll) and not manage:
         report.add(Level.NOTE, "Channel", f"{where}: no Manage Messages (optional: a moved single-choice vote "
                    "leaves the earlier reaction in place)")  # fmt: skip
 

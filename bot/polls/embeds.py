@@ -59,6 +59,20 @@ def poll_embed(
     return embed
 
 
+def shows_drawn(shown: Mapping[str, object] | None, drawn: discord.Embed) -> bool:
+    """Whether a message's embed, as Discord returns it, already shows what `drawn` would: its title, text and
+    footer carry every figure (colour and type are the same for any open poll)."""
+    if shown is None:
+        return False
+    footer = shown.get("footer")
+    shown_footer = footer.get("text") if isinstance(footer, Mapping) else None
+    return (shown.get("title"), shown.get("description"), shown_footer) == (
+        drawn.title,
+        drawn.description,
+        drawn.footer.text,
+    )
+
+
 def results_embed(
     poll: StoredPoll, figures: VoteFigures, poll_url: str | None = None, *, refused: Mapping[str, int] | None = None
 ) -> discord.Embed:

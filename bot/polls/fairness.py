@@ -192,3 +192,17 @@ def from_row(row: FairnessRow | None) -> PollFairness:
 
 def _seconds(duration: timedelta | None) -> int | None:
     return int(duration.total_seconds()) if duration else None
+
+
+def unhonoured_anonymity(own: bool | None, server_default: bool, *, can_manage: bool) -> str | None:
+    """Why a subscription's article polls cannot be anonymous as its rules say (for /feed list and `agora
+    check`); None when they are not meant to be, or can be. Anonymity needs Manage Messages: without it an
+    article's poll opens without anonymity rather than leave counted reactions on the message."""
+    wanted = own if own is not None else server_default
+    if not wanted or can_manage:
+        return None
+    source = "its own poll rules" if own is not None else "the server's poll defaults"
+    return (
+        f"its articles' polls should be anonymous ({source}), but I lack Manage Messages in its channel, so they "
+        "open without anonymity until it is granted"
+    )

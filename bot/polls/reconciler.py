@@ -4,7 +4,9 @@ start or a gateway session that could not be resumed (what wins is decided in bo
 From a new session's READY every open poll holds its live reactions (`hold_all`): they are newer than
 anything Agora missed while it was away. Reconciling a poll reads its reactions page by page, applies what
 was missed, then judges the held reactions in order. A poll whose reactions cannot be read releases what
-it held, judged as it came, so nothing is lost; a poll whose message or channel is gone is closed.
+it held, judged as it came, so nothing is lost; a poll whose message or channel is gone is closed. Once a
+poll is reconciled, the embed its message showed when read is handed to `shown`, which redraws it if stale
+(an edit dropped at shutdown or by a crash, or figures the journal or the listing changed).
 """
 
 from __future__ import annotations
@@ -41,16 +43,19 @@ class Reconciler:
         apply: Callable[[LivePoll, Outcome, Source], None],
         close: Callable[[int, CloseReason], Awaitable[object]],
         can_manage: Callable[[int], bool | None],
+        shown: Callable[[LivePoll, Mapping[str, Any] | None], None],
     ) -> None:
         """`open_polls`: message id → open poll, kept by the poll service (a poll closed meanwhile leaves it);
         `apply` records an outcome and queues its removals; `close` closes a poll unless it is closed already;
-        `can_manage`: whether the bot may remove reactions in a channel (None when the cache cannot tell)."""
+        `can_manage`: whether the bot may remove reactions in a channel (None when the cache cannot tell);
+        `shown(live, embed)`: the poll is reconciled and its message showed `embed` (None: no embed)."""
         self._client = client
         self._open = open_polls
         self._fair = fair
         self._apply = apply
         self._close = close
         self._can_manage = can_manage
+        self._shown = shown
 
     def hold_all(self) -> None:
         """A new gateway session began (not a resumed one): hold live reactions until reconciliation."""
@@ -78,7 +83,8 @@ class Reconciler:
         if manage is not None:
             live.can_remove_reactions = manage
         try:
-            listing = await self._list_reactions(live)
+            message = await self._client.http.get_message(poll.channel_id, poll.message_id)  # type: ignore[arg-type]  # open, so sent: message_id is set
+            listing = await self._list_reactions(live, message)
         except discord.NotFound as error:
             self.release(live)
             if error.code not in _GONE_CODES:
@@ -98,6 +104,7 @@ class Reconciler:
         if live.poll_fairness.anonymous:
             self._apply(live, self._fair.reconcile_anonymous(live, listing), Source.RECONCILED)
             self.release(live)  # only removals were held: they withdraw nothing here
+            self._shown(live, _first_embed(message))
             return
         outcome, held = live.reconcile(listing)
         if outcome.changes:
@@ -106,11 +113,11 @@ class Reconciler:
         for judged in held:
             self._apply(live, judged, Source.LIVE)
         log.info("Poll %s reconciled: %d voters, %d reactions to take off", poll.id, live.voters, len(outcome.removals))
+        self._shown(live, _first_embed(message))
 
-    async def _list_reactions(self, live: LivePoll) -> dict[int, set[int]]:
-        """option id → ids of users who reacted with it, read page by page from Discord."""
-        poll = live.poll
-        data = await self._client.http.get_message(poll.channel_id, poll.message_id)  # type: ignore[arg-type]  # open, so sent: message_id is set
+    async def _list_reactions(self, live: LivePoll, data: Mapping[str, Any]) -> dict[int, set[int]]:
+        """option id → ids of users who reacted with it (the message `data` says which options have some),
+        read page by page from Discord."""
         summary = {reaction_key(discord.PartialEmoji.from_dict(r["emoji"])): r for r in data.get("reactions") or []}
         listing: dict[int, set[int]] = {}
         for key, option_id in live.rules.option_ids.items():
@@ -155,3 +162,8 @@ class Reconciler:
                 log.warning("Poll %s: could not look up member %s: %s", poll.id, user_id, error)
             return None
         return facts_from_payload(user_id, data)
+
+
+def _first_embed(message: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    embeds = message.get("embeds") or []
+    return embeds[0] if embeds else None

@@ -14,17 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.errors import AgoraError
 from bot.permissions import can_remove_reactions
 from bot.polls.anonymous import withdrawal
-from bot.polls.embeds import marked_poll_id, poll_embed, results_embed
+from bot.polls.embeds import marked_poll_id, poll_embed, results_embed, shows_drawn
 from bot.polls.fair import FairVotes
 from bot.polls.fairness import PLAIN, PollFairness, from_row, rules_in_spec, to_row
 from bot.polls.figures import VoteFigures, vote_figures
@@ -41,7 +41,7 @@ from bot.polls.options import (
     reaction_route_emoji,
 )
 from bot.polls.reconciler import Reconciler
-from bot.polls.refresher import EmbedRefresher
+from bot.polls.refresher import SHUTDOWN_EDIT_GRACE_SECONDS, EmbedRefresher
 from bot.polls.remover import QueuedRemoval, ReactionRemover
 from bot.polls.rules import Outcome, PollRules, Reaction, Source, apply_reaction
 from bot.polls.states import CloseReason
@@ -105,8 +105,9 @@ class PollService:
         self.fair = FairVotes(self.recorder)
         self._refresher = EmbedRefresher(self._edit_live_message, interval=edit_interval)
         self._reconciler = Reconciler(
-            client, self._open, self.fair, apply=self._apply, close=self._close_if_open, can_manage=self._can_manage
-        )
+            client, self._open, self.fair, apply=self._apply, close=self._close_if_open, can_manage=self._can_manage,
+            shown=self._redraw_if_stale,
+        )  # fmt: skip
         self._bot_user_id = 0
         self._started_at = utcnow()
 
@@ -127,8 +128,13 @@ class PollService:
         self.recorder.start()
         log.info("Poll service started with %d open polls", len(self._open))
 
+    async def finish_edits(self) -> None:
+        """Shutting down, before Discord is disconnected: send the embed edits already waiting, within their
+        rate limit and a short grace; what is left is redrawn at the next start (`_redraw_if_stale`)."""
+        await self._refresher.finish(SHUTDOWN_EDIT_GRACE_SECONDS)
+
     async def stop(self) -> None:
-        """Write every queued vote; pending embed edits are dropped."""
+        """Write every queued vote; embed edits still waiting are dropped (the next start redraws them)."""
         self._refresher.stop()
         for task in self._background:
             task.cancel()
@@ -422,6 +428,17 @@ class PollService:
         poll = live.poll
         message = self._client.get_partial_messageable(poll.channel_id).get_partial_message(poll.message_id)  # type: ignore[arg-type]  # open, so sent: message_id is set
         await message.edit(embed=poll_embed(poll, live.figures(), *self._shown_fairness(poll, live.poll_fairness)))
+
+    def _redraw_if_stale(self, live: LivePoll, shown: Mapping[str, Any] | None) -> None:
+        """After reconciliation: the message read from Discord shows other figures than the stored ones (an edit
+        dropped at shutdown or by a crash, or a change the journal or the listing brought), so redraw it, within
+        the refresher's rate limit. Costs no request when the message is right."""
+        poll = live.poll
+        if shown is None or live.poll_fairness.voters.role_ids and self._client.get_guild(poll.guild_id) is None:
+            return  # no embed to compare, or the role names it shows cannot be drawn now
+        if not shows_drawn(shown, poll_embed(poll, live.figures(), *self._shown_fairness(poll, live.poll_fairness))):
+            log.info("Poll %s: its message shows older figures; redrawing it", poll.id)
+            self._refresher.schedule(live)
 
     async def final_figures(self, poll: StoredPoll) -> VoteFigures:
         """The poll's figures as stored: what its message shows once closed."""

@@ -12,9 +12,12 @@ import discord
 from bot.config import Config
 from bot.gateway import build_intents
 from bot.operations.check import CheckReport, Level, check_database, check_feeds, check_intents
+from bot.polls.options import PollOption
 from bot.storage import Database
+from bot.storage.articles import ArticleStore
 from bot.storage.database import bundled_migrations
 from bot.storage.feeds import FeedCheck, FeedStore, NewSubscription
+from bot.storage.polls import FairnessRow, PollRulesRow, PollStore
 from bot.timeutil import utcnow
 
 TOKEN = "MTEx.fake.token-for-tests"
@@ -134,3 +137,30 @@ def test_verdict_line():
     report.add(Level.PROBLEM, "Channel", "#news: missing Embed Links")
     assert report.render().splitlines()[-1] == "Not ready: 1 problem (the PROBLEM lines above)."
     assert "PROBLEM Channel: #news: missing Embed Links" in report.render()
+
+
+async def test_the_anonymity_each_target_asks_for_is_read(tmp_path):
+    db = await Database.open(tmp_path / "agora.db")
+    try:
+        now, polls = utcnow(), PollStore(db)
+        await FeedStore(db).subscribe(NewSubscription(url="https://a.example/feed", title=None, etag=None,
+                                                      last_modified=None, next_check_at=now, guild_id=1,
+                                                      channel_id=10, created_by=None), [])  # fmt: skip
+        await ArticleStore(db).add_folder_subscription(1, 11, 7, [], poll_rules=PollRulesRow(anonymous=False))
+        await polls.set_poll_defaults(1, FairnessRow("", None, None, hide_totals=False, anonymous=True))
+        for anonymous in (True, False):
+            poll = await polls.create_poll(guild_id=1, channel_id=12, question="Fair?", options=(
+                PollOption("👍", "Yes"), PollOption("👎", "No")), multiple=False, created_by=None)  # fmt: skip
+            await polls.set_message(poll.id, 500 + poll.id)
+            await polls.set_fairness(poll.id, FairnessRow("", None, None, hide_totals=False, anonymous=anonymous))
+        stored = await check_database_setup(db)
+    finally:
+        await db.close()
+    assert stored.anonymous_by_default == {1}
+    asked = {target.purpose: target.anonymous for target in stored.targets()}
+    assert asked == {
+        "feed https://a.example/feed (subscription 1)": None,  # its own rule is unset: the server's default
+        "the articles folder": False,
+        "open poll #1": True,
+        "open poll #2": False,
+    }

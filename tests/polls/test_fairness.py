@@ -19,6 +19,7 @@ from bot.polls.fairness import (
     describe_choice,
     rules_in_spec,
     spec_with_rules,
+    unhonoured_anonymity,
 )
 from bot.polls.options import PollOption, article_poll, article_poll_spec, options_to_json
 from bot.storage.polls import PollRulesRow
@@ -89,3 +90,13 @@ def test_rules_read_in_a_few_words() -> None:
     assert words == ["voters: @Subscribers", "account at least 7d", "any membership age",
                      "totals hidden until the close", "not anonymous"]  # fmt: skip
     assert describe_choice(NO_CHOICE) == []
+
+
+def test_anonymity_is_unhonoured_only_when_wanted_and_manage_messages_is_missing():
+    assert unhonoured_anonymity(None, False, can_manage=False) is None
+    assert unhonoured_anonymity(True, False, can_manage=True) is None
+    assert unhonoured_anonymity(False, True, can_manage=False) is None  # its own rule turns the default off
+    own = unhonoured_anonymity(True, False, can_manage=False)
+    default = unhonoured_anonymity(None, True, can_manage=False)
+    assert own is not None and "its own poll rules" in own and "Manage Messages" in own
+    assert default is not None and "the server's poll defaults" in default

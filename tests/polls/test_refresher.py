@@ -100,3 +100,39 @@ async def test_a_refused_edit_is_logged_and_the_next_change_is_tried_again(caplo
     refresher.schedule(live)
     await settled(refresher)
     assert edits.made == [(1, 0)]
+
+
+async def test_finishing_sends_the_waiting_edit_at_its_time_with_the_latest_figures():
+    edits, live = Edits(), live_poll(1)
+    refresher = EmbedRefresher(edits, interval=INTERVAL)
+    refresher.schedule(live)
+    await settled(refresher)
+    live.react(reaction(1))
+    refresher.schedule(live)  # waits for the interval since the first edit
+    await refresher.finish(grace=INTERVAL * 20)
+    assert edits.made == [(1, 0), (1, 1)] and not refresher.pending
+
+
+async def test_finishing_drops_an_edit_the_grace_cannot_wait_for():
+    edits, live = Edits(), live_poll(1)
+    refresher = EmbedRefresher(edits, interval=60.0)
+    refresher.schedule(live)
+    await refresher.finish(grace=INTERVAL)  # the settle alone is longer than the grace
+    await asyncio.sleep(INTERVAL * 2)
+    assert edits.made == [] and not refresher.pending
+
+
+async def test_finishing_waits_for_an_edit_on_its_way():
+    sent = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow_edit(live: LivePoll) -> None:
+        started.set()
+        await asyncio.sleep(INTERVAL)
+        sent.set()
+
+    refresher = EmbedRefresher(slow_edit, interval=INTERVAL)
+    refresher.schedule(live_poll(1))
+    await started.wait()  # the edit left: nothing is waiting any more, but it is not sent yet
+    await refresher.finish(grace=INTERVAL * 20)
+    assert sent.is_set()

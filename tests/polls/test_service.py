@@ -380,6 +380,42 @@ async def test_a_withdrawal_held_during_the_listing_is_not_undone_by_an_older_pa
     ]
 
 
+async def test_a_message_left_with_older_figures_by_a_stop_is_redrawn_once_reconciled(world):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    world = await world.restart()  # before the debounced edit went out: the message still shows no voter
+    try:
+        assert world.http.edits_of(poll.message_id) == []
+        await world.service.reconcile_all()
+        [edit] = await refreshed(world, poll.message_id)
+        assert "1 voter" in edit["embeds"][0]["footer"]["text"]
+    finally:
+        await world.service.stop()
+        await world.db.close()
+
+
+async def test_a_message_showing_the_stored_figures_is_not_edited_after_a_restart(world):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    drawn = len(await refreshed(world, poll.message_id))
+    world = await world.restart()
+    try:
+        await world.service.reconcile_all()
+        await asyncio.sleep(0.1)  # many edit intervals: a redraw would have gone out
+        assert len(world.http.edits_of(poll.message_id)) == drawn
+    finally:
+        await world.service.stop()
+        await world.db.close()
+
+
+async def test_stopping_sends_the_edit_still_waiting(world):
+    poll = (await world.create()).poll
+    world.react(poll.message_id, THUMBS_UP, 1)
+    await world.service.finish_edits()  # a SIGTERM, before Discord is disconnected
+    [edit] = world.http.edits_of(poll.message_id)
+    assert "1 voter" in edit["embeds"][0]["footer"]["text"]
+
+
 async def test_reconciliation_closes_a_poll_whose_message_was_deleted(world):
     poll = (await world.create()).poll
     world.http.messages.pop(poll.message_id)
