@@ -220,13 +220,16 @@ class SummaryStore:
         )
         return [(int(r[0]), str(r[1])) for r in rows]
 
-    async def poll_by_number(self, guild_id: int, number: int, *, message_only: bool = False) -> int | None:
-        """The guild's poll whose message id, or else (unless message_only) whose poll id, is `number`."""
+    async def poll_by_message(self, guild_id: int, message_id: int) -> int | None:
+        """The guild's poll whose message id is `message_id`."""
         value = await self._db.fetch_value(
-            "SELECT id FROM polls WHERE guild_id = :guild AND message_id = :number"
-            " UNION ALL SELECT id FROM polls WHERE guild_id = :guild AND id = :number AND NOT :message_only LIMIT 1",
-            {"guild": guild_id, "number": number, "message_only": message_only},
+            "SELECT id FROM polls WHERE guild_id = ? AND message_id = ?", (guild_id, message_id)
         )
+        return None if value is None else int(value)
+
+    async def poll_in_guild(self, guild_id: int, poll_id: int) -> int | None:
+        """The poll's id if it is one of the guild's polls."""
+        value = await self._db.fetch_value("SELECT id FROM polls WHERE guild_id = ? AND id = ?", (guild_id, poll_id))
         return None if value is None else int(value)
 
     async def poll_in_channel(self, guild_id: int, channel_id: int) -> int | None:
@@ -274,15 +277,19 @@ class SummaryStore:
         )
         return None if row is None else ArticleRow(*tuple(row))
 
-    async def article_by_number(self, guild_id: int, number: int, *, message_only: bool = False) -> int | None:
-        """The article posted in the guild whose message or thread id, or else (unless message_only) whose
-        article id, is `number`."""
+    async def article_by_message(self, guild_id: int, message_id: int) -> int | None:
+        """The article posted in the guild whose message or thread id is `message_id`."""
         value = await self._db.fetch_value(
-            "SELECT article_id FROM deliveries WHERE guild_id = :guild"
-            " AND (message_id = :number OR thread_id = :number)"
-            " UNION ALL SELECT article_id FROM deliveries WHERE guild_id = :guild AND article_id = :number"
-            " AND NOT :message_only LIMIT 1",
-            {"guild": guild_id, "number": number, "message_only": message_only},
+            "SELECT article_id FROM deliveries WHERE guild_id = :guild AND (message_id = :id OR thread_id = :id)"
+            " LIMIT 1",
+            {"guild": guild_id, "id": message_id},
+        )
+        return None if value is None else int(value)
+
+    async def article_in_guild(self, guild_id: int, article_id: int) -> int | None:
+        """The article's id if it was posted in the guild."""
+        value = await self._db.fetch_value(
+            "SELECT article_id FROM deliveries WHERE guild_id = ? AND article_id = ? LIMIT 1", (guild_id, article_id)
         )
         return None if value is None else int(value)
 

@@ -69,19 +69,22 @@ async def test_articles_are_found_only_in_servers_they_were_posted_in(seed, stor
     await seed.delivery(article, thread_id=11)
     assert await store.search_articles(GUILD, "bike", 25) == [(article, "Bike lanes")]
     assert await store.search_articles(OTHER_GUILD, "bike", 25) == []
-    assert await store.article_by_number(GUILD, article) == article
-    assert await store.article_by_number(OTHER_GUILD, article) is None
-    assert await store.article_by_number(GUILD, 11) == article  # its thread
-    assert await store.article_by_number(GUILD, 12) is None
+    assert await store.article_in_guild(GUILD, article) == article
+    assert await store.article_in_guild(OTHER_GUILD, article) is None
+    assert await store.article_by_message(GUILD, 11) == article  # its thread
+    assert await store.article_by_message(OTHER_GUILD, 11) is None
+    assert await store.article_by_message(GUILD, 12) is None
 
 
 async def test_a_poll_is_found_by_message_id_or_number_in_its_server_only(seed, store, db):
     poll = await seed.poll()
     async with db.transaction() as connection:
         await connection.execute("UPDATE polls SET message_id = 1234567890123 WHERE id = ?", (poll.id,))
-    assert await store.poll_by_number(GUILD, 1234567890123) == poll.id
-    assert await store.poll_by_number(GUILD, poll.id) == poll.id
-    assert await store.poll_by_number(OTHER_GUILD, poll.id) is None
+    assert await store.poll_by_message(GUILD, 1234567890123) == poll.id
+    assert await store.poll_by_message(OTHER_GUILD, 1234567890123) is None
+    assert await store.poll_by_message(GUILD, poll.id) is None
+    assert await store.poll_in_guild(GUILD, poll.id) == poll.id
+    assert await store.poll_in_guild(OTHER_GUILD, poll.id) is None
 
 
 async def test_net_changes_per_bucket_and_option(seed, store):
