@@ -120,9 +120,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         )
 
     @close.autocomplete("poll")
-    async def _open_poll_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
+    async def open_poll_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         # Autocomplete runs no command checks: only moderators may see poll questions here.
         if not await may_moderate(interaction):
             return []
@@ -187,7 +185,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
 
     @results.autocomplete("poll")
     @export.autocomplete("poll")
-    async def _any_poll_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def any_poll_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         # Autocomplete runs no command checks: only moderators may see poll questions here.
         if interaction.guild is None or not await may_moderate(interaction):
             return []

@@ -23,10 +23,20 @@ from tests.fakes.feed_server import FeedServer, serving_feeds
 from .driver import REPO_ROOT, BotProcess
 from .emulator import Emulator
 from .emulator.state import Member, Message
-from .helpers import SEED_ARTICLE, find_poll_message, reference_options, reply_text
-from .test_fair_polls import OLD, open_fair_poll, others_on, refusals
-from .test_startup_scenarios import articles_dir, drop_file, folder_agora  # noqa: F401 — fixtures
-from .test_vote_accuracy import poll_number, replayed_log, stored_votes
+from .helpers import (
+    OLD,
+    SEED_ARTICLE,
+    drop_file,
+    find_poll_message,
+    open_fair_poll,
+    others_on,
+    poll_number,
+    reference_options,
+    refusals,
+    replayed_log,
+    reply_text,
+    stored_votes,
+)
 
 REPLY_WAIT = 20.0
 FEED_ENV = {"FEED_ALLOW_PRIVATE_ADDRESSES": "true", "FEED_CHECK_INTERVAL_SECONDS": "3600"}
@@ -157,8 +167,8 @@ async def test_a_feeds_poll_rules_govern_its_article_polls(
 @pytest.mark.bot_env(ARTICLES_SCAN_SECONDS="1")
 async def test_the_folders_poll_rules_make_its_article_polls_anonymous(
     emulator: Emulator,
-    articles_dir: Path,  # noqa: F811 — the imported fixture
-    folder_agora: BotProcess,  # noqa: F811 — the imported fixture
+    articles_dir: Path,
+    folder_agora: BotProcess,
 ) -> None:
     emu = emulator
     seed = emu.community
