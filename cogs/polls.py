@@ -21,7 +21,7 @@ from bot.permissions import can_see, may_moderate, missing_poll_permissions, mod
 from bot.polls.options import parse_options, validate_question
 from bot.polls.states import CloseReason
 from bot.storage.polls import StoredPoll
-from bot.summaries.figures import PollListEntry
+from bot.storage.summaries import PollListRow
 from bot.summaries.moments import parse_moment
 from bot.summaries.reports import no_poll_matches
 from bot.summaries.text import refused_text
@@ -240,7 +240,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
         member, guild = interaction.user, interaction.guild
 
-        def can_view(entry: PollListEntry) -> bool:
+        def can_view(entry: PollListRow) -> bool:
             channel = channel_of(guild, entry)
             return channel is not None and can_see(channel, member)
 
@@ -324,7 +324,7 @@ def _option_names(poll: StoredPoll, option_ids: frozenset[int]) -> str:
     return " and ".join(f"**{o.emoji} {o.label}**" for o in poll.options if o.id in option_ids)
 
 
-def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildChannel | None:
+def channel_of(guild: discord.Guild, entry: PollListRow) -> discord.abc.GuildChannel | None:
     """The channel whose permissions decide who sees a poll: its own, or its thread's parent; None if unknown."""
     channel = guild.get_channel_or_thread(entry.channel_id)
     if isinstance(channel, discord.Thread):

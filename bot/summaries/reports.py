@@ -27,11 +27,10 @@ from bot.errors import AgoraError
 from bot.limits import cut
 from bot.quoting import quote
 from bot.references import look_up, parse_reference
-from bot.storage.summaries import SummaryStore
+from bot.storage.summaries import PollListRow, SummaryStore
 from bot.summaries import charts, csv_export, embeds
 from bot.summaries.figures import (
     ArticleSummary,
-    PollListEntry,
     PollSummary,
     article_summary,
     poll_list,
@@ -71,7 +70,7 @@ async def article_report(summary: ArticleSummary) -> Report:
 
 
 async def poll_list_report(
-    store: SummaryStore, guild_id: int, status: str | None, visible: Callable[[PollListEntry], bool] | None = None
+    store: SummaryStore, guild_id: int, status: str | None, visible: Callable[[PollListRow], bool] | None = None
 ) -> Report:
     return Report(embeds.poll_list_embed(await poll_list(store, guild_id, status, visible=visible), status))
 
