@@ -9,7 +9,9 @@ rather than guessed at.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.errors import AgoraError
 from bot.quoting import quote
@@ -24,6 +26,9 @@ _LINK = re.compile(
 )
 
 
+T = TypeVar("T")
+
+
 class InvalidReference(AgoraError):
     """The text is not a poll or article reference; the message lists the accepted forms."""
 
@@ -34,6 +39,23 @@ class Reference:
 
     number: int
     from_link: bool  # a link names a message or thread, never a poll or article number
+
+
+async def look_up(
+    reference: Reference,
+    by_message: Callable[[int], Awaitable[T | None]],
+    by_number: Callable[[int], Awaitable[T | None]],
+) -> T | None:
+    """What the reference names: the poll or article whose message (or thread) id it is, else, unless it was a
+    link, the one with that number.
+
+    The one lookup order for closing a poll and for summaries alike. Discord's ids are far larger than any
+    number Agora gives, so trying the message id first never hides a number; a link names a message only.
+    """
+    found = await by_message(reference.number)
+    if found is not None or reference.from_link:
+        return found
+    return await by_number(reference.number)
 
 
 def parse_number(text: str) -> int | None:

@@ -22,7 +22,7 @@ from bot.permissions import can_see, may_moderate, missing_poll_permissions, mod
 from bot.polls.options import parse_options, validate_question
 from bot.polls.states import CloseReason
 from bot.storage.polls import StoredPoll
-from bot.summaries.figures import PollListEntry
+from bot.storage.summaries import PollListRow
 from bot.summaries.moments import parse_moment
 from bot.summaries.reports import no_poll_matches
 from bot.summaries.text import refused_text
@@ -122,9 +122,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         )
 
     @close.autocomplete("poll")
-    async def _open_poll_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
+    async def open_poll_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         # Autocomplete runs no command checks: only moderators may see poll questions here.
         if not await may_moderate(interaction):
             return []
@@ -189,7 +187,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
 
     @results.autocomplete("poll")
     @export.autocomplete("poll")
-    async def _any_poll_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def any_poll_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         # Autocomplete runs no command checks: only moderators may see poll questions here.
         if interaction.guild is None or not await may_moderate(interaction):
             return []
@@ -248,7 +246,7 @@ class PollCommands(commands.GroupCog, group_name="poll", group_description="Reac
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
         member, guild = interaction.user, interaction.guild
 
-        def can_view(entry: PollListEntry) -> bool:
+        def can_view(entry: PollListRow) -> bool:
             channel = channel_of(guild, entry)
             return channel is not None and can_see(channel, member)
 
@@ -333,7 +331,7 @@ def _option_names(poll: StoredPoll, option_ids: frozenset[int]) -> str:
     return " and ".join(f"**{o.emoji} {o.label}**" for o in poll.options if o.id in option_ids)
 
 
-def channel_of(guild: discord.Guild, entry: PollListEntry) -> discord.abc.GuildChannel | None:
+def channel_of(guild: discord.Guild, entry: PollListRow) -> discord.abc.GuildChannel | None:
     """The channel whose permissions decide who sees a poll: its own, or its thread's parent; None if unknown."""
     channel = guild.get_channel_or_thread(entry.channel_id)
     if isinstance(channel, discord.Thread):

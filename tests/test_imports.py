@@ -134,3 +134,49 @@ def test_storage_imports_no_domain_package() -> None:
 
 def test_cogs_import_the_client_for_type_checking_only() -> None:
     assert "bot.client" not in import_graph()["cogs"]
+
+
+def imported_test_modules(source: str, module: str) -> list[str]:
+    """The test modules (test_*) that `source`, the text of `module`, imports anywhere in it; relative
+    imports are resolved against the module's package."""
+    package = module.split(".")[:-1]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(
+                [*package[: len(package) - node.level + 1], node.module or ""] if node.level else [node.module or ""]
+            )
+            names = [base.strip("."), *(f"{base.strip('.')}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        found += [name for name in names if name.rsplit(".", 1)[-1].startswith("test_")]
+    return found
+
+
+def test_the_test_module_finder_resolves_relative_imports() -> None:
+    source = (
+        "from .helpers import OPTIONS\nfrom .test_vote_accuracy import poll_number\nfrom . import test_polls\n"
+        "import tests.polls.test_service\nfrom tests.polls.helpers import World\nfrom ..builders import fake_bot\n"
+        "def later():\n    from ..polls.test_ingest import vote\n"
+    )
+    assert imported_test_modules(source, "tests.e2e.test_a") == [
+        "tests.e2e.test_vote_accuracy",
+        "tests.e2e.test_polls",
+        "tests.polls.test_service",
+        "tests.polls.test_ingest",
+    ]
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared helpers live in helpers modules and fixtures in conftest.py, so each helper has one home and
+    running one test module never depends on another one's contents."""
+    modules = sorted((ROOT / "tests").rglob("*.py"))
+    assert len(modules) > 50  # the walk found the tests
+    offenders = {
+        module_name(path): imported
+        for path in modules
+        if (imported := imported_test_modules(path.read_text(encoding="utf-8"), module_name(path)))
+    }
+    assert offenders == {}

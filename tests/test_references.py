@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import AgoraError
-from bot.references import MAX_ID, InvalidReference, Reference, parse_number, parse_reference
+from bot.references import MAX_ID, InvalidReference, Reference, look_up, parse_number, parse_reference
 
 GUILD = 111111111111111111
 OTHER_GUILD = 222222222222222222
@@ -134,3 +134,36 @@ def test_anything_after_a_valid_link_is_refused(message: int, tail: str) -> None
         return  # the tail was more digits or spaces: still a well-formed link
     with pytest.raises(InvalidReference):
         parse_reference(link, GUILD, what="poll")
+
+
+class _Named:
+    """Two lookups over a few named things, recording which were asked."""
+
+    def __init__(self, messages: dict[int, str], numbers: dict[int, str]) -> None:
+        self.messages, self.numbers, self.asked = messages, numbers, []
+
+    async def by_message(self, message_id: int) -> str | None:
+        self.asked.append(("message", message_id))
+        return self.messages.get(message_id)
+
+    async def by_number(self, number: int) -> str | None:
+        self.asked.append(("number", number))
+        return self.numbers.get(number)
+
+
+@pytest.mark.parametrize(
+    ("reference", "found", "asked"),
+    [
+        (Reference(MESSAGE, from_link=False), "by message", [("message", MESSAGE)]),
+        (Reference(12, from_link=False), "by number", [("message", 12), ("number", 12)]),
+        (Reference(13, from_link=False), None, [("message", 13), ("number", 13)]),
+        (Reference(MESSAGE, from_link=True), "by message", [("message", MESSAGE)]),
+        (Reference(12, from_link=True), None, [("message", 12)]),  # a link never names a number
+    ],
+)
+async def test_look_up_tries_the_message_id_first_and_a_number_only_when_typed(
+    reference: Reference, found: str | None, asked: list[tuple[str, int]]
+) -> None:
+    named = _Named({MESSAGE: "by message"}, {12: "by number", MESSAGE: "number shadowed"})
+    assert await look_up(reference, named.by_message, named.by_number) == found
+    assert named.asked == asked

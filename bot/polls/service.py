@@ -46,7 +46,7 @@ from bot.polls.remover import QueuedRemoval, ReactionRemover
 from bot.polls.rules import Outcome, PollRules, Reaction, Source, apply_reaction
 from bot.polls.states import CloseReason
 from bot.quoting import quote
-from bot.references import parse_reference
+from bot.references import look_up, parse_reference
 from bot.storage.articles import Delivery
 from bot.storage.polls import PollStore, StoredPoll
 from bot.timeutil import utcnow
@@ -553,8 +553,7 @@ class PollService:
 
     async def _poll_by_reference(self, reference: str, guild_id: int) -> StoredPoll | None:
         parsed = parse_reference(reference, guild_id, what="poll")  # InvalidReference lists the accepted forms
-        by_message = await self._store.poll_by_message(parsed.number)
-        return by_message if by_message or parsed.from_link else await self._store.poll(parsed.number)
+        return await look_up(parsed, self._store.poll_by_message, self._store.poll)
 
     # --- reconciliation ------------------------------------------------------------------------------
 

@@ -209,20 +209,7 @@ class PollStore:
         return {row["message_id"]: row["channel_id"] for row in rows}
 
     async def _polls(self, where: str, params: tuple) -> list[StoredPoll]:
-        # `where` is one of this module's literal clauses, never user input.
-        rows = await self._db.fetch_all(f"SELECT * FROM polls {where}", params)  # noqa: S608
-        if not rows:
-            return []
-        ids = [row["id"] for row in rows]
-        marks = ",".join("?" * len(ids))
-        option_rows = await self._db.fetch_all(
-            f"SELECT * FROM poll_options WHERE poll_id IN ({marks}) ORDER BY poll_id, position",  # noqa: S608
-            tuple(ids),
-        )
-        options: dict[int, list[StoredOption]] = {poll_id: [] for poll_id in ids}
-        for row in option_rows:
-            options[row["poll_id"]].append(StoredOption(row["id"], row["position"], row["emoji"], row["label"]))
-        return [_stored_poll(row, tuple(options[row["id"]])) for row in rows]
+        return await read_polls(self._db, where, params)
 
     # --- votes ---------------------------------------------------------------------------------------
 
@@ -390,6 +377,24 @@ async def _update_counts(connection: StoreConnection, held: set[VoteKey], wanted
     poll_rows = [(change, poll_id) for poll_id, change in voter_change.items() if change]
     if poll_rows:
         await connection.executemany("UPDATE polls SET voters = voters + ? WHERE id = ?", poll_rows)
+
+
+async def read_polls(db: StoreDatabase, where: str, params: tuple) -> list[StoredPoll]:
+    """The polls that `where` (a store's literal clause, never user input) selects, with their options: the one
+    read of a stored poll, for PollStore and SummaryStore alike."""
+    rows = await db.fetch_all(f"SELECT * FROM polls {where}", params)  # noqa: S608
+    if not rows:
+        return []
+    ids = [row["id"] for row in rows]
+    marks = ",".join("?" * len(ids))
+    option_rows = await db.fetch_all(
+        f"SELECT * FROM poll_options WHERE poll_id IN ({marks}) ORDER BY poll_id, position",  # noqa: S608
+        tuple(ids),
+    )
+    options: dict[int, list[StoredOption]] = {poll_id: [] for poll_id in ids}
+    for row in option_rows:
+        options[row["poll_id"]].append(StoredOption(row["id"], row["position"], row["emoji"], row["label"]))
+    return [_stored_poll(row, tuple(options[row["id"]])) for row in rows]
 
 
 def _counts(rows: list[Row]) -> VoteCounts:

@@ -12,9 +12,12 @@ import json
 import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.storage.dialect import containing
-from bot.storage.interface import Row, StoreDatabase
+from bot.storage.interface import StoreDatabase
+from bot.storage.polls import StoredPoll, read_polls
+from bot.timeutil import from_db
 
 log = logging.getLogger(__name__)
 
@@ -24,42 +27,15 @@ EXPORT_CHUNK_ROWS = 5000
 
 
 @dataclass(frozen=True, slots=True)
-class PollRow:
-    id: int
-    guild_id: int
-    channel_id: int
-    message_id: int | None
-    article_id: int | None
-    question: str
-    multiple: bool
-    status: str
-    closed_reason: str | None
-    created_at: str
-    deadline_at: str | None
-    closed_at: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class OptionCount:
-    option_id: int
-    position: int
-    emoji: str
-    label: str
-    votes: int
-
-    @property
-    def id(self) -> int:
-        return self.option_id
-
-
-@dataclass(frozen=True, slots=True)
 class PollListRow:
+    """One poll of /poll list: a few columns of many polls, so not a StoredPoll with its options."""
+
     id: int
     question: str
     status: str
     voters: int
-    deadline_at: str | None
-    closed_at: str | None
+    deadline_at: datetime | None
+    closed_at: datetime | None
     channel_id: int
     article_channel_id: int | None  # an article poll's thread lives in this channel
 
@@ -81,11 +57,6 @@ class DiscussionTotals:
     last_reply_at: str | None
 
 
-_POLL_COLUMNS = (
-    "id, guild_id, channel_id, message_id, article_id, question, multiple, status, closed_reason,"
-    " created_at, deadline_at, closed_at"
-)
-
 # Responses of one article, optionally only those in one guild's threads. `CAST(? ...) IS NULL OR ...`
 # keeps one statement for both scopes (the CAST gives PostgreSQL the parameter's type); the planner still
 # drives it from the article index.
@@ -103,22 +74,18 @@ class SummaryStore:
 
     # --- polls -------------------------------------------------------------------------------
 
-    async def poll(self, poll_id: int) -> PollRow | None:
-        row = await self._db.fetch_one(f"SELECT {_POLL_COLUMNS} FROM polls WHERE id = ?", (poll_id,))  # noqa: S608
-        return None if row is None else _poll_row(row)
+    async def poll(self, poll_id: int) -> StoredPoll | None:
+        polls = await read_polls(self._db, "WHERE id = ?", (poll_id,))
+        return polls[0] if polls else None
 
-    async def option_counts(self, poll_id: int) -> list[OptionCount]:
-        """Every option of the poll in position order, with its current vote count (0 included): the count
-        the vote recorder keeps beside each option, so this reads no votes."""
-        rows = await self._db.fetch_all(
-            "SELECT o.id, o.position, o.emoji, o.label, o.votes FROM poll_options o WHERE o.poll_id = ?"
-            " ORDER BY o.position",
-            (poll_id,),
-        )
-        return [OptionCount(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    async def option_counts(self, poll_id: int) -> dict[int, int]:
+        """Option id → its current vote count, for every option of the poll (0 included): the count the vote
+        recorder keeps beside each option, so this reads no votes."""
+        rows = await self._db.fetch_all("SELECT id, votes FROM poll_options WHERE poll_id = ?", (poll_id,))
+        return {int(r[0]): int(r[1]) for r in rows}
 
-    async def option_counts_at(self, poll_id: int, moment: str) -> list[OptionCount]:
-        """Every option in position order with the votes it held at `moment` (a to_db time), from the vote log.
+    async def option_counts_at(self, poll_id: int, moment: str) -> dict[int, int]:
+        """Option id → the votes it held at `moment` (a to_db time), from the vote log, for every option.
 
         The log records a change only when it changes the current votes (an 'added' for a vote not
         held, a 'removed' for one held), so an option's votes at a moment are its added minus its
@@ -126,13 +93,13 @@ class SummaryStore:
         action), the covering index the votes-over-time chart counts with, so both agree.
         """
         rows = await self._db.fetch_all(
-            "SELECT o.id, o.position, o.emoji, o.label,"
+            "SELECT o.id,"
             " (SELECT TOTAL(CASE e.action WHEN 'added' THEN 1 ELSE -1 END) FROM vote_events e"
             "  WHERE e.poll_id = o.poll_id AND e.option_id = o.id AND e.at <= :moment)"
-            " FROM poll_options o WHERE o.poll_id = :poll ORDER BY o.position",
+            " FROM poll_options o WHERE o.poll_id = :poll",
             {"poll": poll_id, "moment": moment},
         )
-        return [OptionCount(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+        return {int(r[0]): int(r[1]) for r in rows}
 
     async def voter_count_at(self, poll_id: int, moment: str) -> int:
         """Distinct people holding at least one vote at `moment`, from the vote log.
@@ -209,7 +176,9 @@ class SummaryStore:
             " ORDER BY p.id DESC LIMIT :limit",
             {"guild": guild_id, "status": status, "limit": limit},
         )
-        return [PollListRow(*r) for r in rows]
+        return [
+            PollListRow(int(r[0]), r[1], r[2], int(r[3]), from_db(r[4]), from_db(r[5]), int(r[6]), r[7]) for r in rows
+        ]
 
     async def search_polls(self, guild_id: int, text: str, limit: int) -> list[tuple[int, str]]:
         """(id, question) of the guild's polls whose question contains `text`, newest first."""
@@ -220,13 +189,16 @@ class SummaryStore:
         )
         return [(int(r[0]), str(r[1])) for r in rows]
 
-    async def poll_by_number(self, guild_id: int, number: int, *, message_only: bool = False) -> int | None:
-        """The guild's poll whose message id, or else (unless message_only) whose poll id, is `number`."""
+    async def poll_by_message(self, guild_id: int, message_id: int) -> int | None:
+        """The guild's poll whose message id is `message_id`."""
         value = await self._db.fetch_value(
-            "SELECT id FROM polls WHERE guild_id = :guild AND message_id = :number"
-            " UNION ALL SELECT id FROM polls WHERE guild_id = :guild AND id = :number AND NOT :message_only LIMIT 1",
-            {"guild": guild_id, "number": number, "message_only": message_only},
+            "SELECT id FROM polls WHERE guild_id = ? AND message_id = ?", (guild_id, message_id)
         )
+        return None if value is None else int(value)
+
+    async def poll_in_guild(self, guild_id: int, poll_id: int) -> int | None:
+        """The poll's id if it is one of the guild's polls."""
+        value = await self._db.fetch_value("SELECT id FROM polls WHERE guild_id = ? AND id = ?", (guild_id, poll_id))
         return None if value is None else int(value)
 
     async def poll_in_channel(self, guild_id: int, channel_id: int) -> int | None:
@@ -274,15 +246,19 @@ class SummaryStore:
         )
         return None if row is None else ArticleRow(*tuple(row))
 
-    async def article_by_number(self, guild_id: int, number: int, *, message_only: bool = False) -> int | None:
-        """The article posted in the guild whose message or thread id, or else (unless message_only) whose
-        article id, is `number`."""
+    async def article_by_message(self, guild_id: int, message_id: int) -> int | None:
+        """The article posted in the guild whose message or thread id is `message_id`."""
         value = await self._db.fetch_value(
-            "SELECT article_id FROM deliveries WHERE guild_id = :guild"
-            " AND (message_id = :number OR thread_id = :number)"
-            " UNION ALL SELECT article_id FROM deliveries WHERE guild_id = :guild AND article_id = :number"
-            " AND NOT :message_only LIMIT 1",
-            {"guild": guild_id, "number": number, "message_only": message_only},
+            "SELECT article_id FROM deliveries WHERE guild_id = :guild AND (message_id = :id OR thread_id = :id)"
+            " LIMIT 1",
+            {"guild": guild_id, "id": message_id},
+        )
+        return None if value is None else int(value)
+
+    async def article_in_guild(self, guild_id: int, article_id: int) -> int | None:
+        """The article's id if it was posted in the guild."""
+        value = await self._db.fetch_value(
+            "SELECT article_id FROM deliveries WHERE guild_id = ? AND article_id = ? LIMIT 1", (guild_id, article_id)
         )
         return None if value is None else int(value)
 
@@ -339,12 +315,3 @@ class SummaryStore:
             {"article": article_id, "guild": guild_id, "limit": limit},
         )
         return [(int(r[0]), int(r[1])) for r in rows]
-
-
-def _poll_row(row: Row) -> PollRow:
-    (poll_id, guild_id, channel_id, message_id, article_id, question, multiple, status, closed_reason,
-     created_at, deadline_at, closed_at) = tuple(row)  # fmt: skip
-    return PollRow(
-        poll_id, guild_id, channel_id, message_id, article_id, question, bool(multiple), status, closed_reason,
-        created_at, deadline_at, closed_at,
-    )  # fmt: skip

@@ -15,7 +15,8 @@ from bot import limits
 from bot.limits import clamp_lines, cut
 from bot.polls.figures import OptionFigure
 from bot.polls.states import PollStatus
-from bot.summaries.figures import ArticleSummary, DiscussionFigures, PollListEntry, PollSummary
+from bot.storage.summaries import PollListRow
+from bot.summaries.figures import ArticleSummary, DiscussionFigures, PollSummary
 from bot.summaries.text import format_moment, format_percent, headline, option_name, refused_text, status_text
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def _escaped_name(option: OptionFigure) -> str:
     return discord.utils.escape_markdown(option_name(option))
 
 
-def poll_list_embed(entries: list[PollListEntry], status: str | None) -> discord.Embed:
+def poll_list_embed(entries: list[PollListRow], status: str | None) -> discord.Embed:
     kind = f"{status} polls" if status else "Polls"
     embed = discord.Embed(title=f"{kind.capitalize()} in this server", colour=COLOUR)
     if not entries:
@@ -81,13 +82,13 @@ def poll_list_embed(entries: list[PollListEntry], status: str | None) -> discord
     for entry in entries:
         question = discord.utils.escape_markdown(cut(entry.question, 90))
         when = _list_time(entry)
-        lines.append(f"`#{entry.poll_id}` **{question}** — {entry.status}, {entry.voters} voters{when}")
+        lines.append(f"`#{entry.id}` **{question}** — {entry.status}, {entry.voters} voters{when}")
     embed.description = clamp_lines("\n".join(lines), limits.EMBED_DESCRIPTION)
     embed.set_footer(text="Newest first · /poll results <id> for the figures")
     return embed
 
 
-def _list_time(entry: PollListEntry) -> str:
+def _list_time(entry: PollListRow) -> str:
     if entry.status == PollStatus.CLOSED and entry.closed_at is not None:
         return f", closed {discord.utils.format_dt(entry.closed_at, 'R')}"
     if entry.deadline_at is not None:

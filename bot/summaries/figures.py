@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from bot.polls.figures import OptionFigure, VoteFigures, vote_figures
-from bot.storage.summaries import OptionCount, PollRow, SummaryStore
+from bot.storage.polls import StoredPoll
+from bot.storage.summaries import PollListRow, SummaryStore
 from bot.summaries.moments import check_moment
 from bot.timeutil import from_db as _optional_time
 from bot.timeutil import stored_time as _time
@@ -31,18 +32,9 @@ POLL_LIST_SCAN = 200
 
 @dataclass(frozen=True, slots=True)
 class PollSummary:
-    poll_id: int
-    guild_id: int
-    channel_id: int
-    message_id: int | None
-    article_id: int | None
-    question: str
-    multiple: bool
-    status: str
-    closed_reason: str | None
-    opened_at: datetime
-    deadline_at: datetime | None
-    closed_at: datetime | None
+    """A poll as stored and its figures (now, or at the past moment `as_of`): what every summary renders."""
+
+    poll: StoredPoll
     options: tuple[OptionFigure, ...]
     voters: int
     as_of: datetime | None = None  # the past moment these figures are of; None: now
@@ -50,6 +42,55 @@ class PollSummary:
     refused: tuple[tuple[str, int], ...] = ()
     hide_totals: bool = False
     anonymous: bool = False
+
+    # The stored poll's fields the renderings read, under the names they use.
+    @property
+    def poll_id(self) -> int:
+        return self.poll.id
+
+    @property
+    def guild_id(self) -> int:
+        return self.poll.guild_id
+
+    @property
+    def channel_id(self) -> int:
+        return self.poll.channel_id
+
+    @property
+    def message_id(self) -> int | None:
+        return self.poll.message_id
+
+    @property
+    def article_id(self) -> int | None:
+        return self.poll.article_id
+
+    @property
+    def question(self) -> str:
+        return self.poll.question
+
+    @property
+    def multiple(self) -> bool:
+        return self.poll.multiple
+
+    @property
+    def status(self) -> str:
+        return self.poll.status
+
+    @property
+    def closed_reason(self) -> str | None:
+        return self.poll.closed_reason
+
+    @property
+    def opened_at(self) -> datetime:
+        return self.poll.created_at
+
+    @property
+    def deadline_at(self) -> datetime | None:
+        return self.poll.deadline_at
+
+    @property
+    def closed_at(self) -> datetime | None:
+        return self.poll.closed_at
 
     @property
     def figures(self) -> VoteFigures:
@@ -79,18 +120,6 @@ class Timeline:
     @property
     def empty(self) -> bool:
         return len(self.times) <= 1
-
-
-@dataclass(frozen=True, slots=True)
-class PollListEntry:
-    poll_id: int
-    question: str
-    status: str
-    voters: int
-    deadline_at: datetime | None
-    closed_at: datetime | None
-    channel_id: int = 0
-    article_channel_id: int | None = None  # an article poll's thread lives in this channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,35 +184,19 @@ async def _poll_figures(
         counts = await store.option_counts(poll_id)
         voters = await store.voter_count(poll_id)
         return _build_poll_summary(poll, counts, voters)
-    check_moment(poll_id, _time(poll.created_at), at, now or utcnow())
+    check_moment(poll_id, poll.created_at, at, now or utcnow())
     counts = await store.option_counts_at(poll_id, to_db(at))
     # One vote per voter at any moment of a single-choice poll: a switch's withdrawal and new vote
     # are logged with one timestamp. Only several choices need the per-voter count.
-    voters = await store.voter_count_at(poll_id, to_db(at)) if poll.multiple else sum(c.votes for c in counts)
+    voters = await store.voter_count_at(poll_id, to_db(at)) if poll.multiple else sum(counts.values())
     return _build_poll_summary(poll, counts, voters, at)
 
 
 def _build_poll_summary(
-    poll: PollRow, counts: list[OptionCount], voters: int, as_of: datetime | None = None
+    poll: StoredPoll, counts: dict[int, int], voters: int, as_of: datetime | None = None
 ) -> PollSummary:
-    options = vote_figures(counts, [c.votes for c in counts], voters).options
-    return PollSummary(
-        poll_id=poll.id,
-        guild_id=poll.guild_id,
-        channel_id=poll.channel_id,
-        message_id=poll.message_id,
-        article_id=poll.article_id,
-        question=poll.question,
-        multiple=poll.multiple,
-        status=poll.status,
-        closed_reason=poll.closed_reason,
-        opened_at=_time(poll.created_at),
-        deadline_at=_optional_time(poll.deadline_at),
-        closed_at=_optional_time(poll.closed_at),
-        options=options,
-        voters=voters,
-        as_of=as_of,
-    )
+    options = vote_figures(poll.options, [counts.get(option.id, 0) for option in poll.options], voters).options
+    return PollSummary(poll=poll, options=options, voters=voters, as_of=as_of)
 
 
 async def poll_timeline(store: SummaryStore, summary: PollSummary, buckets: int = TIMELINE_BUCKETS) -> Timeline:
@@ -220,15 +233,10 @@ async def poll_list(
     guild_id: int,
     status: str | None = None,
     limit: int = POLL_LIST_LIMIT,
-    visible: Callable[[PollListEntry], bool] | None = None,
-) -> list[PollListEntry]:
+    visible: Callable[[PollListRow], bool] | None = None,
+) -> list[PollListRow]:
     """The guild's newest polls; with `visible`, only those it accepts, from the newest `POLL_LIST_SCAN`."""
-    rows = await store.list_polls(guild_id, status, limit if visible is None else max(limit, POLL_LIST_SCAN))
-    entries = [
-        PollListEntry(r.id, r.question, r.status, r.voters, _optional_time(r.deadline_at),
-                      _optional_time(r.closed_at), r.channel_id, r.article_channel_id)
-        for r in rows
-    ]  # fmt: skip
+    entries = await store.list_polls(guild_id, status, limit if visible is None else max(limit, POLL_LIST_SCAN))
     if visible is not None:
         entries = [entry for entry in entries if visible(entry)]
     return entries[:limit]

@@ -26,12 +26,11 @@ from bot import limits
 from bot.errors import AgoraError
 from bot.limits import cut
 from bot.quoting import quote
-from bot.references import parse_reference
-from bot.storage.summaries import SummaryStore
+from bot.references import look_up, parse_reference
+from bot.storage.summaries import PollListRow, SummaryStore
 from bot.summaries import charts, csv_export, embeds
 from bot.summaries.figures import (
     ArticleSummary,
-    PollListEntry,
     PollSummary,
     article_summary,
     poll_list,
@@ -71,7 +70,7 @@ async def article_report(summary: ArticleSummary) -> Report:
 
 
 async def poll_list_report(
-    store: SummaryStore, guild_id: int, status: str | None, visible: Callable[[PollListEntry], bool] | None = None
+    store: SummaryStore, guild_id: int, status: str | None, visible: Callable[[PollListRow], bool] | None = None
 ) -> Report:
     return Report(embeds.poll_list_embed(await poll_list(store, guild_id, status, visible=visible), status))
 
@@ -158,7 +157,11 @@ async def find_poll(
             raise SummaryNotFound("There is no poll in this channel: name one with the `poll` option.")
     else:
         parsed = parse_reference(reference, guild_id, what="poll")
-        poll_id = await store.poll_by_number(guild_id, parsed.number, message_only=parsed.from_link)
+        poll_id = await look_up(
+            parsed,
+            lambda message: store.poll_by_message(guild_id, message),
+            lambda number: store.poll_in_guild(guild_id, number),
+        )
         if poll_id is None:
             raise no_poll_matches(reference)
     summary = await poll_summary(store, poll_id, at)
@@ -183,12 +186,16 @@ async def reread_poll(store: SummaryStore, summary: PollSummary) -> PollSummary:
 async def find_article(store: SummaryStore, guild_id: int, reference: str | None, channel_id: int) -> ArticleSummary:
     """The article named by number, message id or link; without one, the article of this thread."""
     if reference is None or not reference.strip():
-        article_id = await store.article_by_number(guild_id, channel_id)
+        article_id = await store.article_by_message(guild_id, channel_id)  # the thread's id
         if article_id is None:
             raise SummaryNotFound("This is not an article's thread: name the article with the `article` option.")
     else:
         parsed = parse_reference(reference, guild_id, what="article", thread_links=True)
-        article_id = await store.article_by_number(guild_id, parsed.number, message_only=parsed.from_link)
+        article_id = await look_up(
+            parsed,
+            lambda message: store.article_by_message(guild_id, message),
+            lambda number: store.article_in_guild(guild_id, number),
+        )
         if article_id is None:
             raise SummaryNotFound(f"No article posted in this server matches {quote(reference)}.")
     summary = await article_summary(store, article_id, guild_id)

@@ -12,9 +12,9 @@ from datetime import datetime
 import discord
 from discord import app_commands
 
-from bot.storage.summaries import SummaryStore
+from bot.storage.summaries import PollListRow, SummaryStore
 from bot.summaries import reports
-from bot.summaries.figures import ArticleSummary, PollListEntry, PollSummary, article_summary
+from bot.summaries.figures import ArticleSummary, PollSummary, article_summary
 from bot.summaries.reports import Report, SummaryNotFound
 
 Flush = Callable[[], Awaitable[None]]
@@ -43,7 +43,7 @@ class SummaryService:
         return summary, await reports.poll_exports(self._store, summary, limit_bytes)
 
     async def poll_list_report(
-        self, guild_id: int, status: str | None, visible: Callable[[PollListEntry], bool] | None = None
+        self, guild_id: int, status: str | None, visible: Callable[[PollListRow], bool] | None = None
     ) -> Report:
         await self._flush_votes()
         return await reports.poll_list_report(self._store, guild_id, status, visible=visible)

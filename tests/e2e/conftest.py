@@ -88,3 +88,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         if terminalreporter.verbosity > 0:
             for route in sorted(USAGE.routes):
                 terminalreporter.write_line(f"  {route}")
+
+
+@pytest.fixture
+def articles_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """An ARTICLES_DIR for the bot: added to the test's bot_env marker, which the `agora` fixture reads."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    marker = request.node.get_closest_marker("bot_env")
+    env = {**(marker.kwargs if marker else {}), "ARTICLES_DIR": str(folder)}
+    request.node.add_marker(pytest.mark.bot_env(**env), append=False)
+    return folder
+
+
+@pytest.fixture
+def folder_agora(articles_dir: Path, request: pytest.FixtureRequest) -> BotProcess:
+    """The `agora` bot, started only once `articles_dir` has put ARTICLES_DIR into its environment."""
+    return request.getfixturevalue("agora")

@@ -5,13 +5,20 @@ Test modules import these from here (never from another test module), so a helpe
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
+import subprocess
+import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from .driver import REPO_ROOT, BotProcess
 from .emulator import DefaultGuild, Emulator, Reply
 from .emulator.state import Channel, Member, Message
 
@@ -21,6 +28,8 @@ SEED_QUESTION = "what do you personally think about this partnership?"
 SEED_OPENING = "During the last couple of days, there have been numerous police raids"
 SUPPORT, OPPOSE, UNSURE = "\N{THUMBS UP SIGN}", "\N{THUMBS DOWN SIGN}", "\N{SHRUG}"
 REPLY_WAIT = 20.0
+OPTIONS = ("👍", "👎", "🤷")  # a /poll create poll's options, in order
+OLD = timedelta(days=400)  # an account or membership old enough for any poll rule
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
@@ -204,3 +213,102 @@ def final_results(emu: Emulator, channel: Channel, question: str, after: int) ->
         return None
 
     return find
+
+
+# ---- polls through the bot's database and CLI ------------------------------------------------------
+
+
+def stored_votes(bot: BotProcess) -> dict[int, set[str]]:
+    with sqlite3.connect(f"file:{bot.database_path}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT v.voter_id, o.emoji FROM votes v JOIN poll_options o ON o.id = v.option_id")
+        votes: dict[int, set[str]] = defaultdict(set)
+        for voter, emoji in rows:
+            votes[voter].add(emoji)
+        return dict(votes)
+
+
+def replayed_log(bot: BotProcess) -> dict[int, set[str]]:
+    """The vote log replayed in order: it must give the stored votes."""
+    with sqlite3.connect(f"file:{bot.database_path}?mode=ro", uri=True) as conn:
+        rows = conn.execute(
+            "SELECT e.voter_id, o.emoji, e.action FROM vote_events e JOIN poll_options o ON o.id = e.option_id"
+            " ORDER BY e.id"
+        )
+        votes: dict[int, set[str]] = defaultdict(set)
+        for voter, emoji, action in rows:
+            (votes[voter].add if action == "added" else votes[voter].discard)(emoji)
+        return {voter: options for voter, options in votes.items() if options}
+
+
+def summary_json(bot: BotProcess, poll_number: int) -> dict:
+    env = {k: v for k, v in bot.environment().items()}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "summary", "--poll", str(poll_number), "--format", "json"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout)
+
+
+def poll_number(bot: BotProcess, poll: Message) -> int:
+    with sqlite3.connect(f"file:{bot.database_path}?mode=ro", uri=True) as conn:
+        return int(conn.execute("SELECT id FROM polls WHERE message_id = ?", (poll.id,)).fetchone()[0])
+
+
+async def open_fair_poll(emu: Emulator, **fair: object) -> Message:
+    seed = emu.community
+    assert seed is not None
+    options = {"question": "Is the partnership good for the fight against terrorism?",
+               "options": "👍 Yes | 👎 No | 🤷 Unsure", **fair}  # fmt: skip
+    call = await emu.invoke_slash(seed.moderator, "poll create", channel=seed.news, options=options)
+    reply = await call.response(within=REPLY_WAIT)
+    assert "is open" in reply_text(reply), reply_text(reply)
+    bot_id = emu.bot_user.id
+    poll = await emu.wait_for_message(seed.news, lambda m: m.author_id == bot_id and bool(m.embeds), within=REPLY_WAIT)
+    await emu.wait_for(lambda: len(emu.reactions_on(poll)) == len(OPTIONS) or None, REPLY_WAIT, "the ballot")
+    return poll
+
+
+def refusals(bot: BotProcess) -> dict[str, int]:
+    with sqlite3.connect(f"file:{bot.database_path}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT reason, COUNT(*) FROM vote_refusals GROUP BY reason")
+        return dict(rows.fetchall())
+
+
+def others_on(emu: Emulator, poll: Message) -> set[int]:
+    return {u for users in emu.reactions_on(poll).values() for u in users if u != emu.bot_user.id}
+
+
+def drop_file(folder: Path, name: str, data: bytes) -> Path:
+    """What the publication's CMS does: write under a hidden name (the scan skips those), then rename."""
+    hidden = folder / f".{name}.part"
+    hidden.write_bytes(data)
+    return hidden.rename(folder / name)
+
+
+FEED_ENV = {"FEED_ALLOW_PRIVATE_ADDRESSES": "true", "FEED_CHECK_INTERVAL_SECONDS": "3600"}
+
+
+async def command(emu: Emulator, path: str, member: Member | None = None, **options: Any) -> str:
+    """Run a slash command (as the moderator, in #general) and return its private answer's text."""
+    seed = emu.community
+    assert seed is not None
+    call = await emu.invoke_slash(member or seed.moderator, path, channel=seed.general, options=options)
+    reply = await call.response(within=REPLY_WAIT)
+    assert reply.ephemeral, reply_text(reply)
+    return reply_text(reply)
+
+
+def footer(poll: Message) -> str:
+    return str(poll.embeds[0]["footer"]["text"])
+
+
+CHECK_WITHIN = 40.0
+
+
+async def run_check(bot: BotProcess, **env: str) -> tuple[int, str]:
+    """`python -m bot check` with the bot's environment against the emulator: (exit code, stdout + stderr)."""
+    return await bot.run_command("check", within=CHECK_WITHIN, env=env)
+
+
+def problems(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("PROBLEM")]

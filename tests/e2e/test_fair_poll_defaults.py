@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,24 +21,25 @@ from tests.fakes.feed_server import FeedServer, serving_feeds
 
 from .driver import REPO_ROOT, BotProcess
 from .emulator import Emulator
-from .emulator.state import Member, Message
-from .helpers import SEED_ARTICLE, find_poll_message, reference_options, reply_text
-from .test_fair_polls import OLD, open_fair_poll, others_on, refusals
-from .test_startup_scenarios import articles_dir, drop_file, folder_agora  # noqa: F401 — fixtures
-from .test_vote_accuracy import poll_number, replayed_log, stored_votes
-
-REPLY_WAIT = 20.0
-FEED_ENV = {"FEED_ALLOW_PRIVATE_ADDRESSES": "true", "FEED_CHECK_INTERVAL_SECONDS": "3600"}
-
-
-async def command(emu: Emulator, path: str, member: Member | None = None, **options: Any) -> str:
-    """Run a slash command (as the moderator, in #general) and return its private answer's text."""
-    seed = emu.community
-    assert seed is not None
-    call = await emu.invoke_slash(member or seed.moderator, path, channel=seed.general, options=options)
-    reply = await call.response(within=REPLY_WAIT)
-    assert reply.ephemeral, reply_text(reply)
-    return reply_text(reply)
+from .emulator.state import Message
+from .helpers import (
+    FEED_ENV,
+    OLD,
+    REPLY_WAIT,
+    SEED_ARTICLE,
+    command,
+    drop_file,
+    find_poll_message,
+    footer,
+    open_fair_poll,
+    others_on,
+    poll_number,
+    reference_options,
+    refusals,
+    replayed_log,
+    reply_text,
+    stored_votes,
+)
 
 
 async def until(condition: Callable[[], bool], what: str, within: float = 15.0) -> None:
@@ -71,10 +71,6 @@ async def open_another_poll(emu: Emulator, **fair: object) -> Message:
     poll = await emu.wait_for_message(seed.news, lambda m: m.author_id == bot_id and m.id not in before)
     await emu.wait_for(lambda: len(emu.reactions_on(poll)) == 3 or None, REPLY_WAIT, "the ballot")
     return poll
-
-
-def footer(poll: Message) -> str:
-    return str(poll.embeds[0]["footer"]["text"])
 
 
 @pytest.fixture
@@ -157,8 +153,8 @@ async def test_a_feeds_poll_rules_govern_its_article_polls(
 @pytest.mark.bot_env(ARTICLES_SCAN_SECONDS="1")
 async def test_the_folders_poll_rules_make_its_article_polls_anonymous(
     emulator: Emulator,
-    articles_dir: Path,  # noqa: F811 — the imported fixture
-    folder_agora: BotProcess,  # noqa: F811 — the imported fixture
+    articles_dir: Path,
+    folder_agora: BotProcess,
 ) -> None:
     emu = emulator
     seed = emu.community

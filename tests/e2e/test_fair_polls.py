@@ -3,40 +3,24 @@ anonymous polls."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 from .driver import BotProcess
 from .emulator import Emulator
-from .emulator.state import Member, Message
-from .test_scenarios import REPLY_WAIT, reference_options, reply_text
-from .test_vote_accuracy import OPTIONS, poll_number, replayed_log, stored_votes, summary_json
-
-OLD = timedelta(days=400)
-
-
-async def open_fair_poll(emu: Emulator, **fair: object) -> Message:
-    seed = emu.community
-    assert seed is not None
-    options = {"question": "Is the partnership good for the fight against terrorism?",
-               "options": "👍 Yes | 👎 No | 🤷 Unsure", **fair}  # fmt: skip
-    call = await emu.invoke_slash(seed.moderator, "poll create", channel=seed.news, options=options)
-    reply = await call.response(within=REPLY_WAIT)
-    assert "is open" in reply_text(reply), reply_text(reply)
-    bot_id = emu.bot_user.id
-    poll = await emu.wait_for_message(seed.news, lambda m: m.author_id == bot_id and bool(m.embeds), within=REPLY_WAIT)
-    await emu.wait_for(lambda: len(emu.reactions_on(poll)) == len(OPTIONS) or None, REPLY_WAIT, "the ballot")
-    return poll
-
-
-def refusals(bot: BotProcess) -> dict[str, int]:
-    with sqlite3.connect(f"file:{bot.database_path}?mode=ro", uri=True) as conn:
-        rows = conn.execute("SELECT reason, COUNT(*) FROM vote_refusals GROUP BY reason")
-        return dict(rows.fetchall())
-
-
-def others_on(emu: Emulator, poll: Message) -> set[int]:
-    return {u for users in emu.reactions_on(poll).values() for u in users if u != emu.bot_user.id}
+from .emulator.state import Member
+from .helpers import (
+    OLD,
+    REPLY_WAIT,
+    open_fair_poll,
+    others_on,
+    poll_number,
+    reference_options,
+    refusals,
+    replayed_log,
+    reply_text,
+    stored_votes,
+    summary_json,
+)
 
 
 def brigade(emu: Emulator, voter_role: object, tag: str) -> tuple[list[Member], list[Member]]:

@@ -22,6 +22,7 @@ from bot.timeutil import utcnow
 
 from .driver import BotProcess
 from .emulator import Emulator
+from .helpers import problems, run_check
 
 
 def warning_lines(log: str) -> list[str]:
@@ -46,16 +47,6 @@ async def test_a_start_prints_no_warnings_and_one_line_saying_what_it_serves(
 # ---- agora check ----------------------------------------------------------------------------------------
 
 GATEWAY_MESSAGE_CONTENT = 1 << 18  # the application flag the portal's Message Content switch sets
-CHECK_WITHIN = 40.0
-
-
-async def run_check(bot: BotProcess, **env: str) -> tuple[int, str]:
-    """`python -m bot check` with the bot's environment against the emulator: (exit code, stdout + stderr)."""
-    return await bot.run_command("check", within=CHECK_WITHIN, env=env)
-
-
-def problems(output: str) -> list[str]:
-    return [line for line in output.splitlines() if line.startswith("PROBLEM")]
 
 
 def assert_nothing_posted(emu: Emulator, since: int = 0) -> None:

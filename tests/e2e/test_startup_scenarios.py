@@ -29,6 +29,7 @@ from .helpers import (
     SEED_QUESTION,
     SEED_TITLE,
     assert_clean,
+    drop_file,
     find_poll_message,
     post_seed_article,
     reply_text,
@@ -69,13 +70,6 @@ async def wait_db(bot: BotProcess, sql: str, params: tuple[Any, ...] = (), *, wi
     raise AssertionError(f"the database never showed {what} within {within}s\n{bot.tail()}")
 
 
-def drop_file(folder: Path, name: str, data: bytes) -> Path:
-    """What the publication's CMS does: write under a hidden name (the scan skips those), then rename."""
-    hidden = folder / f".{name}.part"
-    hidden.write_bytes(data)
-    return hidden.rename(folder / name)
-
-
 async def wait_file_handled(bot: BotProcess, name: str, within: float = REPLY_WAIT) -> None:
     """Until a folder scan has handled the file (posted it, or found the article already posted)."""
     await wait_db(
@@ -111,23 +105,6 @@ def prompts_in(emu: Emulator, thread: Channel) -> list[Message]:
 def poll_messages_in(emu: Emulator, thread: Channel) -> list[Message]:
     bot_id = emu.bot_user.id
     return [m for m in emu.messages_in(thread) if m.author_id == bot_id and m.embeds]
-
-
-@pytest.fixture
-def articles_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
-    """An ARTICLES_DIR for the bot: added to the test's bot_env marker, which the `agora` fixture reads."""
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    marker = request.node.get_closest_marker("bot_env")
-    env = {**(marker.kwargs if marker else {}), "ARTICLES_DIR": str(folder)}
-    request.node.add_marker(pytest.mark.bot_env(**env), append=False)
-    return folder
-
-
-@pytest.fixture
-def folder_agora(articles_dir: Path, request: pytest.FixtureRequest) -> BotProcess:
-    """The `agora` bot, started only once `articles_dir` has put ARTICLES_DIR into its environment."""
-    return request.getfixturevalue("agora")
 
 
 # ---- refusing to start -----------------------------------------------------------------------------

@@ -15,9 +15,7 @@ from tests.fakes.feed_server import FeedServer, serving_feeds
 
 from .driver import BotProcess
 from .emulator import Emulator
-from .helpers import find_poll_message
-from .test_fair_poll_defaults import FEED_ENV, command, footer
-from .test_operations import problems, run_check
+from .helpers import FEED_ENV, command, find_poll_message, footer, problems, run_check
 
 UNHONOURED = "its articles' polls should be anonymous (the server's poll defaults), but I lack Manage Messages"
 

@@ -7,11 +7,9 @@ removals of superseded reactions queue behind it exactly as they do on Discord.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -23,9 +21,18 @@ import pytest
 from .driver import REPO_ROOT, BotProcess
 from .emulator import Emulator
 from .emulator.state import Member, Message
-from .helpers import REPLY_WAIT, reference_options, reply_text, shows_count
+from .helpers import (
+    OPTIONS,
+    REPLY_WAIT,
+    poll_number,
+    reference_options,
+    replayed_log,
+    reply_text,
+    shows_count,
+    stored_votes,
+    summary_json,
+)
 
-OPTIONS = ("👍", "👎", "🤷")
 SETTLE = 180.0
 
 
@@ -59,48 +66,12 @@ def held(emu: Emulator, poll: Message, member_id: int) -> set[str]:
     return {emoji for emoji, users in emu.reactions_on(poll).items() if member_id in users}
 
 
-def stored_votes(bot: BotProcess) -> dict[int, set[str]]:
-    with sqlite3.connect(f"file:{bot.database_path}?mode=ro", uri=True) as conn:
-        rows = conn.execute("SELECT v.voter_id, o.emoji FROM votes v JOIN poll_options o ON o.id = v.option_id")
-        votes: dict[int, set[str]] = defaultdict(set)
-        for voter, emoji in rows:
-            votes[voter].add(emoji)
-        return dict(votes)
-
-
-def replayed_log(bot: BotProcess) -> dict[int, set[str]]:
-    """The vote log replayed in order: it must give the stored votes."""
-    with sqlite3.connect(f"file:{bot.database_path}?mode=ro", uri=True) as conn:
-        rows = conn.execute(
-            "SELECT e.voter_id, o.emoji, e.action FROM vote_events e JOIN poll_options o ON o.id = e.option_id"
-            " ORDER BY e.id"
-        )
-        votes: dict[int, set[str]] = defaultdict(set)
-        for voter, emoji, action in rows:
-            (votes[voter].add if action == "added" else votes[voter].discard)(emoji)
-        return {voter: options for voter, options in votes.items() if options}
-
-
 async def switch(emu: Emulator, member: Member, poll: Message, emoji: str) -> None:
     await emu.user_add_reaction(member, poll.channel_id, poll.id, emoji)
 
 
 async def unclick(emu: Emulator, member: Member, poll: Message, emoji: str) -> None:
     await emu.user_remove_reaction(member, poll.channel_id, poll.id, emoji)
-
-
-def summary_json(bot: BotProcess, poll_number: int) -> dict:
-    env = {k: v for k, v in bot.environment().items()}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "summary", "--poll", str(poll_number), "--format", "json"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    return json.loads(done.stdout)
-
-
-def poll_number(bot: BotProcess, poll: Message) -> int:
-    with sqlite3.connect(f"file:{bot.database_path}?mode=ro", uri=True) as conn:
-        return int(conn.execute("SELECT id FROM polls WHERE message_id = ?", (poll.id,)).fetchone()[0])
 
 
 async def assert_everything_agrees(

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.polls.ingest import VoteRecorder
-from bot.polls.options import PollOption
-from bot.polls.rules import Action, Source, VoteChange
+from bot.polls.rules import Action, Source
 from bot.storage import Database
 from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
+from tests.polls.helpers import open_poll, vote
 
 
 @pytest.fixture
@@ -22,18 +22,6 @@ async def store(tmp_path: Path):
     db = await Database.open(tmp_path / "agora.db")
     yield PollStore(db)
     await db.close()
-
-
-async def open_poll(store: PollStore) -> tuple[int, int, int]:
-    poll = await store.create_poll(
-        guild_id=1, channel_id=2, question="Q?", options=[PollOption("👍", "Yes"), PollOption("👎", "No")],
-        multiple=False, created_by=None,
-    )  # fmt: skip
-    return poll.id, poll.options[0].id, poll.options[1].id
-
-
-def vote(poll_id: int, option_id: int, voter: int, action: Action = Action.ADDED) -> VoteChange:
-    return VoteChange(poll_id, option_id, voter, action)
 
 
 async def test_changes_judged_before_a_crash_are_recovered_from_the_journal(store: PollStore, tmp_path: Path):

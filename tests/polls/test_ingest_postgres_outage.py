@@ -17,7 +17,7 @@ from bot.storage.backends import open_database
 from bot.storage.journal import VoteJournal
 from bot.storage.polls import PollStore
 from tests.backends import StoppableServer, selected_backends
-from tests.polls.test_ingest import open_poll, vote
+from tests.polls.helpers import open_poll, vote
 
 pytestmark = pytest.mark.skipif("postgresql" not in selected_backends(), reason="AGORA_TEST_BACKENDS excludes it")
 

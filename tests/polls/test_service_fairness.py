@@ -15,16 +15,7 @@ from bot.storage.articles import ArticleStore
 from bot.storage.polls import PollRulesRow
 from tests.fakes.discord_http import GUILD_ID, TEXT_CHANNEL_ID
 from tests.fakes.polls import NO_MANAGE_CHANNEL_ID
-from tests.polls.test_service import ARTICLE, THUMBS_DOWN, THUMBS_UP, World, make_world
-
-
-@pytest.fixture
-async def world(database_url, tmp_path):
-    made = await make_world(database_url, database_url.path or tmp_path / "agora-unsharded")
-    yield made
-    await made.service.stop()
-    await made.db.close()
-
+from tests.polls.helpers import ARTICLE, THUMBS_DOWN, THUMBS_UP, World
 
 SERVER = PollFairness(VoterRules(frozenset({7}), timedelta(days=7), None), hide_totals=True)
 ANONYMOUS = PollFairness(anonymous=True)

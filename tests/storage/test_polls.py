@@ -152,7 +152,8 @@ async def test_the_log_this_store_writes_replays_to_the_tally_at_each_moment(sto
     summaries = SummaryStore(db)
     moments = {5: ([0, 0, 0], 0), 10: ([1, 0, 0], 1), 25: ([2, 0, 0], 2), 30: ([1, 1, 0], 2), 45: ([0, 1, 0], 1)}
     for seconds, (per_option, voters) in moments.items():
-        counts = [c.votes for c in await summaries.option_counts_at(poll.id, at(seconds))]
+        by_option = await summaries.option_counts_at(poll.id, at(seconds))
+        counts = [by_option[option.id] for option in poll.options]
         assert (counts, await summaries.voter_count_at(poll.id, at(seconds))) == (per_option, voters), seconds
     now = await store.vote_counts(poll.id)
     assert (now.in_order(poll), now.voters) == moments[45]

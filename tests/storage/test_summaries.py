@@ -33,14 +33,15 @@ async def plan(db, sql, params):
 async def test_option_counts_include_options_without_votes(seed, store):
     poll = await seed.poll(options=(("1️⃣", "A"), ("2️⃣", "B"), ("3️⃣", "C")))
     await seed.vote(poll, 2, voter=1, minute=1)
-    assert [(c.label, c.votes) for c in await store.option_counts(poll.id)] == [("A", 0), ("B", 0), ("C", 1)]
+    counts = await store.option_counts(poll.id)
+    assert [counts[option] for option in poll.option_ids] == [0, 0, 1] and counts.keys() == set(poll.option_ids)
 
 
 async def test_counts_ignore_other_polls(seed, store):
     poll = await seed.poll()
     other = await seed.poll()
     await seed.vote(other, 0, voter=1, minute=1)
-    assert [c.votes for c in await store.option_counts(poll.id)] == [0, 0]
+    assert await store.option_counts(poll.id) == dict.fromkeys(poll.option_ids, 0)
     assert await store.voter_count(poll.id) == 0 and await store.event_span(poll.id) is None
 
 
@@ -69,19 +70,22 @@ async def test_articles_are_found_only_in_servers_they_were_posted_in(seed, stor
     await seed.delivery(article, thread_id=11)
     assert await store.search_articles(GUILD, "bike", 25) == [(article, "Bike lanes")]
     assert await store.search_articles(OTHER_GUILD, "bike", 25) == []
-    assert await store.article_by_number(GUILD, article) == article
-    assert await store.article_by_number(OTHER_GUILD, article) is None
-    assert await store.article_by_number(GUILD, 11) == article  # its thread
-    assert await store.article_by_number(GUILD, 12) is None
+    assert await store.article_in_guild(GUILD, article) == article
+    assert await store.article_in_guild(OTHER_GUILD, article) is None
+    assert await store.article_by_message(GUILD, 11) == article  # its thread
+    assert await store.article_by_message(OTHER_GUILD, 11) is None
+    assert await store.article_by_message(GUILD, 12) is None
 
 
 async def test_a_poll_is_found_by_message_id_or_number_in_its_server_only(seed, store, db):
     poll = await seed.poll()
     async with db.transaction() as connection:
         await connection.execute("UPDATE polls SET message_id = 1234567890123 WHERE id = ?", (poll.id,))
-    assert await store.poll_by_number(GUILD, 1234567890123) == poll.id
-    assert await store.poll_by_number(GUILD, poll.id) == poll.id
-    assert await store.poll_by_number(OTHER_GUILD, poll.id) is None
+    assert await store.poll_by_message(GUILD, 1234567890123) == poll.id
+    assert await store.poll_by_message(OTHER_GUILD, 1234567890123) is None
+    assert await store.poll_by_message(GUILD, poll.id) is None
+    assert await store.poll_in_guild(GUILD, poll.id) == poll.id
+    assert await store.poll_in_guild(OTHER_GUILD, poll.id) is None
 
 
 async def test_net_changes_per_bucket_and_option(seed, store):

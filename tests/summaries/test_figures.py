@@ -141,13 +141,13 @@ async def test_poll_list_is_the_guilds_newest_first_with_voters(seed, store):
     await seed.vote(first, 0, voter=7, minute=1)
     await seed.vote(first, 1, voter=8, minute=1)
     entries = await poll_list(store, GUILD)
-    assert [(e.poll_id, e.question, e.status, e.voters) for e in entries] == [
+    assert [(e.id, e.question, e.status, e.voters) for e in entries] == [
         (second.id, "Second?", "closed", 0),
         (first.id, "First?", "open", 2),
     ]
     assert entries[0].deadline_at == at(60)
-    assert [e.poll_id for e in await poll_list(store, GUILD, "open")] == [first.id]
-    assert [e.poll_id for e in await poll_list(store, GUILD, "closed")] == [second.id]
+    assert [e.id for e in await poll_list(store, GUILD, "open")] == [first.id]
+    assert [e.id for e in await poll_list(store, GUILD, "closed")] == [second.id]
 
 
 @pytest.fixture

@@ -333,9 +333,14 @@ async def test_article_summary_with_many_long_polls_fits_discords_limits(store, 
     assert any(field.name == f"And {30 - len(poll_fields)} more polls" for field in embed.fields)
 
 
-@pytest.mark.parametrize("autocomplete", ["_any_poll_choices", "_open_poll_choices"])
-async def test_poll_autocomplete_shows_nothing_to_non_moderators(poll_cog, poll, autocomplete):
+@pytest.mark.parametrize(
+    ("command", "autocomplete"),
+    [("results", "any_poll_choices"), ("export", "any_poll_choices"), ("close", "open_poll_choices")],
+)
+async def test_poll_autocomplete_shows_nothing_to_non_moderators(poll_cog, poll, command, autocomplete):
     cog, bot, guild = poll_cog
+    parameter = getattr(cog, command).get_parameter("poll")
+    assert parameter is not None and parameter.autocomplete  # the command offers this callback's choices
     await PollStore(bot.db).set_message(poll.id, 880001)  # sent, so the started service counts it
     await bot.polls.start()
     try:
