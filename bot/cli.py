@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.operations.db_command import add_db_parser, run_db
-from bot.storage.backends import AdvisoryLock, instance_lock_for, open_database
+from bot.storage.backends import AdvisoryLock, OwnershipLost, instance_lock_for, open_database
 from bot.storage.database import UnusableDatabase
 from bot.storage.lock import AlreadyRunning, InstanceLock
 from bot.summaries.cli import add_summary_parser, run_summary
@@ -130,29 +130,45 @@ async def _serve(config: Config, lock: InstanceLock | AdvisoryLock) -> None:
         await db.close()
         raise
     try:
-        await _run_bot(config, db)
+        await _run_bot(config, db, lock)
     finally:
         if isinstance(lock, AdvisoryLock):
             await lock.release()
 
 
-async def _run_bot(config: Config, db) -> None:
+async def _run_bot(config: Config, db, lock: InstanceLock | AdvisoryLock) -> None:
     from bot.client import build_bot
 
     bot = build_bot(config, db)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
+    lost: list[OwnershipLost] = []
 
     def request_stop(signame: str) -> None:
         if not stopping:
             log.info("Received %s, shutting down", signame)
             stopping.append(loop.create_task(bot.close()))
 
+    async def keep_ownership(advisory: AdvisoryLock) -> None:
+        try:
+            await advisory.watch()
+        except OwnershipLost as error:  # another owner runs now: this one stops rather than count twice
+            lost.append(error)
+            if not stopping:
+                stopping.append(loop.create_task(bot.close()))
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, request_stop, signal.Signals(signum).name)
-    async with bot:
-        await bot.start(config.token)
+    watcher = loop.create_task(keep_ownership(lock)) if isinstance(lock, AdvisoryLock) else None
+    try:
+        async with bot:
+            await bot.start(config.token)
+    finally:
+        if watcher is not None and not lost:
+            watcher.cancel()
     if stopping:
         # discord.py's exit waits only for its own part of close(); AgoraBot's closers (queued votes, the feed
         # fetcher, the database) must finish before the event loop ends and cancels them.
         await stopping[0]
+    if lost:
+        raise lost[0]
