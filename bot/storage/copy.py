@@ -86,7 +86,15 @@ async def copy_database(
     if expected != found:
         differ = ", ".join(f"{t} {expected[t]} → {found[t]}" for t in tables if expected[t] != found[t])
         raise CopyRefused(f"row counts differ after the copy: {differ}")
+    await gather_statistics(target)
     return found
+
+
+async def gather_statistics(target: AnyDatabase) -> None:
+    """ANALYZE a PostgreSQL target, so its first queries are planned from the copied rows rather than from an
+    empty database (autovacuum would do it only later)."""
+    if target.dialect == "postgresql":
+        await target.fetch_value("ANALYZE")
 
 
 async def _copy_table(source: AnyDatabase, connection, target_dialect: str, table: str) -> int:
