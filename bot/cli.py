@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 
+import aiohttp
 import discord
 from dotenv import find_dotenv, load_dotenv
 
@@ -94,8 +95,13 @@ def run_bot() -> int:
         )
     except (UnusableDatabase, AlreadyRunning) as error:  # damaged, read-only, not Agora's, newer, or in use
         return fail(str(error))
-    except OSError as error:
-        return fail(f"could not open the database or connect: {error}. Check DATABASE_PATH and the network.")
+    except (aiohttp.ClientError, discord.GatewayNotFound) as error:  # before OSError: a refused connection is both
+        return fail(
+            f"could not reach Discord: {error or type(error).__name__}. Check the network (and DISCORD_API_BASE or "
+            "DISCORD_GATEWAY_URL, if set)."
+        )
+    except OSError as error:  # the database's own failures are UnusableDatabase; this is the rest of the system
+        return fail(f"stopped by an operating-system error: {error}.")
     finally:
         if isinstance(lock, InstanceLock):
             lock.release()
@@ -110,6 +116,13 @@ def _instance_lock(config: Config) -> InstanceLock | AdvisoryLock:
     return instance_lock_for(database.dsn, database.masked, config.shards)
 
 
+def _database_setting(config: Config) -> str:
+    """The setting naming the database, with its value (a URL's password masked)."""
+    if config.database_url is None:
+        return f"DATABASE_PATH {config.database_path}"
+    return f"DATABASE_URL {config.database_url.masked}"
+
+
 async def _acquire(lock: InstanceLock | AdvisoryLock) -> None:
     if isinstance(lock, InstanceLock):
         lock.acquire()
@@ -122,10 +135,16 @@ async def _serve(config: Config, lock: InstanceLock | AdvisoryLock) -> None:
 
     point_at_discord(config)
     # Opened (and migrated, or refused) before logging in: a database problem stops the bot before Discord.
-    db = await open_database(config.database)
+    try:
+        db = await open_database(config.database)
+    except OSError as error:
+        raise UnusableDatabase(f"{_database_setting(config)} cannot be used: {error}.") from None
     try:
         # After the start-up checks (a refused database leaves nothing beside it), before anything counts votes.
         await _acquire(lock)
+    except OSError as error:
+        await db.close()
+        raise UnusableDatabase(f"{_database_setting(config)}: its instance lock cannot be taken: {error}.") from None
     except BaseException:
         await db.close()
         raise
