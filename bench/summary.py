@@ -260,7 +260,6 @@ async def _fill_postgres(source: Path, target: DatabaseUrl, votes: int, neighbou
             raise SystemExit(f"{target.masked}: {error}") from None
         finally:
             await origin.close()
-        await database.fetch_value("ANALYZE")  # what autovacuum would soon do; the planner needs it now
         print(f"copied {source.name} to PostgreSQL in {time.perf_counter() - started:.1f} s")
     finally:
         await database.close()

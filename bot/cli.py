@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 
+import aiohttp
 import discord
 from dotenv import find_dotenv, load_dotenv
 
@@ -16,7 +17,7 @@ from bot.config import Config
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.operations.db_command import add_db_parser, run_db
-from bot.storage.backends import AdvisoryLock, instance_lock_for, open_database
+from bot.storage.backends import AdvisoryLock, OwnershipLost, instance_lock_for, open_database
 from bot.storage.database import UnusableDatabase
 from bot.storage.lock import AlreadyRunning, InstanceLock
 from bot.summaries.cli import add_summary_parser, run_summary
@@ -94,8 +95,13 @@ def run_bot() -> int:
         )
     except (UnusableDatabase, AlreadyRunning) as error:  # damaged, read-only, not Agora's, newer, or in use
         return fail(str(error))
-    except OSError as error:
-        return fail(f"could not open the database or connect: {error}. Check DATABASE_PATH and the network.")
+    except (aiohttp.ClientError, discord.GatewayNotFound) as error:  # before OSError: a refused connection is both
+        return fail(
+            f"could not reach Discord: {error or type(error).__name__}. Check the network (and DISCORD_API_BASE or "
+            "DISCORD_GATEWAY_URL, if set)."
+        )
+    except OSError as error:  # the database's own failures are UnusableDatabase; this is the rest of the system
+        return fail(f"stopped by an operating-system error: {error}.")
     finally:
         if isinstance(lock, InstanceLock):
             lock.release()
@@ -110,6 +116,13 @@ def _instance_lock(config: Config) -> InstanceLock | AdvisoryLock:
     return instance_lock_for(database.dsn, database.masked, config.shards)
 
 
+def _database_setting(config: Config) -> str:
+    """The setting naming the database, with its value (a URL's password masked)."""
+    if config.database_url is None:
+        return f"DATABASE_PATH {config.database_path}"
+    return f"DATABASE_URL {config.database_url.masked}"
+
+
 async def _acquire(lock: InstanceLock | AdvisoryLock) -> None:
     if isinstance(lock, InstanceLock):
         lock.acquire()
@@ -122,37 +135,59 @@ async def _serve(config: Config, lock: InstanceLock | AdvisoryLock) -> None:
 
     point_at_discord(config)
     # Opened (and migrated, or refused) before logging in: a database problem stops the bot before Discord.
-    db = await open_database(config.database)
+    try:
+        db = await open_database(config.database)
+    except OSError as error:
+        raise UnusableDatabase(f"{_database_setting(config)} cannot be used: {error}.") from None
     try:
         # After the start-up checks (a refused database leaves nothing beside it), before anything counts votes.
         await _acquire(lock)
+    except OSError as error:
+        await db.close()
+        raise UnusableDatabase(f"{_database_setting(config)}: its instance lock cannot be taken: {error}.") from None
     except BaseException:
         await db.close()
         raise
     try:
-        await _run_bot(config, db)
+        await _run_bot(config, db, lock)
     finally:
         if isinstance(lock, AdvisoryLock):
             await lock.release()
 
 
-async def _run_bot(config: Config, db) -> None:
+async def _run_bot(config: Config, db, lock: InstanceLock | AdvisoryLock) -> None:
     from bot.client import build_bot
 
     bot = build_bot(config, db)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
+    lost: list[OwnershipLost] = []
 
     def request_stop(signame: str) -> None:
         if not stopping:
             log.info("Received %s, shutting down", signame)
             stopping.append(loop.create_task(bot.close()))
 
+    async def keep_ownership(advisory: AdvisoryLock) -> None:
+        try:
+            await advisory.watch()
+        except OwnershipLost as error:  # another owner runs now: this one stops rather than count twice
+            lost.append(error)
+            if not stopping:
+                stopping.append(loop.create_task(bot.close()))
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, request_stop, signal.Signals(signum).name)
-    async with bot:
-        await bot.start(config.token)
+    watcher = loop.create_task(keep_ownership(lock)) if isinstance(lock, AdvisoryLock) else None
+    try:
+        async with bot:
+            await bot.start(config.token)
+    finally:
+        if watcher is not None and not lost:
+            watcher.cancel()
     if stopping:
         # discord.py's exit waits only for its own part of close(); AgoraBot's closers (queued votes, the feed
         # fetcher, the database) must finish before the event loop ends and cancels them.
         await stopping[0]
+    if lost:
+        raise lost[0]

@@ -71,3 +71,32 @@ async def test_a_wrong_postgresql_password_is_one_line_without_the_password(tmp_
         f"agora: DATABASE_URL {url.replace('wr0ng-password', '***')} cannot be used: PostgreSQL refused the "
         "login: wrong user or password in DATABASE_URL."
     ]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:  # bound, never listening: connections to it are refused
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_discord_out_of_reach_is_said_as_such_and_blames_no_database_setting(tmp_path):
+    port = closed_port()
+    env = {"PYTHONPATH": str(ROOT), "DISCORD_TOKEN": "abc.def", "LOG_LEVEL": "WARNING"}
+    result = run_agora(tmp_path, {**env, "DISCORD_API_BASE": f"http://127.0.0.1:{port}/api/v10"})
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(lines) == 1 and lines[0].startswith("agora: could not reach Discord: "), result.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "DISCORD_API_BASE" in lines[0] and "DATABASE" not in lines[0]
+
+
+@pytest.mark.skipif("postgresql" not in selected_backends(), reason="AGORA_TEST_BACKENDS excludes it")
+async def test_discord_out_of_reach_on_postgresql_blames_no_database_setting(tmp_path, postgres_server):
+    dsn = await postgres_server.create_database(migrated=False)
+    port = closed_port()
+    env = {"PYTHONPATH": str(ROOT), "DISCORD_TOKEN": "abc.def", "LOG_LEVEL": "WARNING", "DATABASE_URL": dsn}
+    result = run_agora(tmp_path, {**env, "DISCORD_API_BASE": f"http://127.0.0.1:{port}/api/v10"})
+    await postgres_server.drop_database(dsn)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(lines) == 1 and lines[0].startswith("agora: could not reach Discord: "), result.stderr
+    assert "DATABASE" not in lines[0]

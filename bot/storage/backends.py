@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
+import logging
 from pathlib import Path
 
 import asyncpg
@@ -14,7 +16,15 @@ from bot.storage.database import Database
 from bot.storage.lock import AlreadyRunning
 from bot.storage.postgres import PostgresDatabase
 
+log = logging.getLogger(__name__)
+
 AnyDatabase = Database | PostgresDatabase
+
+# How often the lock's connection is asked whether it is still alive (a dropped one is usually noticed sooner,
+# through asyncpg's termination listener), and how long a silent one may take to answer.
+LOCK_CHECK_SECONDS = 5.0
+_LOCK_CHECK_TIMEOUT_SECONDS = 10.0
+_RECONNECT_SECONDS = 1.0
 
 
 async def open_database(url: DatabaseUrl, *, migrate: bool = True) -> AnyDatabase:
@@ -67,6 +77,10 @@ _OTHER_SHARD_COUNT = (
 )
 
 
+class OwnershipLost(AlreadyRunning):
+    """The lock's connection dropped and another process took the claim before this one could take it back."""
+
+
 class AdvisoryLock:
     """One process per shard (or per unsharded database): session advisory locks on a connection of their own.
 
@@ -86,9 +100,12 @@ class AdvisoryLock:
         self._shared = shared or []
         self._shard_count = shard_count
         self._connection: asyncpg.Connection | None = None
+        self._dropped = asyncio.Event()
 
     async def acquire(self) -> None:
+        self._dropped.clear()
         self._connection = await asyncpg.connect(self._dsn, timeout=10)
+        self._connection.add_termination_listener(self._on_termination)
         if self._shard_count is not None:
             await self._join_cluster(self._connection, self._shard_count)
         wanted = [(name, "pg_try_advisory_lock_shared") for name in self._shared]
@@ -127,7 +144,53 @@ class AdvisoryLock:
         fix = "stop it first" if name == "unsharded" else "stop it first, or give this process other SHARD_IDS"
         return f"another Agora process already serves {serves} {self._masked} (DATABASE_URL); {fix}"
 
+    def _on_termination(self, connection: asyncpg.Connection) -> None:
+        if connection is self._connection:  # not the one released before taking the locks again
+            self._dropped.set()
+
+    async def watch(self, interval: float = LOCK_CHECK_SECONDS) -> None:
+        """Keep the claim for the process's life: the locks vanish with their connection (PostgreSQL restarted,
+        the network dropped it), so a lost connection is replaced and the locks taken again once the database
+        answers. Raises OwnershipLost if another process took them meanwhile: two owners must never run."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dropped.wait(), interval)
+            await self.verify()
+
+    async def verify(self) -> None:
+        """Check the lock's connection once; if it is gone, take the locks again on a new one (waiting for the
+        database to come back); OwnershipLost if another process holds them now."""
+        if await self._alive():
+            return
+        await self.release()
+        log.warning("The connection holding this process's advisory locks was lost; taking them again")
+        while True:
+            try:
+                await self.acquire()
+            except AlreadyRunning as refused:
+                raise OwnershipLost(
+                    f"stopping: this process no longer owns its claim on the database {self._masked} (DATABASE_URL) "
+                    f"after its lock connection was lost, and another process took it meanwhile ({refused})"
+                ) from refused
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await self.release()
+                await asyncio.sleep(_RECONNECT_SECONDS)
+                continue
+            log.warning("The advisory locks are held again")
+            return
+
+    async def _alive(self) -> bool:
+        connection = self._connection
+        if connection is None or connection.is_closed() or self._dropped.is_set():
+            return False
+        try:
+            await connection.fetchval("SELECT 1", timeout=_LOCK_CHECK_TIMEOUT_SECONDS)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+        return True
+
     async def release(self) -> None:
         if self._connection is not None:
-            await self._connection.close()
+            with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await self._connection.close(timeout=_LOCK_CHECK_TIMEOUT_SECONDS)
             self._connection = None

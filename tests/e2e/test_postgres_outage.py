@@ -66,6 +66,9 @@ async def test_an_outage_is_a_polite_reply_one_line_per_service_and_no_lost_vote
 
         stoppable_server.start()
         await results_until(emulator, poll, {SUPPORT: 1, OPPOSE: 3, UNSURE: 0})  # written once it is back
+        # The restart ended the advisory locks' connection: they are taken again, and the process keeps serving.
+        await bot.wait_log("The advisory locks are held again", within=20)
+        assert bot.running
     finally:
         await bot.stop()
     log = bot.log_text()
@@ -75,6 +78,7 @@ async def test_an_outage_is_a_polite_reply_one_line_per_service_and_no_lost_vote
     assert len(re.findall(r"The database accepts votes again", log)) == 1, bot.tail(120)
     assert re.search(r"Command poll results not answered: (PostgreSQL|the connection to PostgreSQL)", log)
     assert len(re.findall(r"Checking feeds waits: ", log)) == 1, bot.tail(120)
+    assert len(re.findall(r"advisory locks was lost", log)) == 1, bot.tail(120)  # once, not per reconnect try
     # The poll message's edit comes back as an event whose listener (the discussion's) needs the database.
     assert len(re.findall(r"Discord events are not handled while the database is down", log)) <= 1
     assert len(re.findall(r"Checking feeds resumed: the database is back", log)) == 1, bot.tail(120)

@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.storage.backends import advisory_key
 from tests.backends import PostgresServer, selected_backends
 
 from .conftest import assert_contract_kept
@@ -104,4 +105,37 @@ async def test_one_process_per_shard_and_a_killed_one_serves_again_at_once(
         assert time.monotonic() - restarted < 20
     finally:
         await first.stop()
+    assert_contract_kept(emulator)
+
+
+async def test_a_process_whose_shard_was_taken_while_its_lock_connection_was_down_stops(
+    emulator: Emulator, tmp_path: Path, fresh_postgres: str
+):
+    env = {"DATABASE_URL": fresh_postgres, "DATA_DIR": str(tmp_path / "data"), "SHARD_COUNT": "1", "SHARD_IDS": "0"}
+    first = BotProcess(emulator, tmp_path, extra_env=env)
+    newcomer = await asyncpg.connect(fresh_postgres)
+    admin = await asyncpg.connect(fresh_postgres)
+    try:
+        await first.start()
+        holder = await admin.fetchval(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() LIMIT 1"
+        )
+        # Another owner queues for the shard first, so it gets the claim the moment the connection ends.
+        taking = asyncio.create_task(newcomer.execute("SELECT pg_advisory_lock($1)", advisory_key("shard 0 of 1")))
+        for _ in range(200):
+            if await admin.fetchval("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"):
+                break
+            await asyncio.sleep(0.05)
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", holder)
+        await asyncio.wait_for(taking, 20)
+        assert first.process is not None
+        code = await asyncio.wait_for(first.process.wait(), 30)
+        assert code != 0
+        last = first.log_text().strip().splitlines()[-1]
+        assert last.startswith("agora: stopping: this process no longer owns its claim"), first.tail()
+        assert "shard 0 of 1" in last and "Traceback" not in first.log_text()
+    finally:
+        await first.stop()
+        await newcomer.close()
+        await admin.close()
     assert_contract_kept(emulator)
