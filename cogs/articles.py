@@ -10,13 +10,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot import limits
 from bot.articles import decode_article_file, parse_article_text
 from bot.articles.parser import check_article_size
 from bot.errors import AgoraError
 from bot.logs import LoopFaults
-from bot.permissions import may_moderate, moderator_only
-from bot.polls.fairness import NO_CHOICE, choice_from_row, choice_to_row
+from bot.permissions import can_remove_reactions, may_moderate, moderator_only
+from bot.polls.fairness import NO_CHOICE, choice_from_row, choice_to_row, unhonoured_anonymity
 from bot.quoting import quote
+from bot.storage.articles import FolderSubscription
 from cogs import _poll_rules
 
 if TYPE_CHECKING:
@@ -26,6 +28,10 @@ log = logging.getLogger(__name__)
 
 PostableChannel = discord.TextChannel | discord.ForumChannel
 FOLDER_NOT_ENABLED = "The articles folder is not enabled: the operator sets ARTICLES_DIR in the bot's .env."
+NO_FOLDER_SUBSCRIPTIONS = (
+    "No channel of this server is subscribed to the articles folder: subscribe one with `/article subscribe-folder`."
+)
+SERVER_DEFAULTS = "the server's poll defaults (`/agora poll-defaults`)"
 
 
 class AttachmentUnavailable(AgoraError):
@@ -107,9 +113,7 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
         else:
             await self.bot.folder.set_poll_rules(channel.id, choice_to_row(rules))
             text = f"Updated the poll rules of {channel.mention}'s articles-folder subscription."
-        described = (
-            _poll_rules.choice_text(rules, channel.guild) or "the server's poll defaults (`/agora poll-defaults`)"
-        )
+        described = _poll_rules.choice_text(rules, channel.guild) or SERVER_DEFAULTS
         await interaction.response.send_message(
             f"{text}\nPoll rules of its articles: {described}.", ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
@@ -124,6 +128,21 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
         removed = await self.bot.folder.unsubscribe(channel.id)
         text = "Unsubscribed." if removed else f"{channel.mention} was not subscribed to the articles folder."
         await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="folder-list", description="This server's channels subscribed to the articles folder")
+    @moderator_only()
+    async def folder_list(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild is not None
+        if self.bot.folder is None:
+            await interaction.response.send_message(FOLDER_NOT_ENABLED, ephemeral=True)
+            return
+        subscriptions = await self.bot.folder.subscriptions(interaction.guild.id)
+        anonymous = (await self.bot.polls.poll_defaults(interaction.guild.id)).anonymous
+        lines = [folder_subscription_line(s, interaction.guild, anonymous_default=anonymous) for s in subscriptions]
+        text = "Channels subscribed to the articles folder:\n" + "\n".join(lines) if lines else NO_FOLDER_SUBSCRIPTIONS
+        await interaction.response.send_message(
+            limits.clamp_lines(text, limits.MESSAGE), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
 
     # --- /article summary: figures from bot.summaries ------------------------------------------------
 
@@ -164,6 +183,25 @@ class ArticleCommands(commands.GroupCog, group_name="article", group_description
     @scan_folder.before_loop
     async def _wait_until_ready(self) -> None:
         await self.bot.wait_until_ready()
+
+
+def folder_subscription_line(subscription: FolderSubscription, guild: discord.Guild, *, anonymous_default: bool) -> str:
+    """`anonymous_default`: whether the server's poll defaults make polls anonymous."""
+    rules = _poll_rules.choice_text(choice_from_row(subscription.poll_rules), guild)
+    parts = [
+        f"<#{subscription.channel_id}>",
+        f"poll rules: {discord.utils.escape_markdown(rules) if rules else SERVER_DEFAULTS}",
+    ]
+    channel = guild.get_channel(subscription.channel_id)
+    if channel is None:
+        parts.append("⚠️ channel not found")
+    elif guild.me is not None:
+        can_manage = can_remove_reactions(channel, guild.me)
+        if unhonoured := unhonoured_anonymity(
+            subscription.poll_rules.anonymous, anonymous_default, can_manage=can_manage
+        ):
+            parts.append(f"⚠️ {unhonoured}")
+    return "• " + " · ".join(parts)
 
 
 async def read_attachment(file: discord.Attachment) -> bytes:

@@ -15,7 +15,7 @@ from bot.articles.parser import ArticleFormatError, decode_article_file, parse_a
 from bot.errors import MAX_REFUSALS, AgoraError, CannotPost
 from bot.polls.fairness import spec_with_rules
 from bot.shards import UNSHARDED, Shards
-from bot.storage.articles import AlreadyPosted, ArticleStore
+from bot.storage.articles import AlreadyPosted, ArticleStore, FolderSubscription
 from bot.storage.polls import NO_POLL_RULES, PollRulesRow
 
 if TYPE_CHECKING:
@@ -79,6 +79,10 @@ class ArticleFolder:
     async def set_poll_rules(self, channel_id: int, poll_rules: PollRulesRow) -> bool:
         """Replace the poll rules of the channel's folder subscription; False when it is not subscribed."""
         return await self._store.set_folder_poll_rules(channel_id, poll_rules)
+
+    async def subscriptions(self, guild_id: int) -> list[FolderSubscription]:
+        """The server's channels subscribed to the folder, with their own poll rules."""
+        return await self._store.guild_folder_subscriptions(guild_id)
 
     async def unsubscribe(self, channel_id: int) -> bool:
         """Stop posting the folder's files into the channel; False when it was not subscribed."""

@@ -27,6 +27,14 @@ _INSERT_FOLDER_SUBSCRIPTION = (  # POLL_RULE_COLUMNS is a constant
 )
 
 
+@dataclass(frozen=True)
+class FolderSubscription:
+    """A channel subscribed to the articles folder, with its own poll rules (empty: the server's defaults)."""
+
+    channel_id: int
+    poll_rules: PollRulesRow
+
+
 class AlreadyPosted(AgoraError):
     def __init__(self, channel_id: int, article_id: int) -> None:
         super().__init__(
@@ -252,6 +260,13 @@ class ArticleStore:
             " ORDER BY id"
         )
         return [(row["id"], row["guild_id"], row["channel_id"]) for row in rows]
+
+    async def guild_folder_subscriptions(self, guild_id: int) -> list[FolderSubscription]:
+        """This server's folder subscriptions with their poll rules, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM folder_subscriptions WHERE guild_id = ? ORDER BY id", (guild_id,)
+        )
+        return [FolderSubscription(row["channel_id"], PollRulesRow.from_columns(row)) for row in rows]
 
     async def unseen_file_keys(self, subscription_id: int, file_keys: list[str]) -> set[str]:
         if not file_keys:

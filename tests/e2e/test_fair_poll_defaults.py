@@ -259,3 +259,29 @@ async def test_poll_export_counts_refused_reactions_as_agora_summary_does(
     rows = list(csv.DictReader(io.StringIO(printed)))
     assert {row["refused"] for row in rows} == {"member_too_recent=1"}
     assert [int(row["votes"]) for row in rows] == [1, 0, 0]
+
+
+async def test_folder_list_shows_the_servers_subscribed_channels_with_their_poll_rules(
+    emulator: Emulator,
+    folder_agora: BotProcess,
+) -> None:
+    emu = emulator
+    seed = emu.community
+    assert seed is not None
+    assert "subscribe one with `/article subscribe-folder`" in await command(emu, "article folder-list")
+    await command(emu, "article subscribe-folder", channel=seed.news, min_member_age="1d", anonymous=True)
+    await command(emu, "article subscribe-folder", channel=seed.forum)
+
+    listed = await command(emu, "article folder-list")
+    assert f"<#{seed.news.id}> · poll rules: membership at least 1d, anonymous" in listed, listed
+    assert f"<#{seed.forum.id}> · poll rules: the server's poll defaults" in listed, listed
+    assert "should be anonymous" not in listed, listed
+
+    await emu.set_overwrite(seed.news, seed.bot_role, deny=("manage_messages",))
+    listed = await command(emu, "article folder-list")
+    [news_line] = [line for line in listed.splitlines() if f"<#{seed.news.id}>" in line]
+    assert "⚠️ its articles' polls should be anonymous (its own poll rules), but I lack Manage Messages" in news_line
+
+    emu.set_command_permission(seed.guild, "article", seed.members[0], allowed=True)  # visible, still refused
+    refused = await command(emu, "article folder-list", seed.members[0])
+    assert "for moderators" in refused and f"<#{seed.news.id}>" not in refused, refused
