@@ -285,3 +285,9 @@ async def test_folder_list_shows_the_servers_subscribed_channels_with_their_poll
     emu.set_command_permission(seed.guild, "article", seed.members[0], allowed=True)  # visible, still refused
     refused = await command(emu, "article folder-list", seed.members[0])
     assert "for moderators" in refused and f"<#{seed.news.id}>" not in refused, refused
+
+
+async def test_folder_list_without_an_articles_folder_says_it_is_not_enabled(
+    emulator: Emulator, agora: BotProcess
+) -> None:
+    assert "The articles folder is not enabled" in await command(emulator, "article folder-list")
