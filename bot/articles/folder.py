@@ -98,8 +98,12 @@ class ArticleFolder:
                 if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
                     continue
                 unseen = await self._store.unseen_file_keys(subscription_id, [file.key for file in files])
+                if not unseen:
+                    continue
+                # Read once per channel, not per file: every file of this scan follows the same rules.
+                spec = spec_with_rules(None, await self._store.folder_poll_rules(channel_id) or NO_POLL_RULES)
                 for file in (file for file in files if file.key in unseen):
-                    posted += await self._post_file(file, channel, subscription_id)
+                    posted += await self._post_file(file, channel, subscription_id, spec)
             return posted
 
     def _retry_later(self, file: ArticleFile, channel_id: int, error: Exception) -> int:
@@ -114,11 +118,14 @@ class ArticleFolder:
         return await self._store.count_file_refusal(subscription_id, file.key) >= MAX_REFUSALS
 
     async def _post_file(
-        self, file: ArticleFile, channel: discord.TextChannel | discord.ForumChannel, subscription_id: int
+        self,
+        file: ArticleFile,
+        channel: discord.TextChannel | discord.ForumChannel,
+        subscription_id: int,
+        spec: str | None,
     ) -> int:
         try:
             article = parse_article_text(decode_article_file(file.data, max_bytes=self._max_bytes))
-            spec = spec_with_rules(None, await self._store.folder_poll_rules(channel.id) or NO_POLL_RULES)
             await self._publisher.publish(
                 article, channel, source=article.source_name or file.path.stem, poll_spec=spec
             )

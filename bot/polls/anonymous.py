@@ -77,8 +77,9 @@ def reconcile_anonymous(
     for voter in sorted(by_voter.keys() | left.keys()):
         shown = by_voter.get(voter, set())
         if voter not in reacted_live:  # else the listing is older than what the voter did live
-            withdrawn_shown = shown & set(left.get(voter, ()))
-            marks.extend(_marks(poll, voter, set(left.get(voter, ())) - shown, Action.GONE))
+            marked = set(left.get(voter, ()))
+            withdrawn_shown = shown & marked
+            marks.extend(_marks(poll, voter, marked - shown, Action.GONE))
             have = stored.get(voter, frozenset())
             unseen = shown - have - withdrawn_shown
             if unseen:
