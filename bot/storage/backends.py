@@ -25,6 +25,8 @@ AnyDatabase = Database | PostgresDatabase
 LOCK_CHECK_SECONDS = 5.0
 _LOCK_CHECK_TIMEOUT_SECONDS = 10.0
 _RECONNECT_SECONDS = 1.0
+# What a lock connection that is gone, or a database that is away, raises.
+_CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 async def open_database(url: DatabaseUrl, *, migrate: bool = True) -> AnyDatabase:
@@ -172,7 +174,7 @@ class AdvisoryLock:
                     f"stopping: this process no longer owns its claim on the database {self._masked} (DATABASE_URL) "
                     f"after its lock connection was lost, and another process took it meanwhile ({refused})"
                 ) from refused
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except _CONNECTION_ERRORS:
                 await self.release()
                 await asyncio.sleep(_RECONNECT_SECONDS)
                 continue
@@ -185,12 +187,12 @@ class AdvisoryLock:
             return False
         try:
             await connection.fetchval("SELECT 1", timeout=_LOCK_CHECK_TIMEOUT_SECONDS)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except _CONNECTION_ERRORS:
             return False
         return True
 
     async def release(self) -> None:
         if self._connection is not None:
-            with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            with contextlib.suppress(*_CONNECTION_ERRORS):
                 await self._connection.close(timeout=_LOCK_CHECK_TIMEOUT_SECONDS)
             self._connection = None
